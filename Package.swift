@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Unfold",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "unfold", targets: ["unfold"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "UnfoldHTTP"),
+        .target(
+            name: "UnfoldService",
+            dependencies: [
+                "UnfoldHTTP",
+                "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "unfold",
+            dependencies: [
+                "UnfoldService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "UnfoldHTTPTests", dependencies: ["UnfoldHTTP"]),
+        .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
+        .testTarget(name: "UnfoldEndToEndTests", dependencies: []),
+    ]
+)

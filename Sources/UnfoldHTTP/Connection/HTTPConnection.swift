@@ -1,0 +1,221 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Drives one accepted socket with Dispatch sources on its event loop, executing
+/// what `HTTPConnectionStateMachine` decides. All state is confined to the loop's queue.
+final class HTTPConnection: @unchecked Sendable {
+    private let socket: Socket
+    private let loop: EventLoop
+    private unowned let server: HTTPServer
+    private var machine: HTTPConnectionStateMachine
+    private let peer: String
+
+    private var readSource: DispatchSourceRead?
+    private var readSuspended = false
+    private var writeSource: DispatchSourceWrite?
+    private var writeSuspended = true
+    private var liveSources = 0
+
+    private var output: [UInt8] = []
+    private var outputOffset = 0
+    private var closeWhenFlushed = false
+    /// Set once the write side is shut after an error: input is drained and dropped until EOF.
+    private var lingerDeadline: UInt64?
+    private var eof = false
+    private var closed = false
+
+    init(socket: Socket, peer: String, loop: EventLoop, server: HTTPServer, configuration: HTTPConnectionConfiguration) {
+        self.socket = socket
+        self.peer = peer
+        self.loop = loop
+        self.server = server
+        self.machine = HTTPConnectionStateMachine(configuration: configuration, remoteAddress: peer, now: DispatchTime.now().uptimeNanoseconds)
+    }
+
+    func start() {
+        let read = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: loop.queue)
+        read.setEventHandler { [unowned self] in onReadable() }
+        read.setCancelHandler { [self] in sourceCancelled() }
+        liveSources += 1
+        readSource = read
+        read.resume()
+
+        let write = DispatchSource.makeWriteSource(fileDescriptor: socket.fd, queue: loop.queue)
+        write.setEventHandler { [unowned self] in flush() }
+        write.setCancelHandler { [self] in sourceCancelled() }
+        liveSources += 1
+        writeSource = write
+        write.activate()
+        write.suspend()
+    }
+
+    // MARK: - Events from the loop
+
+    private func onReadable() {
+        guard !closed else { return }
+        let buffer = loop.readBuffer
+        let n: Int
+        do {
+            n = try socket.read(into: buffer)
+        } catch .blocked {
+            return
+        } catch {
+            abort()
+            return
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if lingerDeadline != nil {
+            if n == 0 { abort() }
+            return
+        }
+        if n == 0 {
+            eof = true
+            perform(machine.peerClosed(now: now))
+        } else {
+            perform(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: now))
+        }
+    }
+
+    func tick(now: UInt64) {
+        guard !closed else { return }
+        if let deadline = lingerDeadline {
+            if now >= deadline { abort() }
+            return
+        }
+        perform(machine.tick(now: now))
+    }
+
+    func shutdown(now: UInt64) {
+        guard !closed, lingerDeadline == nil else { return }
+        perform(machine.shutdown(now: now))
+    }
+
+    func responseReady(_ response: HTTPResponse) {
+        guard !closed else { return }
+        perform(machine.responseReady(response, now: DispatchTime.now().uptimeNanoseconds, date: HTTPDate.now()))
+    }
+
+    // MARK: - Executing actions
+
+    private func perform(_ actions: [HTTPConnectionStateMachine.Action]) {
+        var errorClose = false
+        for action in actions {
+            switch action {
+            case .handle(let request):
+                server.dispatch(request, on: self, loop: loop)
+            case .write(let bytes):
+                if outputOffset == output.count {
+                    output = bytes
+                    outputOffset = 0
+                } else {
+                    output.append(contentsOf: bytes)
+                }
+            case .close:
+                closeWhenFlushed = true
+            case .abort:
+                abort()
+                return
+            case .report(let report):
+                if case .protocolError = report { errorClose = true }
+                if case .timeout(let deadline) = report, deadline != .idle { errorClose = true }
+                server.report(.connectionReport(peer: peer, report))
+            }
+        }
+        if errorClose { lingerAfterFlush = true }
+        flush()
+        updateReadInterest()
+    }
+
+    private var lingerAfterFlush = false
+
+    private func flush() {
+        guard !closed else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        while outputOffset < output.count {
+            let result: Result<Int, SocketError> = output.withUnsafeBytes { bytes in
+                Result { () throws(SocketError) in try socket.write(UnsafeRawBufferPointer(rebasing: bytes[outputOffset...])) }
+            }
+            switch result {
+            case .success(let n):
+                outputOffset += n
+                machine.writeProgressed(now: now)
+            case .failure(.blocked):
+                if writeSuspended {
+                    writeSuspended = false
+                    writeSource?.resume()
+                }
+                return
+            case .failure:
+                abort()
+                return
+            }
+        }
+        if !writeSuspended {
+            writeSuspended = true
+            writeSource?.suspend()
+        }
+        // Keep a small buffer for the next response; drop a large one.
+        if output.capacity > 1 << 20 { output = [] } else { output.removeAll(keepingCapacity: true) }
+        outputOffset = 0
+        if closeWhenFlushed {
+            if lingerAfterFlush && !eof {
+                beginLinger()
+            } else {
+                abort()
+            }
+            return
+        }
+        let more = machine.writesDrained(now: now)
+        if !more.isEmpty { perform(more) }
+    }
+
+    /// RFC 9112 §9.6 — half-close and drain, so the client reads the error response
+    /// rather than a reset caused by its own unread bytes.
+    private func beginLinger() {
+        _ = Glibc.shutdown(socket.fd, Int32(SHUT_WR))
+        lingerDeadline = DispatchTime.now().uptimeNanoseconds + server.configuration.lingerTimeout
+        if readSuspended {
+            readSuspended = false
+            readSource?.resume()
+        }
+    }
+
+    private func updateReadInterest() {
+        guard !closed, lingerDeadline == nil else { return }
+        let wanted = machine.wantsRead && !eof
+        if wanted && readSuspended {
+            readSuspended = false
+            readSource?.resume()
+        } else if !wanted && !readSuspended {
+            readSuspended = true
+            readSource?.suspend()
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Closes now: cancels both sources; the descriptor is closed once both cancel handlers ran.
+    func abort() {
+        guard !closed else { return }
+        closed = true
+        for source in [readSource as DispatchSourceProtocol?, writeSource as DispatchSourceProtocol?] {
+            source?.cancel()
+        }
+        // A suspended source never runs its cancel handler: resume after cancelling.
+        if readSuspended { readSuspended = false; readSource?.resume() }
+        if writeSuspended { writeSuspended = false; writeSource?.resume() }
+        loop.unregister(self)
+    }
+
+    private func sourceCancelled() {
+        liveSources -= 1
+        if liveSources == 0 {
+            readSource = nil
+            writeSource = nil
+            socket.close()
+            server.connectionClosed()
+        }
+    }
+}

@@ -1,0 +1,112 @@
+/// A handler answers one request; it runs on a worker thread and may block briefly.
+public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
+
+/// A step around the handlers: logging, compression, authentication.
+public protocol HTTPMiddleware: Sendable {
+    func handle(_ request: HTTPRequest, next: (HTTPRequest) -> HTTPResponse) -> HTTPResponse
+}
+
+/// Routes requests by method and path through a trie of path segments.
+///
+/// Segments written `{name}` capture one path segment into `pathParameters`.
+/// A path that exists under another method answers 405 with `Allow`; an unknown
+/// path answers 404; a method that HTTP does not define answers 501.
+public final class HTTPRouter: Sendable {
+    /// RFC 9110 §9 — the methods a server is expected to recognise.
+    public static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
+
+    private final class Node: @unchecked Sendable {
+        var literals: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var handlers: [String: HTTPHandler] = [:]
+    }
+
+    private let root = Node()
+    private let middleware: [HTTPMiddleware]
+
+    /// Routes are added with `add` before the router is handed to a server;
+    /// after that it is only read, from any thread.
+    public init(middleware: [HTTPMiddleware] = []) {
+        self.middleware = middleware
+    }
+
+    public func add(_ method: String, _ path: String, _ handler: @escaping HTTPHandler) {
+        var node = root
+        for segment in Self.segments(path) {
+            if segment.hasPrefix("{") && segment.hasSuffix("}") {
+                let name = String(segment.dropFirst().dropLast())
+                if let existing = node.parameter {
+                    precondition(existing.name == name, "conflicting parameter names at \(path)")
+                    node = existing.node
+                } else {
+                    let child = Node()
+                    node.parameter = (name, child)
+                    node = child
+                }
+            } else if let child = node.literals[segment] {
+                node = child
+            } else {
+                let child = Node()
+                node.literals[segment] = child
+                node = child
+            }
+        }
+        precondition(node.handlers[method] == nil, "duplicate route \(method) \(path)")
+        node.handlers[method] = handler
+    }
+
+    /// Answers a request: middleware first, then the matched handler or an error.
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        respond(request, from: 0)
+    }
+
+    private func respond(_ request: HTTPRequest, from index: Int) -> HTTPResponse {
+        if index < middleware.count {
+            return middleware[index].handle(request) { self.respond($0, from: index + 1) }
+        }
+        return route(request)
+    }
+
+    private func route(_ request: HTTPRequest) -> HTTPResponse {
+        guard Self.knownMethods.contains(request.method) else {
+            return .error(.notImplemented, code: "not_implemented", message: "method \(request.method) is not implemented")
+        }
+        var parameters: [String: String] = [:]
+        guard let node = match(Self.segments(request.path), parameters: &parameters) else {
+            return .error(.notFound, code: "not_found", message: "no route for \(request.path)")
+        }
+        // RFC 9110 §9.3.2 — HEAD is answered as GET without the body.
+        let handler = node.handlers[request.method] ?? (request.method == "HEAD" ? node.handlers["GET"] : nil)
+        guard let handler else {
+            var allowed = Set(node.handlers.keys)
+            if allowed.contains("GET") { allowed.insert("HEAD") }
+            let allow = allowed.sorted().joined(separator: ", ")
+            var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path); allowed: \(allow)")
+            // RFC 9110 §15.5.6 — a 405 lists the methods the target supports.
+            response.headers.add(name: "Allow", value: allow)
+            return response
+        }
+        var routed = request
+        routed.pathParameters = parameters
+        return handler(routed)
+    }
+
+    private func match(_ segments: [String], parameters: inout [String: String]) -> Node? {
+        var node = root
+        for segment in segments {
+            if let child = node.literals[segment] {
+                node = child
+            } else if let (name, child) = node.parameter {
+                parameters[name] = percentDecode(segment, plusAsSpace: false)
+                node = child
+            } else {
+                return nil
+            }
+        }
+        return node.handlers.isEmpty ? nil : node
+    }
+
+    private static func segments(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+}

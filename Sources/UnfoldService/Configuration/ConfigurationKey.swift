@@ -1,0 +1,47 @@
+import Foundation
+
+/// One setting: its name in the file, its environment variable, its flag, and how
+/// a value is checked and stored.
+struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
+    enum Kind {
+        case integer(ClosedRange<Int>, WritableKeyPath<ServiceConfiguration, Int>)
+        case seconds(ClosedRange<Double>, WritableKeyPath<ServiceConfiguration, Double>)
+        case choice([String], WritableKeyPath<ServiceConfiguration, String>)
+        case text(WritableKeyPath<ServiceConfiguration, String>, allowEmpty: Bool)
+    }
+
+    let name: String
+    let kind: Kind
+    let help: String
+
+    /// `max_body_bytes` → `UNFOLD_MAX_BODY_BYTES`.
+    var environmentName: String { "UNFOLD_" + name.uppercased() }
+
+    /// `max_body_bytes` → `--max-body-bytes`.
+    var flagName: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    static let all: [ConfigurationKey] = [
+        .init(name: "host", kind: .text(\.host, allowEmpty: false), help: "address to listen on"),
+        .init(name: "port", kind: .integer(0...65535, \.port), help: "TCP port (0 picks a free one)"),
+        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "threads running handlers (0: one per core)"),
+        .init(name: "max_connections", kind: .integer(1...1_000_000, \.maxConnections), help: "open connections before new ones get 503"),
+        .init(name: "max_request_line_bytes", kind: .integer(64...1 << 20, \.maxRequestLineBytes), help: "longest request line (414 beyond)"),
+        .init(name: "max_header_bytes", kind: .integer(256...1 << 24, \.maxHeaderBytes), help: "largest header section (431 beyond)"),
+        .init(name: "max_header_count", kind: .integer(1...100_000, \.maxHeaderCount), help: "most header fields (431 beyond)"),
+        .init(name: "max_body_bytes", kind: .integer(1...1 << 32, \.maxBodyBytes), help: "largest request body (413 beyond)"),
+        .init(name: "header_timeout_seconds", kind: .seconds(0.05...86_400, \.headerTimeoutSeconds), help: "time to receive a request head"),
+        .init(name: "body_timeout_seconds", kind: .seconds(0.05...86_400, \.bodyTimeoutSeconds), help: "longest pause inside a request body"),
+        .init(name: "idle_timeout_seconds", kind: .seconds(0.05...86_400, \.idleTimeoutSeconds), help: "keep-alive idle time between requests"),
+        .init(name: "write_timeout_seconds", kind: .seconds(0.05...86_400, \.writeTimeoutSeconds), help: "time a client may leave a response unread"),
+        .init(name: "shutdown_grace_seconds", kind: .seconds(0...3_600, \.shutdownGraceSeconds), help: "time in-flight requests get at shutdown"),
+        .init(name: "gzip_min_bytes", kind: .integer(0...1 << 30, \.gzipMinBytes), help: "smallest response body that is gzip-compressed"),
+        .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "one of \(logLevels.joined(separator: ", "))"),
+        .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for /admin (empty: loopback only)"),
+    ]
+
+    static func named(_ name: String) -> ConfigurationKey? {
+        all.first { $0.name == name }
+    }
+}

@@ -1,0 +1,50 @@
+import UnfoldHTTP
+
+/// The settings of `unfold serve`: `Config/unfold.json`, then `UNFOLD_*` environment
+/// variables, then flags, each later source overriding the earlier.
+public struct ServiceConfiguration: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var workerThreads = 0
+    public var maxConnections = 1024
+    public var maxRequestLineBytes = 8192
+    public var maxHeaderBytes = 16384
+    public var maxHeaderCount = 100
+    public var maxBodyBytes = 10 << 20
+    public var headerTimeoutSeconds = 10.0
+    public var bodyTimeoutSeconds = 30.0
+    public var idleTimeoutSeconds = 60.0
+    public var writeTimeoutSeconds = 30.0
+    public var shutdownGraceSeconds = 10.0
+    public var gzipMinBytes = 1024
+    public var logLevel = "info"
+    public var adminToken = ""
+
+    public init() {}
+
+    /// The HTTP server's view of these settings.
+    public var httpServer: HTTPServerConfiguration {
+        HTTPServerConfiguration(
+            host: host,
+            port: UInt16(port),
+            workerThreads: workerThreads,
+            maxConnections: maxConnections,
+            connection: HTTPConnectionConfiguration(
+                parserLimits: HTTPParserLimits(
+                    maxRequestLineBytes: maxRequestLineBytes,
+                    maxHeaderBytes: maxHeaderBytes,
+                    maxHeaderCount: maxHeaderCount,
+                    maxBodyBytes: maxBodyBytes
+                ),
+                headerTimeout: Self.nanoseconds(headerTimeoutSeconds),
+                bodyTimeout: Self.nanoseconds(bodyTimeoutSeconds),
+                idleTimeout: Self.nanoseconds(idleTimeoutSeconds),
+                writeTimeout: Self.nanoseconds(writeTimeoutSeconds)
+            )
+        )
+    }
+
+    public var shutdownGraceNanoseconds: UInt64 { Self.nanoseconds(shutdownGraceSeconds) }
+
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1e9) }
+}

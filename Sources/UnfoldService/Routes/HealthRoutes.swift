@@ -1,0 +1,18 @@
+import UnfoldHTTP
+
+/// `/healthz` (the process answers) and `/readyz` (a model is loaded and can serve).
+struct HealthRoutes {
+    let readiness: Readiness
+
+    func register(on router: HTTPRouter) {
+        router.add("GET", "/healthz") { _ in
+            .json(.ok, Array(#"{"status":"ok"}"#.utf8))
+        }
+        router.add("GET", "/readyz") { [readiness] _ in
+            if let reason = readiness.notReadyReason() {
+                return .error(.serviceUnavailable, code: "not_ready", message: reason)
+            }
+            return .json(.ok, Array(#"{"status":"ready"}"#.utf8))
+        }
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Unfold: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "unfold",
+        abstract: "Unfold: a recommendation service that serves item embeddings over HTTP.",
+        version: version,
+        subcommands: [Serve.self]
+    )
+}
