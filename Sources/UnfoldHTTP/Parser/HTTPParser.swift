@@ -195,23 +195,21 @@ public struct HTTPParser: Sendable {
     /// RFC 9112 §2.2 — a bare LF is not accepted as a line terminator.
     private mutating func takeLine(limit: Int, onOverflow: HTTPParserError) throws(HTTPParserError) -> ArraySlice<UInt8>? {
         let start = readIndex
-        let lf = Self.indexOfLF(in: buffer, from: start)
-        guard let lf else {
-            // No terminator yet: fail as soon as the line cannot fit.
-            if buffer.count - start > limit + 1 { throw onOverflow }
+        // Look only as far as the longest allowed line (plus CRLF), so the verdict
+        // never depends on bytes beyond the limit or on how the bytes arrived.
+        let window = min(buffer.count - start, limit + 2)
+        guard let lf = Self.indexOfLF(in: buffer, from: start, count: window) else {
+            if window == limit + 2 { throw onOverflow }
             return nil
         }
         guard lf > start, buffer[lf - 1] == 0x0D else {
             throw .badRequest("bare LF line ending; lines must end with CRLF")
         }
-        let length = lf - 1 - start
-        if length > limit { throw onOverflow }
         readIndex = lf + 1
         return buffer[start..<(lf - 1)]
     }
 
-    private static func indexOfLF(in buffer: [UInt8], from start: Int) -> Int? {
-        let count = buffer.count - start
+    private static func indexOfLF(in buffer: [UInt8], from start: Int, count: Int) -> Int? {
         guard count > 0 else { return nil }
         return buffer.withUnsafeBufferPointer { base -> Int? in
             let from = base.baseAddress! + start

@@ -1,0 +1,73 @@
+# Unfold — build, run, test, benchmark.
+# `make run` and `make test` install what they need (Debian packages via apt-get when root).
+
+SWIFT        ?= swift
+APT_PACKAGES := libcurl4-openssl-dev zlib1g-dev pkg-config
+BIN_RELEASE  := .build/release/unfold
+BIN_DEBUG    := .build/debug/unfold
+HOST         ?= 127.0.0.1
+PORT         ?= 8080
+
+.PHONY: all deps build run test test-unit test-e2e bench bench-http fuzz clean
+
+all: build
+
+## deps: install the system libraries (apt-get) when missing
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: the Swift toolchain ($(SWIFT)) is not on PATH; install Swift 6.x from swift.org"; exit 1; }; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "error: missing Debian packages:$$missing"; \
+	    echo "run:   sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+## build: release build of the unfold binary
+build: deps
+	$(SWIFT) build -c release --product unfold
+
+## run: build and serve on $(HOST):$(PORT)
+run: build
+	@echo "Unfold on http://$(HOST):$(PORT) — try: curl -s http://$(HOST):$(PORT)/healthz"
+	$(BIN_RELEASE) serve --host $(HOST) --port $(PORT)
+
+## test: unit tests and end-to-end tests against the real binary
+test: deps
+	$(SWIFT) build --build-tests
+	UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
+	$(MAKE) fuzz-smoke
+
+## bench: release benchmarks with peers measured in the same run
+bench: bench-http
+
+bench-http: build
+	bash bench/http.sh
+
+## fuzz: run the libFuzzer target of the HTTP parser until stopped (FUZZ_TIME seconds if set)
+FUZZ_BIN  := .build/fuzz/http-parser
+FUZZ_TIME ?= 0
+$(FUZZ_BIN): $(wildcard Sources/UnfoldHTTP/*/*.swift) Fuzz/HTTPParserFuzz.swift
+	@mkdir -p .build/fuzz
+	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name UnfoldHTTPFuzz \
+	  Sources/UnfoldHTTP/Parser/*.swift Sources/UnfoldHTTP/Message/*.swift Fuzz/HTTPParserFuzz.swift -o $@
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p .build/fuzz/corpus
+	$(FUZZ_BIN) .build/fuzz/corpus Fuzz/seeds Fuzz/regressions -artifact_prefix=.build/fuzz/ -max_len=4096 $(if $(filter-out 0,$(FUZZ_TIME)),-max_total_time=$(FUZZ_TIME),)
+
+## fuzz-smoke: a short fuzzing run, part of `make test`
+fuzz-smoke: $(FUZZ_BIN)
+	@mkdir -p .build/fuzz/corpus
+	@if $(FUZZ_BIN) .build/fuzz/corpus Fuzz/seeds Fuzz/regressions -artifact_prefix=.build/fuzz/ -max_len=4096 -max_total_time=20 > .build/fuzz/smoke.log 2>&1; then \
+	  grep -E "^Done" .build/fuzz/smoke.log; echo "fuzz: parser survived the smoke run"; \
+	else \
+	  tail -40 .build/fuzz/smoke.log; echo "fuzz: the parser failed; the input is in .build/fuzz/"; exit 1; \
+	fi
+
+clean:
+	rm -rf .build
