@@ -36,6 +36,6 @@ let package = Package(
         ),
         .testTarget(name: "UnfoldHTTPTests", dependencies: ["UnfoldHTTP"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
-        .testTarget(name: "UnfoldEndToEndTests", dependencies: []),
+        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldService"]),
     ]
 )

@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+
+/// The real `unfold` binary, started as a child process on a free port.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    private(set) var port: UInt16 = 0
+    private let lock = NSLock()
+    private var stderrText = ""
+    private var reader: Thread?
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["UNFOLD_BIN"] { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/unfold").path
+    }
+
+    /// Starts `unfold serve --port 0 ARGS` and waits for its "listening" log line.
+    init(_ arguments: [String] = [], environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNFOLD_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.currentDirectoryURL = FileManager.default.temporaryDirectory
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        let thread = Thread { [weak self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                guard let self else { return }
+                self.lock.withLock { self.stderrText += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        thread.start()
+        reader = thread
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let match = log.firstMatch(of: /msg=listening host=\S+ port=(\d+)/) {
+                port = UInt16(match.1)!
+                return
+            }
+            if !process.isRunning { break }
+            usleep(10_000)
+        }
+        XCTFail("server did not start; its log:\n\(log)", file: file, line: line)
+        throw CocoaError(.executableLoad)
+    }
+
+    var log: String { lock.withLock { stderrText } }
+
+    var isRunning: Bool { process.isRunning }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for exit; returns the status, or nil if still running at the deadline.
+    @discardableResult
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Resident memory of the server in KiB, from /proc.
+    var residentKiB: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// Waits until the log contains `text`.
+    func waitForLog(_ text: String, timeout: TimeInterval = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Runs `unfold ARGS` to completion and returns its exit status and output.
+func runUnfold(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNFOLD_") }
+    env.merge(environment) { $1 }
+    process.environment = env
+    process.currentDirectoryURL = FileManager.default.temporaryDirectory
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
