@@ -24,7 +24,7 @@ public final class UnfoldApplication: Sendable {
     /// Starts listening; returns the server and the bound port.
     public func start() throws -> (HTTPServer, UInt16) {
         let logger = self.logger
-        let server = HTTPServer(configuration: configuration.httpServer, responder: router.respond(to:)) { event in
+        let server = HTTPServer(configuration: configuration.httpServer, responder: router) { event in
             Self.log(event, to: logger)
         }
         let port = try server.start()

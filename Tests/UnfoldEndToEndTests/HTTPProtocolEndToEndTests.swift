@@ -77,6 +77,17 @@ final class HTTPProtocolEndToEndTests: XCTestCase {
         XCTAssertEqual(try (0..<4).map { _ in try c.readResponse().status }, [200, 503, 404, 200])
     }
 
+    /// A long burst of pipelined requests answered on the event loop: every one in order.
+    func testLongPipelinedBurst() throws {
+        let c = try client()
+        let count = 5000
+        let writer = Thread { try? c.send(String(repeating: RawClient.get("/healthz"), count: count)) }
+        writer.start()
+        var ok = 0
+        for _ in 0..<count where try c.readResponse().status == 200 { ok += 1 }
+        XCTAssertEqual(ok, count)
+    }
+
     func testContentLengthBodyIsConsumed() throws {
         let c = try client()
         try c.send("POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nGET / HTTP/" + RawClient.get("/healthz"))

@@ -40,6 +40,17 @@ final class HTTPRouterTests: XCTestCase {
         XCTAssertEqual(makeRouter().respond(to: request("HEAD", "/v1/items/3")).status, .ok)
     }
 
+    func testInlineRoutes() {
+        let router = HTTPRouter()
+        router.add("GET", "/healthz", inline: true) { _ in .json(.ok, []) }
+        router.add("POST", "/v1/recommend") { _ in .json(.ok, []) }
+        XCTAssertTrue(router.runsInline(request("GET", "/healthz")))
+        XCTAssertTrue(router.runsInline(request("HEAD", "/healthz")))
+        XCTAssertFalse(router.runsInline(request("POST", "/healthz")))
+        XCTAssertFalse(router.runsInline(request("POST", "/v1/recommend")))
+        XCTAssertFalse(router.runsInline(request("GET", "/nothing")))
+    }
+
     func testMiddlewareWrapsInOrder() {
         struct Tag: HTTPMiddleware {
             let name: String

@@ -43,7 +43,7 @@ final class HTTPConnection: @unchecked Sendable {
         read.resume()
 
         let write = DispatchSource.makeWriteSource(fileDescriptor: socket.fd, queue: loop.queue)
-        write.setEventHandler { [unowned self] in flush() }
+        write.setEventHandler { [unowned self] in perform([]) }
         write.setCancelHandler { [self] in sourceCancelled() }
         liveSources += 1
         writeSource = write
@@ -99,39 +99,54 @@ final class HTTPConnection: @unchecked Sendable {
 
     // MARK: - Executing actions
 
+    /// Executes actions until the machine has nothing more to say for now. A loop,
+    /// not recursion: a burst of pipelined inline requests must not deepen the stack.
     private func perform(_ actions: [HTTPConnectionStateMachine.Action]) {
-        var errorClose = false
-        for action in actions {
-            switch action {
-            case .handle(let request):
-                server.dispatch(request, on: self, loop: loop)
-            case .write(let bytes):
-                if outputOffset == output.count {
-                    output = bytes
-                    outputOffset = 0
-                } else {
-                    output.append(contentsOf: bytes)
+        var next = actions
+        while !closed {
+            var immediate: HTTPResponse?
+            for action in next {
+                switch action {
+                case .handle(let request):
+                    immediate = server.dispatch(request, on: self, loop: loop)
+                case .write(let bytes):
+                    if outputOffset == output.count {
+                        output = bytes
+                        outputOffset = 0
+                    } else {
+                        output.append(contentsOf: bytes)
+                    }
+                case .close:
+                    closeWhenFlushed = true
+                case .abort:
+                    abort()
+                    return
+                case .report(let report):
+                    switch report {
+                    case .protocolError, .timeout(.header), .timeout(.body): lingerAfterFlush = true
+                    case .timeout: break
+                    }
+                    server.report(.connectionReport(peer: peer, report))
                 }
-            case .close:
-                closeWhenFlushed = true
-            case .abort:
-                abort()
-                return
-            case .report(let report):
-                if case .protocolError = report { errorClose = true }
-                if case .timeout(let deadline) = report, deadline != .idle { errorClose = true }
-                server.report(.connectionReport(peer: peer, report))
             }
+            if let immediate {
+                // Answered on the loop: go on with the response in the same pass.
+                next = machine.responseReady(immediate, now: DispatchTime.now().uptimeNanoseconds, date: HTTPDate.now())
+                continue
+            }
+            next = flush()
+            if next.isEmpty { break }
         }
-        if errorClose { lingerAfterFlush = true }
-        flush()
         updateReadInterest()
     }
 
+    /// After an error response: half-close and drain rather than close at once.
     private var lingerAfterFlush = false
 
-    private func flush() {
-        guard !closed else { return }
+    /// Writes what the socket takes. Returns the machine's next actions once
+    /// everything queued is sent; nothing while the socket is full.
+    private func flush() -> [HTTPConnectionStateMachine.Action] {
+        guard !closed else { return [] }
         let now = DispatchTime.now().uptimeNanoseconds
         while outputOffset < output.count {
             let result: Result<Int, SocketError> = output.withUnsafeBytes { bytes in
@@ -146,10 +161,10 @@ final class HTTPConnection: @unchecked Sendable {
                     writeSuspended = false
                     writeSource?.resume()
                 }
-                return
+                return []
             case .failure:
                 abort()
-                return
+                return []
             }
         }
         if !writeSuspended {
@@ -165,10 +180,9 @@ final class HTTPConnection: @unchecked Sendable {
             } else {
                 abort()
             }
-            return
+            return []
         }
-        let more = machine.writesDrained(now: now)
-        if !more.isEmpty { perform(more) }
+        return machine.writesDrained(now: now)
     }
 
     /// RFC 9112 §9.6 — half-close and drain, so the client reads the error response

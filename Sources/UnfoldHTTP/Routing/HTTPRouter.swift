@@ -1,6 +1,15 @@
 /// A handler answers one request; it runs on a worker thread and may block briefly.
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
 
+/// Answers requests; the server asks it where each request should run.
+public protocol HTTPResponder: Sendable {
+    func respond(to request: HTTPRequest) -> HTTPResponse
+    /// True when the request is cheap and never blocks, so it may be answered on
+    /// the event loop instead of waiting for a worker (health probes must answer
+    /// even when every worker is busy).
+    func runsInline(_ request: HTTPRequest) -> Bool
+}
+
 /// A step around the handlers: logging, compression, authentication.
 public protocol HTTPMiddleware: Sendable {
     func handle(_ request: HTTPRequest, next: (HTTPRequest) -> HTTPResponse) -> HTTPResponse
@@ -11,7 +20,7 @@ public protocol HTTPMiddleware: Sendable {
 /// Segments written `{name}` capture one path segment into `pathParameters`.
 /// A path that exists under another method answers 405 with `Allow`; an unknown
 /// path answers 404; a method that HTTP does not define answers 501.
-public final class HTTPRouter: Sendable {
+public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
     /// RFC 9110 §9 — the methods a server is expected to recognise.
     public static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
 
@@ -23,6 +32,8 @@ public final class HTTPRouter: Sendable {
 
     private let root = Node()
     private let middleware: [HTTPMiddleware]
+    /// "METHOD /path" of the routes registered with `inline: true`.
+    private var inlineRoutes: Set<String> = []
 
     /// Routes are added with `add` before the router is handed to a server;
     /// after that it is only read, from any thread.
@@ -30,7 +41,14 @@ public final class HTTPRouter: Sendable {
         self.middleware = middleware
     }
 
-    public func add(_ method: String, _ path: String, _ handler: @escaping HTTPHandler) {
+    /// Adds a route. `inline: true` marks a handler that is constant-time and never
+    /// blocks; it then runs on the event loop (only literal paths qualify).
+    public func add(_ method: String, _ path: String, inline: Bool = false, _ handler: @escaping HTTPHandler) {
+        if inline {
+            precondition(!path.contains("{"), "inline routes must be literal paths")
+            inlineRoutes.insert("\(method) \(path)")
+            if method == "GET" { inlineRoutes.insert("HEAD \(path)") }
+        }
         var node = root
         for segment in Self.segments(path) {
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -53,6 +71,10 @@ public final class HTTPRouter: Sendable {
         }
         precondition(node.handlers[method] == nil, "duplicate route \(method) \(path)")
         node.handlers[method] = handler
+    }
+
+    public func runsInline(_ request: HTTPRequest) -> Bool {
+        !inlineRoutes.isEmpty && inlineRoutes.contains("\(request.method) \(request.path)")
     }
 
     /// Answers a request: middleware first, then the matched handler or an error.

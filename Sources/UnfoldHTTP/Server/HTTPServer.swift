@@ -13,7 +13,7 @@ public final class HTTPServer: @unchecked Sendable {
     public enum State: Sendable { case idle, running, shuttingDown, shutdown }
 
     public let configuration: HTTPServerConfiguration
-    private let responder: HTTPHandler
+    private let responder: HTTPResponder
     private let onEvent: @Sendable (HTTPServerEvent) -> Void
     private let loops: [EventLoop]
     private let pool: WorkerPool
@@ -26,7 +26,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var openConnections = 0
     private var _state: State = .idle
 
-    public init(configuration: HTTPServerConfiguration, responder: @escaping HTTPHandler, onEvent: @escaping @Sendable (HTTPServerEvent) -> Void = { _ in }) {
+    public init(configuration: HTTPServerConfiguration, responder: HTTPResponder, onEvent: @escaping @Sendable (HTTPServerEvent) -> Void = { _ in }) {
         self.configuration = configuration
         self.responder = responder
         self.onEvent = onEvent
@@ -102,16 +102,22 @@ public final class HTTPServer: @unchecked Sendable {
         onEvent(.connectionRejected(peer: peer, open: connectionCount))
     }
 
-    func dispatch(_ request: HTTPRequest, on connection: HTTPConnection, loop: EventLoop) {
+    /// Runs the responder for a request: on the loop for inline routes, else on a worker.
+    /// Returns the response when it was computed inline.
+    func dispatch(_ request: HTTPRequest, on connection: HTTPConnection, loop: EventLoop) -> HTTPResponse? {
         let responder = self.responder
+        if responder.runsInline(request) {
+            return responder.respond(to: request)
+        }
         let accepted = pool.submit {
-            let response = responder(request)
+            let response = responder.respond(to: request)
             loop.queue.async { connection.responseReady(response) }
         }
         if !accepted {
             onEvent(.workersSaturated(peer: request.remoteAddress))
-            connection.responseReady(.error(.serviceUnavailable, code: "overloaded", message: "too many requests are waiting for a worker; try again later"))
+            return .error(.serviceUnavailable, code: "overloaded", message: "too many requests are waiting for a worker; try again later")
         }
+        return nil
     }
 
     func report(_ event: HTTPServerEvent) {

@@ -5,10 +5,10 @@ struct HealthRoutes {
     let readiness: Readiness
 
     func register(on router: HTTPRouter) {
-        router.add("GET", "/healthz") { _ in
+        router.add("GET", "/healthz", inline: true) { _ in
             .json(.ok, Array(#"{"status":"ok"}"#.utf8))
         }
-        router.add("GET", "/readyz") { [readiness] _ in
+        router.add("GET", "/readyz", inline: true) { [readiness] _ in
             if let reason = readiness.notReadyReason() {
                 return .error(.serviceUnavailable, code: "not_ready", message: reason)
             }

@@ -1,0 +1,76 @@
+import Foundation
+import XCTest
+
+/// `unfold` as a person runs it: version, help, and configuration errors that stop the start.
+final class CommandLineEndToEndTests: XCTestCase {
+    func temporaryFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("unfold-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testVersionAndHelp() throws {
+        let version = try runUnfold(["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertEqual(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        let help = try runUnfold(["--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("serve"))
+        let serveHelp = try runUnfold(["serve", "--help"])
+        XCTAssertTrue(serveHelp.stdout.contains("--max-body-bytes"))
+    }
+
+    func testUnknownKeyInFileStopsTheStart() throws {
+        let path = try temporaryFile(#"{"port": 8080, "max_bodybytes": 10}"#)
+        let result = try runUnfold(["serve", "--config", path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("unknown configuration key 'max_bodybytes' in \(path)"), result.stderr)
+    }
+
+    func testBadValueInFileNamesKeyAndFile() throws {
+        let path = try temporaryFile(#"{"port": "eighty"}"#)
+        let result = try runUnfold(["serve", "--config", path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("bad value for 'port' in \(path)"), result.stderr)
+    }
+
+    func testBadValueInEnvironmentNamesTheVariable() throws {
+        let result = try runUnfold(["serve", "--port", "0"], environment: ["UNFOLD_MAX_CONNECTIONS": "-5"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("bad value for 'max_connections' in environment variable UNFOLD_MAX_CONNECTIONS"), result.stderr)
+    }
+
+    func testBadFlagValueNamesTheFlag() throws {
+        let result = try runUnfold(["serve", "--log-level", "loud"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("bad value for 'log_level' in flag --log-level"), result.stderr)
+    }
+
+    func testMissingConfigFileIsReported() throws {
+        let result = try runUnfold(["serve", "--config", "/nonexistent/unfold.json"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("cannot read configuration file /nonexistent/unfold.json"), result.stderr)
+    }
+
+    /// Flags beat the environment, which beats the file.
+    func testOverrideOrder() throws {
+        let path = try temporaryFile(#"{"port": 1, "max_header_count": 7, "log_level": "error"}"#)
+        let server = try ServerProcess(["--config", path, "--log-level", "debug"], environment: ["UNFOLD_MAX_HEADER_COUNT": "3", "UNFOLD_PORT": "2"])
+        let c = try RawClient(port: server.port)
+        try c.send(RawClient.get("/healthz", "A: 1\r\nB: 2\r\n"))
+        XCTAssertEqual(try c.readResponse().status, 200, "Host, A and B are 3 fields")
+        let d = try RawClient(port: server.port)
+        try d.send(RawClient.get("/healthz", "A: 1\r\nB: 2\r\nC: 3\r\n"))
+        XCTAssertEqual(try d.readResponse().status, 431, "the environment's 3 beat the file's 7")
+        XCTAssertTrue(server.waitForLog("level=info msg=request"), "the flag's debug level beat the file's error")
+    }
+
+    func testTheShippedConfigurationIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let server = try ServerProcess(["--config", root.appendingPathComponent("Config/unfold.json").path])
+        let c = try RawClient(port: server.port)
+        try c.send(RawClient.get("/healthz"))
+        XCTAssertEqual(try c.readResponse().status, 200)
+    }
+}
