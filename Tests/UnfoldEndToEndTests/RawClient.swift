@@ -21,7 +21,7 @@ enum ClientError: Error { case connect(Int32), closed, timeout, malformed(String
 
 /// A blocking TCP client over a raw socket, so tests control every byte and
 /// every split, and can misbehave on purpose.
-final class RawClient {
+final class RawClient: @unchecked Sendable {  // one reader thread and at most one writer thread
     let fd: Int32
     private var buffer: [UInt8] = []
 
