@@ -38,9 +38,9 @@ run: build
 
 ## test: unit tests and end-to-end tests against the real binary
 test: deps
+	$(MAKE) fuzz-smoke
 	$(SWIFT) build --build-tests
 	UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
-	$(MAKE) fuzz-smoke
 
 ## bench: release benchmarks with peers measured in the same run
 bench: bench-http
@@ -53,8 +53,10 @@ FUZZ_BIN  := .build/fuzz/http-parser
 FUZZ_TIME ?= 0
 $(FUZZ_BIN): $(wildcard Sources/UnfoldHTTP/*/*.swift) Fuzz/HTTPParserFuzz.swift
 	@mkdir -p .build/fuzz
-	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name UnfoldHTTPFuzz \
-	  Sources/UnfoldHTTP/Parser/*.swift Sources/UnfoldHTTP/Message/*.swift Fuzz/HTTPParserFuzz.swift -o $@
+	@echo "building the parser fuzzer (libFuzzer + AddressSanitizer)"
+	@swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name UnfoldHTTPFuzz \
+	  Sources/UnfoldHTTP/Parser/*.swift Sources/UnfoldHTTP/Message/*.swift Fuzz/HTTPParserFuzz.swift -o $@ \
+	  > .build/fuzz/build.log 2>&1 || { cat .build/fuzz/build.log; exit 1; }
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p .build/fuzz/corpus
