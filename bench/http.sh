@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${1:-10}
 CONNECTIONS=${2:-64}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 BIN=.build/release/unfold
 WORK=$(mktemp -d /tmp/unfold-bench-http.XXXXXX)
 UNFOLD_PORT=${UNFOLD_BENCH_PORT:-18480}
