@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Numeric targets: hot loops hand disjoint chunks of raw buffers to
+/// `concurrentPerform`, which Swift 6's Sendable checking cannot see is safe.
+let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"])]
+
 let package = Package(
     name: "Unfold",
     platforms: [.macOS(.v13)],
@@ -18,6 +22,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "UnfoldHTTP"),
+        .target(name: "UnfoldMath", swiftSettings: numeric),
         .target(
             name: "UnfoldService",
             dependencies: [
@@ -35,6 +40,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "UnfoldHTTPTests", dependencies: ["UnfoldHTTP"]),
+        .testTarget(name: "UnfoldMathTests", dependencies: ["UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
         .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldService"]),
     ]

@@ -1,0 +1,90 @@
+import XCTest
+@testable import UnfoldMath
+
+/// Kernels against naive reference implementations.
+final class KernelTests: XCTestCase {
+    func randomVector(_ n: Int, seed: UInt64) -> [Float] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<n).map { _ in rng.nextGaussian() }
+    }
+
+    func testDotMatchesNaiveForEveryTailLength() {
+        for n in [0, 1, 15, 16, 17, 63, 64, 65, 100, 257] {
+            let x = randomVector(n, seed: 1), y = randomVector(n, seed: 2)
+            let naive = zip(x, y).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let fast = x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { yp in dot(xp.baseAddress!, yp.baseAddress!, n) } }
+            XCTAssertEqual(fast, naive, accuracy: 1e-4 * max(1, abs(naive)), "n=\(n)")
+        }
+    }
+
+    func testAxpy() {
+        let x = randomVector(37, seed: 3)
+        var y = randomVector(37, seed: 4)
+        let expected = zip(x, y).map { 0.5 * $0 + $1 }
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in axpy(0.5, xp.baseAddress!, yp.baseAddress!, 37) } }
+        for (a, b) in zip(y, expected) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
+    func testGramMatchesNaive() {
+        let m = Matrix.random(rows: 1000, cols: 13, scale: 1, seed: 5)
+        let g = gram(m, threads: 3)
+        for i in 0..<13 {
+            for j in 0..<13 {
+                var s: Float = 0
+                for r in 0..<1000 { s += m[r, i] * m[r, j] }
+                XCTAssertEqual(g[i * 13 + j], s, accuracy: 1e-3 * max(1, abs(s)))
+            }
+        }
+    }
+
+    func testCholeskySolvesSPDSystem() {
+        let d = 9
+        let b = Matrix.random(rows: 20, cols: d, scale: 1, seed: 6)
+        var a = gram(b)
+        for i in 0..<d { a[i * d + i] += 0.1 }
+        let x = randomVector(d, seed: 7)
+        let rhs = (0..<d).map { i in (0..<d).reduce(Float(0)) { $0 + a[i * d + $1] * x[$1] } }
+        let solved = choleskySolve(a, rhs)
+        XCTAssertNotNil(solved)
+        for (u, v) in zip(solved!, x) { XCTAssertEqual(u, v, accuracy: 1e-3) }
+    }
+
+    func testCholeskyRejectsIndefiniteMatrix() {
+        XCTAssertNil(choleskySolve([1, 2, 2, 1], [1, 1]))
+    }
+
+    func testTopKMatchesSort() {
+        let scores = randomVector(1000, seed: 8)
+        let expected = scores.enumerated().filter { $0.offset % 3 != 0 }.sorted { $0.element > $1.element }.prefix(25).map(\.offset)
+        let got = scores.withUnsafeBufferPointer { topK($0, k: 25) { $0 % 3 == 0 } }
+        XCTAssertEqual(got.map(\.index), Array(expected))
+        XCTAssertEqual(scores.withUnsafeBufferPointer { topK($0, k: 5000) }.count, 1000)
+        XCTAssertTrue(scores.withUnsafeBufferPointer { topK($0, k: 0) }.isEmpty)
+    }
+
+    func testStableRankOfKnownMatrices() {
+        // Orthogonal rows of equal norm: srank = rank.
+        var identity = Matrix(rows: 4, cols: 4)
+        for i in 0..<4 { identity[i, i] = 2 }
+        XCTAssertEqual(stableRank(identity), 4, accuracy: 1e-3)
+        // Rank one: srank = 1.
+        var rankOne = Matrix(rows: 50, cols: 8)
+        for r in 0..<50 { for c in 0..<8 { rankOne[r, c] = Float(r + 1) * Float(c + 1) } }
+        XCTAssertEqual(stableRank(rankOne), 1, accuracy: 1e-3)
+        // Singular values 3 and 1: (9 + 1) / 9.
+        var twoScales = Matrix(rows: 2, cols: 2)
+        twoScales[0, 0] = 3
+        twoScales[1, 1] = 1
+        XCTAssertEqual(stableRank(twoScales), 10.0 / 9.0, accuracy: 1e-3)
+    }
+
+    func testSeededGeneratorIsReproducible() {
+        var a = SplitMix64(seed: 42), b = SplitMix64(seed: 42)
+        XCTAssertEqual((0..<10).map { _ in a.next() }, (0..<10).map { _ in b.next() })
+        var c = SplitMix64(seed: 1)
+        let draws = (0..<10000).map { _ in c.nextInt(below: 10) }
+        XCTAssertEqual(Set(draws), Set(0..<10))
+        let mean = (0..<10000).map { _ in c.nextGaussian() }.reduce(0, +) / 10000
+        XCTAssertEqual(mean, 0, accuracy: 0.05)
+    }
+}
