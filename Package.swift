@@ -23,11 +23,12 @@ let package = Package(
         ),
         .target(name: "UnfoldHTTP"),
         .target(name: "UnfoldMath", swiftSettings: numeric),
+        .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib"], swiftSettings: numeric),
         .target(
             name: "UnfoldService",
             dependencies: [
                 "UnfoldHTTP",
-                "CZlib",
+                "UnfoldData",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -41,7 +42,8 @@ let package = Package(
         ),
         .testTarget(name: "UnfoldHTTPTests", dependencies: ["UnfoldHTTP"]),
         .testTarget(name: "UnfoldMathTests", dependencies: ["UnfoldMath"]),
+        .testTarget(name: "UnfoldDataTests", dependencies: ["UnfoldData"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
-        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldService"]),
+        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData"]),
     ]
 )

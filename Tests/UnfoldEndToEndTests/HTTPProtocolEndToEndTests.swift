@@ -1,5 +1,5 @@
 import Foundation
-import UnfoldService
+import UnfoldData
 import XCTest
 
 /// HTTP/1.1 behaviour of the real server over real sockets.

@@ -1,3 +1,4 @@
+import UnfoldData
 import Foundation
 import UnfoldHTTP
 
