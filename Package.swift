@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "UnfoldHTTP"),
         .target(name: "UnfoldMath", swiftSettings: numeric),
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib"], swiftSettings: numeric),
+        .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
+        .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels"], swiftSettings: numeric),
         .target(
             name: "UnfoldService",
             dependencies: [
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "UnfoldHTTPTests", dependencies: ["UnfoldHTTP"]),
         .testTarget(name: "UnfoldMathTests", dependencies: ["UnfoldMath"]),
         .testTarget(name: "UnfoldDataTests", dependencies: ["UnfoldData"]),
+        .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
         .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData"]),
     ]

@@ -1,0 +1,112 @@
+import Dispatch
+import UnfoldData
+import UnfoldMath
+
+/// Ranking metrics at k over the users that have at least one test item. Items the user
+/// had in training are never recommended (filtered before ranking). With R_u the user's
+/// test items, the top-k list L_u and rel_u(j) = 1 if L_u[j] ∈ R_u:
+///
+/// - precision@k = |L_u ∩ R_u| / k
+/// - recall@k    = |L_u ∩ R_u| / |R_u|
+/// - NDCG@k      = DCG / IDCG, DCG = Σ_j rel_u(j) / log2(j + 2) (j from 0), IDCG the same for min(k, |R_u|) hits
+/// - MAP@k       = (1 / min(k, |R_u|)) Σ_j rel_u(j) · precision@(j+1)
+/// - coverage    = distinct items in any L_u / number of items
+///
+/// each averaged over users (coverage is global).
+public struct RankingMetrics: Sendable, Codable, Equatable {
+    public var k: Int
+    public var users: Int
+    public var precision: Double
+    public var recall: Double
+    public var ndcg: Double
+    public var map: Double
+    public var coverage: Double
+
+    /// `precision@10`-style keys, for metadata and JSON output.
+    public var dictionary: [String: Double] {
+        ["precision@\(k)": precision, "recall@\(k)": recall, "ndcg@\(k)": ndcg, "map@\(k)": map, "coverage@\(k)": coverage, "users": Double(users)]
+    }
+}
+
+public enum Evaluation {
+    /// Fills `scores` (one per item) for a user; each worker gets its own scorer.
+    public typealias Scorer = (_ user: Int, _ scores: UnsafeMutableBufferPointer<Float>) -> Void
+
+    public static func rank(train: CSRMatrix, test: CSRMatrix, k: Int, threads: Int = defaultThreadCount, makeScorer: () -> Scorer) -> RankingMetrics {
+        precondition(train.rows == test.rows && train.cols == test.cols, "train and test must share the id spaces")
+        let users = (0..<test.rows).filter { test.rowCount($0) > 0 }
+        let itemCount = train.cols
+        let workers = max(1, min(threads, users.count))
+        var sums = [[Double]](repeating: [0, 0, 0, 0], count: workers)
+        var recommended = [[Bool]](repeating: [], count: workers)
+        let scorers = (0..<workers).map { _ in makeScorer() }
+        sums.withUnsafeMutableBufferPointer { sumsBuffer in
+            recommended.withUnsafeMutableBufferPointer { seenBuffer in
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var scores = [Float](repeating: 0, count: itemCount)
+                    var seen = [Bool](repeating: false, count: itemCount)
+                    var local = [0.0, 0.0, 0.0, 0.0]
+                    var position = worker
+                    while position < users.count {
+                        let u = users[position]
+                        position += workers
+                        scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
+                        let trainItems = Set(train.indices[train.rowRange(u)].map(Int.init))
+                        let relevant = Set(test.indices[test.rowRange(u)].map(Int.init))
+                        let list = scores.withUnsafeBufferPointer { topK($0, k: k) { trainItems.contains($0) } }
+                        var hits = 0, dcg = 0.0, ap = 0.0
+                        for (j, hit) in list.enumerated() {
+                            seen[hit.index] = true
+                            if relevant.contains(hit.index) {
+                                hits += 1
+                                dcg += 1 / log2(Double(j + 2))
+                                ap += Double(hits) / Double(j + 1)
+                            }
+                        }
+                        let ideal = min(k, relevant.count)
+                        let idcg = (0..<ideal).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) }
+                        local[0] += Double(hits) / Double(k)
+                        local[1] += Double(hits) / Double(relevant.count)
+                        local[2] += idcg > 0 ? dcg / idcg : 0
+                        local[3] += ideal > 0 ? ap / Double(ideal) : 0
+                    }
+                    sumsBuffer[worker] = local
+                    seenBuffer[worker] = seen
+                }
+            }
+        }
+        let n = Double(max(users.count, 1))
+        let total = sums.reduce([0, 0, 0, 0]) { zip($0, $1).map { $0 + $1 } }
+        var covered = 0
+        for item in 0..<itemCount where recommended.contains(where: { $0[item] }) { covered += 1 }
+        return RankingMetrics(k: k, users: users.count, precision: total[0] / n, recall: total[1] / n, ndcg: total[2] / n, map: total[3] / n,
+                              coverage: itemCount > 0 ? Double(covered) / Double(itemCount) : 0)
+    }
+
+    /// Everyone gets the most popular unseen items: the baseline a model must beat.
+    public static func popularity(train: CSRMatrix, test: CSRMatrix, k: Int) -> RankingMetrics {
+        var counts = [Float](repeating: 0, count: train.cols)
+        for i in train.indices { counts[Int(i)] += 1 }
+        return rank(train: train, test: test, k: k) {
+            { _, scores in _ = scores.update(fromContentsOf: counts) }
+        }
+    }
+
+    /// Maps test interactions into the train id spaces, dropping users and items the
+    /// training data never saw (no model can rank an item it has no vector for).
+    public static func align(test: Interactions, to train: Interactions) -> CSRMatrix {
+        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
+        for k in 0..<test.count {
+            guard let u = train.users.index(of: test.users[test.userIndex[k]]),
+                  let i = train.items.index(of: test.items[test.itemIndex[k]]) else { continue }
+            rows.append(u)
+            cols.append(i)
+            values.append(1)
+        }
+        return CSRMatrix(rows: train.users.count, cols: train.items.count, rowIndex: rows, colIndex: cols, values: values)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

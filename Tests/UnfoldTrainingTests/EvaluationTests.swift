@@ -1,0 +1,48 @@
+import XCTest
+import UnfoldData
+@testable import UnfoldTraining
+
+final class EvaluationTests: XCTestCase {
+    /// One user, 5 items; train holds item 0; test holds items 1 and 3.
+    /// Scores rank items 4 > 3 > 0 (filtered) > 2 > 1.
+    func testHandComputedMetrics() {
+        let train = CSRMatrix(rows: 1, cols: 5, rowIndex: [0], colIndex: [0], values: [1])
+        let test = CSRMatrix(rows: 1, cols: 5, rowIndex: [0, 0], colIndex: [1, 3], values: [1, 1])
+        let scores: [Float] = [10, 1, 2, 5, 9]
+        let m = Evaluation.rank(train: train, test: test, k: 3, threads: 1) { { _, out in _ = out.update(fromContentsOf: scores) } }
+        // Top 3 after filtering item 0: [4, 3, 2]; one hit (item 3) at rank 2 (j = 1).
+        XCTAssertEqual(m.users, 1)
+        XCTAssertEqual(m.precision, 1.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(m.recall, 0.5, accuracy: 1e-12)
+        let dcg = 1 / log2(3.0), idcg = 1 / log2(2.0) + 1 / log2(3.0)
+        XCTAssertEqual(m.ndcg, dcg / idcg, accuracy: 1e-12)
+        XCTAssertEqual(m.map, (1.0 / 2.0) / 2.0, accuracy: 1e-12)
+        XCTAssertEqual(m.coverage, 3.0 / 5.0, accuracy: 1e-12)
+    }
+
+    func testPerfectRankingScoresOne() {
+        let train = CSRMatrix(rows: 2, cols: 4, rowIndex: [0, 1], colIndex: [0, 1], values: [1, 1])
+        let test = CSRMatrix(rows: 2, cols: 4, rowIndex: [0, 1], colIndex: [2, 3], values: [1, 1])
+        let m = Evaluation.rank(train: train, test: test, k: 1, threads: 2) {
+            { user, out in for i in 0..<4 { out[i] = (user == 0 && i == 2) || (user == 1 && i == 3) ? 1 : 0 } }
+        }
+        XCTAssertEqual(m.ndcg, 1)
+        XCTAssertEqual(m.precision, 1)
+        XCTAssertEqual(m.map, 1)
+        XCTAssertEqual(m.users, 2)
+    }
+
+    func testAlignDropsUnknownUsersAndItems() {
+        var train = Interactions()
+        train.append(user: "a", item: "x", weight: 1, timestamp: nil)
+        train.append(user: "b", item: "y", weight: 1, timestamp: nil)
+        var test = Interactions()
+        test.append(user: "b", item: "x", weight: 1, timestamp: nil)
+        test.append(user: "c", item: "x", weight: 1, timestamp: nil)
+        test.append(user: "a", item: "z", weight: 1, timestamp: nil)
+        let aligned = Evaluation.align(test: test, to: train)
+        XCTAssertEqual(aligned.nonZeroCount, 1)
+        XCTAssertEqual(aligned.indices, [0])
+        XCTAssertEqual(aligned.rowCount(1), 1)
+    }
+}

@@ -1,0 +1,111 @@
+import XCTest
+import UnfoldData
+import UnfoldMath
+import UnfoldModels
+@testable import UnfoldTraining
+
+final class WALSTests: XCTestCase {
+    /// Block-diagonal implicit data: group g's users interact with most of group g's items.
+    func plantedMatrix(users: Int = 120, items: Int = 60, groups: Int = 3, density: Double = 0.6, seed: UInt64 = 3) -> (CSRMatrix, [Int], [Int]) {
+        var rng = SplitMix64(seed: seed)
+        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
+        for u in 0..<users {
+            for i in 0..<items where u % groups == i % groups && rng.nextDouble() < density {
+                rows.append(Int32(u))
+                cols.append(Int32(i))
+                values.append(1)
+            }
+        }
+        return (CSRMatrix(rows: users, cols: items, rowIndex: rows, colIndex: cols, values: values),
+                (0..<users).map { $0 % groups }, (0..<items).map { $0 % groups })
+    }
+
+    func parameters(_ solver: WALS.Solver = .cholesky, threads: Int = 2) -> WALS.Parameters {
+        var p = WALS.Parameters()
+        p.factors = 8
+        p.iterations = 10
+        p.regularization = 0.1
+        p.alpha = 5
+        p.solver = solver
+        p.threads = threads
+        return p
+    }
+
+    func testLossDecreasesEveryIteration() {
+        let (matrix, _, _) = plantedMatrix()
+        for solver in WALS.Solver.allCases {
+            let result = WALS.train(matrix, parameters(solver))
+            XCTAssertEqual(result.lossHistory.count, 10)
+            for (a, b) in zip(result.lossHistory, result.lossHistory.dropFirst()) {
+                XCTAssertLessThanOrEqual(b, a * (1 + 1e-5), "\(solver): \(result.lossHistory)")
+            }
+        }
+    }
+
+    func testRecoversPlantedStructure() {
+        let (matrix, userGroups, itemGroups) = plantedMatrix()
+        let result = WALS.train(matrix, parameters())
+        let d = 8
+        var inGroup = 0, total = 0
+        for u in 0..<matrix.rows {
+            var scores = [Float](repeating: 0, count: matrix.cols)
+            for i in 0..<matrix.cols {
+                scores[i] = result.userFactors.storage.withUnsafeBufferPointer { up in
+                    result.itemFactors.storage.withUnsafeBufferPointer { vp in dot(up.baseAddress! + u * d, vp.baseAddress! + i * d, d) }
+                }
+            }
+            let seen = Set(matrix.indices[matrix.rowRange(u)].map(Int.init))
+            for hit in scores.withUnsafeBufferPointer({ topK($0, k: 5) { seen.contains($0) } }) {
+                total += 1
+                if itemGroups[hit.index] == userGroups[u] { inGroup += 1 }
+            }
+        }
+        XCTAssertGreaterThan(Double(inGroup) / Double(total), 0.95)
+        // The reconstruction separates observed cells from cross-group cells.
+        let observed = (0..<matrix.rows).flatMap { u in matrix.indices[matrix.rowRange(u)].map { (u, Int($0)) } }
+        let mean = observed.map { u, i in (0..<d).reduce(Float(0)) { $0 + result.userFactors[u, $1] * result.itemFactors[i, $1] } }.reduce(0, +) / Float(observed.count)
+        XCTAssertGreaterThan(mean, 0.5)
+    }
+
+    func testFoldInOfATrainingUserReproducesTheTrainedVector() {
+        let (matrix, _, _) = plantedMatrix()
+        var p = parameters()
+        p.iterations = 6
+        let result = WALS.train(matrix, p)
+        // One more user half-step against the final items is exactly the fold-in.
+        var users = result.userFactors
+        WALS.halfStep(update: &users, fixed: result.itemFactors, ratings: matrix, p)
+        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
+        for u in [0, 7, 55] {
+            let range = matrix.rowRange(u)
+            let q = foldIn.encode(items: result.itemFactors, indices: matrix.indices[range].map(Int.init), weights: Array(matrix.values[range]))!
+            for j in 0..<8 { XCTAssertEqual(q[j], users[u, j], accuracy: 1e-4) }
+        }
+    }
+
+    func testDeterministicForASeedWhateverTheThreadCount() {
+        let (matrix, _, _) = plantedMatrix()
+        let one = WALS.train(matrix, parameters(threads: 1))
+        let three = WALS.train(matrix, parameters(threads: 3))
+        XCTAssertEqual(one.itemFactors, three.itemFactors)
+        XCTAssertEqual(one.userFactors, three.userFactors)
+    }
+
+    func testConjugateGradientApproachesTheExactSolve() {
+        let (matrix, _, _) = plantedMatrix()
+        var exact = parameters(.cholesky), cg = parameters(.cg)
+        exact.iterations = 15
+        cg.iterations = 15
+        cg.cgSteps = 4
+        let a = WALS.train(matrix, exact).lossHistory.last!, b = WALS.train(matrix, cg).lossHistory.last!
+        XCTAssertEqual(b, a, accuracy: 0.05 * a)
+    }
+
+    func testUnobservedWeightZeroStillTrains() {
+        let (matrix, _, _) = plantedMatrix()
+        var p = parameters()
+        p.unobservedWeight = 0
+        let result = WALS.train(matrix, p)
+        XCTAssertTrue(result.itemFactors.isFinite)
+    }
+}
