@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "UnfoldMath", swiftSettings: numeric),
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib"], swiftSettings: numeric),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
+        .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"], swiftSettings: numeric),
         .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels"], swiftSettings: numeric),
         .target(
             name: "UnfoldService",
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "UnfoldHTTPTests", dependencies: ["UnfoldHTTP"]),
         .testTarget(name: "UnfoldMathTests", dependencies: ["UnfoldMath"]),
         .testTarget(name: "UnfoldDataTests", dependencies: ["UnfoldData"]),
+        .testTarget(name: "UnfoldSnapshotTests", dependencies: ["UnfoldSnapshot", "UnfoldModels", "UnfoldMath"]),
         .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
         .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData"]),

@@ -1,0 +1,183 @@
+import Foundation
+import UnfoldMath
+import UnfoldModels
+
+/// A verified, memory-mapped snapshot file. The item table is read in place from the
+/// mapping; the mapping is released when the last reference goes away.
+///
+/// `open` runs every check before returning: magic, format version, header CRC, the
+/// section table (bounds, alignment, no duplicates), each section's CRC32, the shapes
+/// the header promises, and that every float is finite. A file that fails any check is
+/// never returned.
+public final class Snapshot: @unchecked Sendable {
+    public let path: String
+    public let kind: ModelKind
+    public let version: UInt64
+    public let createdAt: UInt64
+    public let dimensions: Int
+    public let itemCount: Int
+    public let itemIDs: [String]
+    public let foldIn: FoldIn?
+    public let popularity: [Float]
+    public let neighbourCount: Int
+    public let metadata: ModelMetadata
+    public let attributes: [String: ItemAttributes]
+    public let fileSize: Int
+
+    private let mapping: UnsafeMutableRawPointer
+    /// The n×d item table inside the mapping.
+    public let itemTable: UnsafePointer<Float>
+    public let itemNorms: UnsafePointer<Float>
+    private let neighbourBase: UnsafeRawPointer
+
+    deinit {
+        munmap(mapping, fileSize)
+    }
+
+    public static func open(path: String) throws(SnapshotError) -> Snapshot {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let size = Int(info.st_size)
+        guard size >= SnapshotFormat.headerSize else { throw .truncated("file is \(size) bytes, shorter than the \(SnapshotFormat.headerSize)-byte header") }
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            throw .unreadable(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
+        }
+        do {
+            return try Snapshot(path: path, mapping: map, size: size)
+        } catch {
+            munmap(map, size)
+            throw error
+        }
+    }
+
+    private init(path: String, mapping: UnsafeMutableRawPointer, size: Int) throws(SnapshotError) {
+        self.path = path
+        self.mapping = mapping
+        self.fileSize = size
+        let r = ByteReader(base: UnsafeRawPointer(mapping), count: size)
+
+        guard memcmp(mapping, SnapshotFormat.magic, 8) == 0 else { throw .badMagic }
+        let formatVersion = r.u32(8)
+        guard formatVersion == SnapshotFormat.version else { throw .unsupportedVersion(formatVersion) }
+        guard SnapshotWriter.crc(UnsafeRawBufferPointer(start: mapping, count: 60)) == r.u32(60) else { throw .headerChecksum }
+        guard let kind = ModelKind(rawValue: r.u32(12)) else { throw .inconsistent("unknown model kind \(r.u32(12))") }
+        self.kind = kind
+        let d = Int(r.u32(16)), n = Int(r.u32(20)), sectionCount = Int(r.u32(24))
+        guard d > 0, d <= 4096 else { throw .inconsistent("dimension \(d) outside 1...4096") }
+        self.dimensions = d
+        self.itemCount = n
+        self.createdAt = r.u64(32)
+        self.version = r.u64(40)
+
+        // Section table.
+        let tableEnd = SnapshotFormat.headerSize + sectionCount * SnapshotFormat.sectionEntrySize
+        guard sectionCount > 0, sectionCount < 64, tableEnd <= size else { throw .truncated("section table of \(sectionCount) entries does not fit") }
+        var sections: [SnapshotFormat.Section: UnsafeRawBufferPointer] = [:]
+        for index in 0..<sectionCount {
+            let entry = SnapshotFormat.headerSize + index * SnapshotFormat.sectionEntrySize
+            let rawKind = r.u32(entry)
+            let offset = r.u64(entry + 8), length = r.u64(entry + 16), checksum = r.u32(entry + 24)
+            guard offset <= UInt64(size), length <= UInt64(size), offset + length <= UInt64(size) else {
+                throw .truncated("section \(index) (kind \(rawKind)) ends past the end of the file")
+            }
+            guard Int(offset) % SnapshotFormat.alignment == 0, Int(offset) >= tableEnd else {
+                throw .badSection("section \(index) at offset \(offset) is not 64-byte aligned after the table")
+            }
+            guard let section = SnapshotFormat.Section(rawValue: rawKind) else { continue }  // unknown kinds are skipped
+            guard sections[section] == nil else { throw .badSection("section \(section) appears twice") }
+            let bytes = UnsafeRawBufferPointer(start: mapping + Int(offset), count: Int(length))
+            guard SnapshotWriter.crc(bytes) == checksum else { throw .checksumMismatch(section: section.description) }
+            sections[section] = bytes
+        }
+        func require(_ s: SnapshotFormat.Section) throws(SnapshotError) -> UnsafeRawBufferPointer {
+            guard let bytes = sections[s] else { throw .badSection("required section \(s) is missing") }
+            return bytes
+        }
+        func floats(_ s: SnapshotFormat.Section, _ bytes: UnsafeRawBufferPointer, from offset: Int, count: Int) throws(SnapshotError) -> UnsafeBufferPointer<Float> {
+            guard offset + count * 4 <= bytes.count else { throw .inconsistent("section \(s) holds \(bytes.count) bytes, needs \(offset + count * 4)") }
+            let p = UnsafeBufferPointer(start: (bytes.baseAddress! + offset).assumingMemoryBound(to: Float.self), count: count)
+            for v in p where !v.isFinite { throw .nonFinite(section: s.description) }
+            return p
+        }
+
+        // Item ids.
+        let idBytes = try require(.itemIDs)
+        let ids = ByteReader(base: idBytes.baseAddress!, count: idBytes.count)
+        guard idBytes.count >= 4 + (n + 1) * 4, Int(ids.u32(0)) == n else { throw .inconsistent("item-ids section does not hold \(n) ids") }
+        let blobStart = 4 + (n + 1) * 4
+        var itemIDs: [String] = []
+        itemIDs.reserveCapacity(n)
+        var previous = 0
+        for i in 0..<n {
+            let end = Int(ids.u32(4 + (i + 1) * 4))
+            guard end >= previous, blobStart + end <= idBytes.count else { throw .inconsistent("item id \(i) points outside the id blob") }
+            itemIDs.append(String(decoding: UnsafeRawBufferPointer(rebasing: idBytes[(blobStart + previous)..<(blobStart + end)]), as: UTF8.self))
+            previous = end
+        }
+        guard Set(itemIDs).count == n else { throw .inconsistent("item ids are not unique") }
+        self.itemIDs = itemIDs
+
+        let table = try require(.itemTable)
+        guard table.count == n * d * 4 else { throw .inconsistent("item-table is \(table.count) bytes, expected \(n)x\(d) floats") }
+        self.itemTable = try floats(.itemTable, table, from: 0, count: n * d).baseAddress!
+        let norms = try require(.itemNorms)
+        guard norms.count == n * 4 else { throw .inconsistent("item-norms is \(norms.count) bytes, expected \(n) floats") }
+        self.itemNorms = try floats(.itemNorms, norms, from: 0, count: n).baseAddress!
+
+        if let f = sections[.foldIn] {
+            guard f.count >= 16 else { throw .inconsistent("fold-in section too short") }
+            let fr = ByteReader(base: f.baseAddress!, count: f.count)
+            guard Int(fr.u32(12)) == d, f.count == 16 + d * d * 4 else { throw .inconsistent("fold-in Gram is not \(d)x\(d)") }
+            let params = try floats(.foldIn, f, from: 0, count: 3)
+            let g = Array(try floats(.foldIn, f, from: 16, count: d * d))
+            self.foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g)
+        } else {
+            self.foldIn = nil
+        }
+        if kind == .wals || kind == .mfSGD, foldIn == nil { throw .badSection("a \(kind) snapshot needs a fold-in section") }
+
+        let pop = try require(.popularity)
+        guard pop.count == n * 4 else { throw .inconsistent("popularity is \(pop.count) bytes, expected \(n) floats") }
+        self.popularity = Array(try floats(.popularity, pop, from: 0, count: n))
+
+        let nb = try require(.neighbours)
+        guard nb.count >= 4 else { throw .inconsistent("neighbours section too short") }
+        let k = Int(ByteReader(base: nb.baseAddress!, count: nb.count).u32(0))
+        guard nb.count == 4 + n * k * 8 else { throw .inconsistent("neighbours holds \(nb.count) bytes, expected \(n)x\(k) pairs") }
+        let nbIndices = UnsafeBufferPointer(start: (nb.baseAddress! + 4).assumingMemoryBound(to: Int32.self), count: n * k)
+        for index in nbIndices where index < -1 || index >= Int32(n) { throw .inconsistent("a neighbour index is outside the item table") }
+        _ = try floats(.neighbours, nb, from: 4 + n * k * 4, count: n * k)
+        self.neighbourCount = k
+        self.neighbourBase = UnsafeRawPointer(nb.baseAddress!)
+
+        let decoder = JSONDecoder()
+        do {
+            self.metadata = try decoder.decode(ModelMetadata.self, from: Data(try require(.metadata)))
+        } catch let error as SnapshotError {
+            throw error
+        } catch {
+            throw .inconsistent("metadata is not valid JSON: \(error)")
+        }
+        if let a = sections[.itemAttributes] {
+            self.attributes = (try? decoder.decode([String: ItemAttributes].self, from: Data(a))) ?? [:]
+        } else {
+            self.attributes = [:]
+        }
+    }
+
+    /// The precomputed neighbours of item `i`, best first (padding removed).
+    public func neighbours(of i: Int) -> [(index: Int, score: Float)] {
+        let k = neighbourCount, n = itemCount
+        let indices = (neighbourBase + 4).assumingMemoryBound(to: Int32.self) + i * k
+        let scores = (neighbourBase + 4 + n * k * 4).assumingMemoryBound(to: Float.self) + i * k
+        return (0..<k).compactMap { j in indices[j] >= 0 ? (Int(indices[j]), scores[j]) : nil }
+    }
+
+    /// Copies the item table out of the mapping (for tools and tests).
+    public func itemMatrix() -> Matrix {
+        Matrix(rows: itemCount, cols: dimensions, storage: Array(UnsafeBufferPointer(start: itemTable, count: itemCount * dimensions)))
+    }
+}

@@ -1,0 +1,109 @@
+import XCTest
+import UnfoldMath
+import UnfoldModels
+@testable import UnfoldSnapshot
+
+final class SnapshotTests: XCTestCase {
+    var directory: String!
+
+    override func setUp() {
+        directory = NSTemporaryDirectory() + "unfold-snapshots-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func contents(items: Int = 40, d: Int = 8) -> SnapshotContents {
+        let table = ItemTable(ids: (0..<items).map { "item-\($0)-é" }, vectors: Matrix.random(rows: items, cols: d, scale: 1, seed: 4))
+        let foldIn = FoldIn(items: table.vectors, alpha: 2, unobservedWeight: 0.5, regularization: 0.1)
+        let neighbours = table.cosineNeighbours(k: 5)
+        let metadata = ModelMetadata(name: "wals", kind: "wals", version: 17, createdAt: "2026-11-23T00:00:00Z", hyperparameters: ["factors": Double(d)], solver: "cholesky",
+                                     data: .init(source: "test", fingerprint: "abc", users: 3, items: items, interactions: 9), evaluation: ["ndcg@10": 0.25])
+        return SnapshotContents(kind: .wals, version: 17, createdAt: 1_700_000_000, items: table, foldIn: foldIn, popularity: (0..<items).map { Float($0) },
+                                neighbourCount: 5, neighbourIndices: neighbours.indices, neighbourScores: neighbours.scores, metadata: metadata,
+                                attributes: ["item-1-é": ItemAttributes(title: "One", categories: ["a", "b"])])
+    }
+
+    func testRoundTrip() throws {
+        let original = contents()
+        let path = try SnapshotWriter.write(original, name: "wals", to: directory)
+        XCTAssertTrue(path.hasSuffix("/wals-17.unfold"))
+        let snapshot = try Snapshot.open(path: path)
+        XCTAssertEqual(snapshot.kind, .wals)
+        XCTAssertEqual(snapshot.version, 17)
+        XCTAssertEqual(snapshot.itemIDs, original.items.ids)
+        XCTAssertEqual(snapshot.itemMatrix(), original.items.vectors)
+        XCTAssertEqual(snapshot.foldIn, original.foldIn)
+        XCTAssertEqual(snapshot.popularity, original.popularity)
+        XCTAssertEqual(snapshot.metadata, original.metadata)
+        XCTAssertEqual(snapshot.attributes["item-1-é"]?.title, "One")
+        XCTAssertEqual(snapshot.neighbours(of: 3).map(\.index), original.neighbourIndices[15..<20].map(Int.init))
+        XCTAssertEqual(UnsafeBufferPointer(start: snapshot.itemNorms, count: 40).map { $0 }, original.items.norms())
+        // Sections start on 64-byte boundaries.
+        let bytes = try SnapshotWriter.encode(original)
+        let count = Int(bytes[24])
+        for index in 0..<count {
+            let entry = 64 + index * 32
+            let offset = bytes[(entry + 8)..<(entry + 16)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            XCTAssertEqual(offset % 64, 0)
+        }
+        // No temporary file is left behind.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["wals-17.unfold"])
+    }
+
+    func corrupt(_ mutate: (inout [UInt8]) -> Void) throws -> SnapshotError? {
+        var bytes = try SnapshotWriter.encode(contents())
+        mutate(&bytes)
+        let path = directory + "/corrupt-\(UUID().uuidString).unfold"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try Snapshot.open(path: path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testAFlippedByteInEverySectionIsRejected() throws {
+        let bytes = try SnapshotWriter.encode(contents())
+        let count = Int(bytes[24])
+        for index in 0..<count {
+            let entry = 64 + index * 32
+            func u64(_ at: Int) -> Int { bytes[at..<(at + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) } }
+            let offset = u64(entry + 8), length = u64(entry + 16)
+            let kind = SnapshotFormat.Section(rawValue: UInt32(bytes[entry]))!
+            for position in [offset, offset + length / 2, offset + length - 1] {
+                let error = try corrupt { $0[position] ^= 0x10 }
+                XCTAssertEqual(error, .checksumMismatch(section: kind.description), "byte \(position) of \(kind)")
+            }
+        }
+    }
+
+    func testHeaderCorruptionWrongMagicAndTruncation() throws {
+        XCTAssertEqual(try corrupt { $0[0] = UInt8(ascii: "X") }, .badMagic)
+        XCTAssertEqual(try corrupt { $0[16] ^= 1 }, .headerChecksum)
+        XCTAssertEqual(try corrupt { $0[8] = 9 }, .unsupportedVersion(9))
+        if case .truncated = try corrupt({ $0.removeLast(100) }) {} else { XCTFail("truncation not detected") }
+        if case .truncated = try corrupt({ $0 = Array($0.prefix(30)) }) {} else { XCTFail("short file not detected") }
+        // A flipped byte in the section table moves a section: caught by its CRC or bounds.
+        XCTAssertNotNil(try corrupt { $0[64 + 8] ^= 0x40 })
+    }
+
+    func testNonFiniteValuesAreRejectedEvenWithAValidChecksum() throws {
+        var c = contents()
+        c.items.vectors.storage[5] = .nan
+        let path = try SnapshotWriter.write(c, name: "bad", to: directory)
+        XCTAssertThrowsError(try Snapshot.open(path: path)) { error in
+            XCTAssertEqual(error as? SnapshotError, .nonFinite(section: "item-table"))
+            XCTAssertEqual((error as? SnapshotError)?.description, "check finite failed: section item-table holds NaN or infinity")
+        }
+    }
+
+    func testMissingFile() {
+        XCTAssertThrowsError(try Snapshot.open(path: directory + "/none.unfold")) { error in
+            guard case .unreadable = error as? SnapshotError else { return XCTFail("\(error)") }
+        }
+    }
+}
