@@ -39,6 +39,11 @@ let package = Package(
             name: "unfold",
             dependencies: [
                 "UnfoldService",
+                "UnfoldTraining",
+                "UnfoldSnapshot",
+                "UnfoldData",
+                "UnfoldModels",
+                "UnfoldMath",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

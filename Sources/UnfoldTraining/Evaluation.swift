@@ -95,15 +95,23 @@ public enum Evaluation {
     /// Maps test interactions into the train id spaces, dropping users and items the
     /// training data never saw (no model can rank an item it has no vector for).
     public static func align(test: Interactions, to train: Interactions) -> CSRMatrix {
+        matrix(test, users: train.users, items: train.items, binary: true)
+    }
+
+    /// Interactions as a users × items matrix over given id spaces; records whose user or
+    /// item is not in them are dropped. `binary` counts each pair once with weight 1.
+    public static func matrix(_ data: Interactions, users: IDMap, items: IDMap, binary: Bool) -> CSRMatrix {
         var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
-        for k in 0..<test.count {
-            guard let u = train.users.index(of: test.users[test.userIndex[k]]),
-                  let i = train.items.index(of: test.items[test.itemIndex[k]]) else { continue }
+        for k in 0..<data.count {
+            guard let u = users.index(of: data.users[data.userIndex[k]]),
+                  let i = items.index(of: data.items[data.itemIndex[k]]) else { continue }
             rows.append(u)
             cols.append(i)
-            values.append(1)
+            values.append(binary ? 1 : data.weights[k])
         }
-        return CSRMatrix(rows: train.users.count, cols: train.items.count, rowIndex: rows, colIndex: cols, values: values)
+        var m = CSRMatrix(rows: users.count, cols: items.count, rowIndex: rows, colIndex: cols, values: values)
+        if binary { m.values = [Float](repeating: 1, count: m.values.count) }
+        return m
     }
 }
 

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import UnfoldData
+import UnfoldMath
+import UnfoldModels
+import UnfoldSnapshot
+import UnfoldTraining
+
+/// `unfold train`: trains a model and writes its snapshot atomically. This is the
+/// command the server's background jobs run as a separate process.
+struct Train: ParsableCommand {
+    enum Progress: String, ExpressibleByArgument, CaseIterable { case auto, json, text, none }
+
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model and write its snapshot.",
+        discussion: "Hyperparameter names follow implicit's: --factors, --iterations, --regularization, --alpha."
+    )
+
+    @Option(help: "Model kind: wals.") var model = "wals"
+    @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip).") var data: String
+    @Option(help: "Held-out interactions: held-out metrics go into the snapshot metadata.") var test: String?
+    @Option(help: "Items file with titles and categories (TSV with header, or RecBole .item).") var items: String?
+    @Option(help: "Snapshot directory.") var out = "snapshots"
+    @Option(help: "Model name (default: the kind).") var name: String?
+    @Option(help: "Embedding dimension d.") var factors = 64
+    @Option(help: "Alternating iterations.") var iterations = 15
+    @Option(help: "L2 regularization λ.") var regularization: Float = 0.01
+    @Option(help: "Confidence slope α in c = 1 + α r.") var alpha: Float = 1
+    @Option(name: .customLong("unobserved-weight"), help: "Weight w0 of unobserved cells.") var unobservedWeight: Float = 1
+    @Option(help: "cholesky (exact) or cg (conjugate gradient).") var solver = "cholesky"
+    @Option(name: .customLong("cg-steps"), help: "Conjugate-gradient steps per row.") var cgSteps = 3
+    @Option(help: "Threads (0: one per core).") var threads = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 42
+    @Option(help: "Nearest neighbours precomputed per item (0: none).") var neighbours = 100
+    @Option(help: "Cut-off k of the held-out metrics.") var k = 10
+    @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout), text or none.") var progress: Progress = .auto
+    @Flag(name: .customLong("skip-bad-lines"), help: "Count bad lines instead of stopping.") var skipBadLines = false
+
+    func validate() throws {
+        guard ModelKind(name: model) == .wals else { throw ValidationError("model '\(model)' is not available; available: wals") }
+        guard WALS.Solver(rawValue: solver) != nil else { throw ValidationError("--solver must be cholesky or cg, got '\(solver)'") }
+        guard factors >= 1 && factors <= 1024 else { throw ValidationError("--factors must be within 1...1024") }
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard regularization >= 0, alpha >= 0, unobservedWeight >= 0 else { throw ValidationError("--regularization, --alpha and --unobserved-weight must be non-negative") }
+        guard k >= 1 && k <= 1000 else { throw ValidationError("--k must be within 1...1000") }
+    }
+
+    func run() throws {
+        let reporter = ProgressReporter(mode: progress)
+        let started = Date()
+        reporter.phase("read", detail: data)
+        let read = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(path: data) }
+        if read.skippedLines > 0 { reporter.note("skipped \(read.skippedLines) bad lines, e.g. \(read.skippedExamples.first ?? "")") }
+        let interactions = read.interactions
+        let matrix = interactions.userItemMatrix()
+
+        var p = WALS.Parameters()
+        p.factors = factors
+        p.iterations = iterations
+        p.regularization = regularization
+        p.alpha = alpha
+        p.unobservedWeight = unobservedWeight
+        p.solver = WALS.Solver(rawValue: solver)!
+        p.cgSteps = cgSteps
+        p.threads = threads > 0 ? threads : defaultThreadCount
+        p.seed = seed
+        reporter.phase("train", detail: "wals \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
+        let trainStart = Date()
+        let result = WALS.train(matrix, p, onIteration: { reporter.iteration($0) })
+        let trainingSeconds = Date().timeIntervalSince(trainStart)
+
+        let table = ItemTable(ids: interactions.items.ids, vectors: result.itemFactors)
+        let foldIn = FoldIn(items: result.itemFactors, alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization)
+        reporter.phase("neighbours", detail: "\(neighbours) per item")
+        let nb = neighbours > 0 ? table.cosineNeighbours(k: neighbours, threads: p.threads) : (indices: [], scores: [])
+
+        var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
+        if let test {
+            reporter.phase("evaluate", detail: test)
+            let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(path: test) }.interactions
+            let held = Evaluation.align(test: testData, to: interactions)
+            let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
+            evaluation = Evaluation.foldIn(items: result.itemFactors, encoder: foldIn, train: binaryTrain, test: held, k: k, threads: p.threads).dictionary
+            baseline = Evaluation.popularity(train: binaryTrain, test: held, k: k).dictionary
+        }
+        var attributes: [String: ItemAttributes] = [:]
+        if let items {
+            let catalog = try cliTry { try ItemCatalog.read(path: items) }
+            for id in interactions.items.ids {
+                if let entry = catalog[id] { attributes[id] = ItemAttributes(title: entry.title, categories: entry.categories) }
+            }
+        }
+
+        let modelName = name ?? model
+        let version = nextVersion(directory: out, name: modelName)
+        let metadata = ModelMetadata(
+            name: modelName, kind: model, version: version, createdAt: ISO8601DateFormatter().string(from: Date()),
+            hyperparameters: p.dictionary, solver: solver,
+            data: .init(source: data, fingerprint: interactions.fingerprint, users: interactions.users.count, items: interactions.items.count, interactions: interactions.count),
+            evaluation: evaluation, popularityBaseline: baseline,
+            stableRank: ["users": Double(stableRank(result.userFactors)), "items": Double(stableRank(result.itemFactors))],
+            itemSpectrum: singularValues(result.itemFactors), trainingSeconds: trainingSeconds, lossHistory: result.lossHistory
+        )
+        let contents = SnapshotContents(
+            kind: .wals, version: version, createdAt: UInt64(Date().timeIntervalSince1970), items: table, foldIn: foldIn,
+            popularity: interactions.itemCounts(), neighbourCount: neighbours > 0 ? neighbours : 0,
+            neighbourIndices: nb.indices, neighbourScores: nb.scores, metadata: metadata, attributes: attributes
+        )
+        reporter.phase("write", detail: out)
+        let path = try cliTry { try SnapshotWriter.write(contents, name: modelName, to: out) }
+        reporter.done(path: path, version: version, evaluation: evaluation, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Milliseconds since the epoch, and always above every version already in the directory.
+    private func nextVersion(directory: String, name: String) -> UInt64 {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let highest = existing.compactMap { file -> UInt64? in
+            guard file.hasPrefix(name + "-"), file.hasSuffix(".unfold") else { return nil }
+            return UInt64(file.dropFirst(name.count + 1).dropLast(".unfold".count))
+        }.max() ?? 0
+        return max(now, highest + 1)
+    }
+}
