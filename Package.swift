@@ -26,12 +26,16 @@ let package = Package(
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib"], swiftSettings: numeric),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
         .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"], swiftSettings: numeric),
+        .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath"], swiftSettings: numeric),
         .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels"], swiftSettings: numeric),
         .target(
             name: "UnfoldService",
             dependencies: [
                 "UnfoldHTTP",
                 "UnfoldData",
+                "UnfoldServing",
+                "UnfoldSnapshot",
+                "UnfoldModels",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

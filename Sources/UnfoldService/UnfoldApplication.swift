@@ -1,24 +1,36 @@
 import Foundation
 import Logging
 import UnfoldHTTP
+import UnfoldServing
 
 /// The service: configuration, routes and middleware on top of the HTTP server.
 public final class UnfoldApplication: Sendable {
     public let configuration: ServiceConfiguration
     public let logger: Logger
     public let router: HTTPRouter
+    public let store: ModelStore
     let readiness: Readiness
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        // No model store yet: nothing loads models, so the service is never ready.
-        self.readiness = Readiness(modelsLoaded: { 0 })
+        let store = ModelStore(directory: configuration.snapshots) { event in
+            switch event {
+            case .loaded(let name, let version, let path, let items, let seconds):
+                logger.notice("model loaded", metadata: ["model": .string(name), "version": .stringConvertible(version), "path": .string(path),
+                                                        "items": .stringConvertible(items), "seconds": .string(String(format: "%.3f", seconds))])
+            case .rejected(let path, let reason):
+                logger.error("snapshot rejected", metadata: ["path": .string(path), "error": .string(reason)])
+            }
+        }
+        self.store = store
+        self.readiness = Readiness(modelsLoaded: { store.count })
         self.router = HTTPRouter(middleware: [
             RequestLogMiddleware(logger: logger),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
         ])
         HealthRoutes(readiness: readiness).register(on: router)
+        RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
     }
 
     /// Starts listening; returns the server and the bound port.
@@ -28,6 +40,13 @@ public final class UnfoldApplication: Sendable {
             Self.log(event, to: logger)
         }
         let port = try server.start()
+        // Load after listening: liveness answers at once, readiness once a model is in.
+        let store = self.store
+        DispatchQueue.global(qos: .userInitiated).async {
+            if store.loadNewest() == 0 {
+                logger.warning("no valid snapshot found; /readyz answers 503 until one is loaded", metadata: ["snapshots": .string(store.directory)])
+            }
+        }
         if configuration.adminToken.isEmpty {
             logger.warning("no admin token configured: admin routes answer loopback clients only")
         }

@@ -30,6 +30,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("gzip-min-bytes"), help: "Smallest response body that is gzip-compressed.") var gzipMinBytes: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
     @Option(name: .customLong("admin-token"), help: "Bearer token for /admin routes (empty: loopback only).") var adminToken: String?
+    @Option(help: "Directory of snapshot files.") var snapshots: String?
+    @Option(name: .customLong("default-model"), help: "Model name used when a request names none.") var defaultModel: String?
 
     private var flagValues: [(key: String, flag: String, value: String)] {
         let all: [(String, String?)] = [
@@ -39,7 +41,7 @@ struct Serve: ParsableCommand {
             ("header_timeout_seconds", headerTimeoutSeconds), ("body_timeout_seconds", bodyTimeoutSeconds),
             ("idle_timeout_seconds", idleTimeoutSeconds), ("write_timeout_seconds", writeTimeoutSeconds),
             ("shutdown_grace_seconds", shutdownGraceSeconds), ("gzip_min_bytes", gzipMinBytes),
-            ("log_level", logLevel), ("admin_token", adminToken),
+            ("log_level", logLevel), ("admin_token", adminToken), ("snapshots", snapshots), ("default_model", defaultModel),
         ]
         return all.compactMap { key, value in
             value.map { (key: key, flag: "--" + key.replacingOccurrences(of: "_", with: "-"), value: $0) }

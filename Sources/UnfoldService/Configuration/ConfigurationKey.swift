@@ -39,6 +39,8 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "gzip_min_bytes", kind: .integer(0...1 << 30, \.gzipMinBytes), help: "smallest response body that is gzip-compressed"),
         .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "one of \(logLevels.joined(separator: ", "))"),
         .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for /admin (empty: loopback only)"),
+        .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files"),
+        .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "model name used when a request names none"),
     ]
 
     static func named(_ name: String) -> ConfigurationKey? {

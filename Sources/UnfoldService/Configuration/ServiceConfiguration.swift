@@ -19,6 +19,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var gzipMinBytes = 1024
     public var logLevel = "info"
     public var adminToken = ""
+    public var snapshots = "snapshots"
+    public var defaultModel = "wals"
 
     public init() {}
 

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A parsed JSON document with its types intact (a boolean is never a number).
+enum JSONValue: Decodable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Double.self) { self = .number(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([JSONValue].self) { self = .array(v) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(RequestError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch let DecodingError.dataCorrupted(context) {
+            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
+            throw .badRequest("body is not valid JSON: \(detail)")
+        } catch {
+            throw .badRequest("body is not valid JSON")
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}
+
+/// A request the service refuses, mapped to a status in one place (`response`).
+enum RequestError: Error, Equatable {
+    case badRequest(String)
+    case notFound(code: String, String)
+    case tooLarge(String)
+    case unsupportedMediaType(String)
+    case notReady(String)
+
+    var response: HTTPResponseShim {
+        switch self {
+        case .badRequest(let m): return (.badRequest, "bad_request", m)
+        case .notFound(let code, let m): return (.notFound, code, m)
+        case .tooLarge(let m): return (.payloadTooLarge, "payload_too_large", m)
+        case .unsupportedMediaType(let m): return (.unsupportedMediaType, "unsupported_media_type", m)
+        case .notReady(let m): return (.serviceUnavailable, "not_ready", m)
+        }
+    }
+}
+
+import UnfoldHTTP
+typealias HTTPResponseShim = (status: HTTPStatus, code: String, message: String)
+
+extension HTTPResponse {
+    init(_ error: RequestError) {
+        let (status, code, message) = error.response
+        self = .error(status, code: code, message: message)
+    }
+}

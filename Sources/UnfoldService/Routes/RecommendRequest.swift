@@ -1,0 +1,101 @@
+import UnfoldHTTP
+import UnfoldServing
+
+/// The body of `POST /v1/recommend`, checked field by field.
+struct RecommendRequest {
+    static let maxInteractions = 10_000
+    static let maxK = 1000
+    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features"]
+
+    var query: RecommendQuery
+    var model: String?
+    var hasFeatures: Bool
+
+    init(body: [UInt8]) throws(RequestError) {
+        guard case .object(let object) = try JSONValue.parse(body) else {
+            throw .badRequest("body must be a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !Self.fields.contains($0) }) {
+            throw .badRequest("unknown field '\(unknown)'; known fields: \(Self.fields.sorted().joined(separator: ", "))")
+        }
+        var interactions: [(item: String, weight: Float)] = []
+        switch object["interactions"] {
+        case nil, .null?: break
+        case .array(let list)?:
+            if list.count > Self.maxInteractions {
+                throw .tooLarge("\(list.count) interactions; at most \(Self.maxInteractions) per request")
+            }
+            interactions.reserveCapacity(list.count)
+            for (index, element) in list.enumerated() {
+                guard case .object(let entry) = element else { throw .badRequest("interactions[\(index)] must be an object with an \"item\"") }
+                let item: String
+                switch entry["item"] {
+                case .string(let s)? where !s.isEmpty: item = s
+                case .number(let n)? where n == n.rounded() && abs(n) < 1e15: item = String(Int64(n))
+                case nil: throw .badRequest("interactions[\(index)].item is missing")
+                default: throw .badRequest("interactions[\(index)].item must be a non-empty string or an integer")
+                }
+                var weight: Float = 1
+                switch entry["weight"] {
+                case nil, .null?: break
+                case .number(let w)? where w.isFinite && w >= 0 && w <= 1e6: weight = Float(w)
+                default: throw .badRequest("interactions[\(index)].weight must be a number between 0 and 1000000")
+                }
+                switch entry["timestamp"] {
+                case nil, .null?, .number?: break
+                default: throw .badRequest("interactions[\(index)].timestamp must be a number")
+                }
+                interactions.append((item, weight))
+            }
+        case let other?:
+            throw .badRequest("interactions must be an array, got \(other.typeName)")
+        }
+        var k = 10
+        switch object["k"] {
+        case nil, .null?: break
+        case .number(let n)? where n == n.rounded() && n >= 1 && n <= Double(Self.maxK): k = Int(n)
+        case let other?: throw .badRequest("k must be an integer between 1 and \(Self.maxK), got \(Self.describe(other))")
+        }
+        var excludeSeen = true
+        switch object["exclude_seen"] {
+        case nil, .null?: break
+        case .bool(let b)?: excludeSeen = b
+        case let other?: throw .badRequest("exclude_seen must be a boolean, got \(other.typeName)")
+        }
+        switch object["model"] {
+        case nil, .null?: model = nil
+        case .string(let s)?: model = s
+        case let other?: throw .badRequest("model must be a string, got \(other.typeName)")
+        }
+        hasFeatures = object["features"].map { $0 != .null } ?? false
+        query = RecommendQuery(
+            interactions: interactions, k: k, excludeSeen: excludeSeen,
+            exclude: try Self.strings(object, "exclude") ?? [],
+            include: try Self.strings(object, "include"),
+            categories: try Self.strings(object, "categories")
+        )
+    }
+
+    static func strings(_ object: [String: JSONValue], _ key: String) throws(RequestError) -> Set<String>? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .array(let list)?:
+            var out = Set<String>()
+            for (index, element) in list.enumerated() {
+                switch element {
+                case .string(let s): out.insert(s)
+                case .number(let n) where n == n.rounded(): out.insert(String(Int64(n)))
+                default: throw .badRequest("\(key)[\(index)] must be a string")
+                }
+            }
+            return out
+        case let other?:
+            throw .badRequest("\(key) must be an array of strings, got \(other.typeName)")
+        }
+    }
+
+    static func describe(_ value: JSONValue) -> String {
+        if case .number(let n) = value { return n == n.rounded() ? String(Int64(n)) : String(n) }
+        return value.typeName
+    }
+}

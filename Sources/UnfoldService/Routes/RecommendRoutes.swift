@@ -1,0 +1,182 @@
+import Foundation
+import UnfoldHTTP
+import UnfoldServing
+
+/// `POST /v1/recommend`, `GET /v1/items/{id}/similar`, `GET /v1/items/{id}`.
+struct RecommendRoutes {
+    let store: ModelStore
+    let defaultModel: String
+
+    func register(on router: HTTPRouter) {
+        router.add("POST", "/v1/recommend") { request in respond { () throws(RequestError) in try recommend(request) } }
+        router.add("GET", "/v1/items/{id}/similar") { request in respond { () throws(RequestError) in try similar(request) } }
+        router.add("GET", "/v1/items/{id}") { request in respond { () throws(RequestError) in try item(request) } }
+    }
+
+    private func respond(_ body: () throws(RequestError) -> HTTPResponse) -> HTTPResponse {
+        do { return try body() } catch { return HTTPResponse(error) }
+    }
+
+    /// The model a request names, or the default one.
+    private func model(_ name: String?) throws(RequestError) -> ServedModel {
+        let wanted = name ?? defaultModel
+        if let model = store.model(named: wanted) { return model }
+        if store.count == 0 { throw .notReady("no model is loaded yet") }
+        throw .notFound(code: "model_not_found", "no model named '\(wanted)'; loaded: \(store.names.joined(separator: ", "))")
+    }
+
+    private func recommend(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
+            throw .unsupportedMediaType("Content-Type must be application/json, got \(type)")
+        }
+        let body = try RecommendRequest(body: request.body)
+        let served = try model(body.model)
+        if body.hasFeatures {
+            throw .badRequest("model '\(served.name)' takes no query features")
+        }
+        let result = Recommender.recommend(body.query, with: served)
+        var json = JSONWriter()
+        json.open()
+        json.modelField(served)
+        json.field("source", string: result.source.rawValue)
+        json.key("items")
+        json.items(result.items, model: served)
+        json.key("unknown_items")
+        json.strings(result.unknownItems)
+        json.close()
+        return .json(.ok, json.bytes)
+    }
+
+    private func similar(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        let parameters = request.queryParameters
+        let served = try model(parameters["model"])
+        let id = request.pathParameters["id"] ?? ""
+        let k = try Self.k(parameters["k"])
+        guard let index = served.indexByID[id] else {
+            throw .notFound(code: "item_not_found", "model '\(served.name)' does not know item '\(id)'")
+        }
+        var json = JSONWriter()
+        json.open()
+        json.modelField(served)
+        json.field("item", string: id)
+        json.key("items")
+        json.items(Recommender.similar(to: Int(index), k: k, with: served), model: served)
+        json.close()
+        return .json(.ok, json.bytes)
+    }
+
+    private func item(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        let id = request.pathParameters["id"] ?? ""
+        let models = store.all.sorted { $0.name < $1.name }
+        guard models.contains(where: { $0.indexByID[id] != nil }) else {
+            if models.isEmpty { throw .notReady("no model is loaded yet") }
+            throw .notFound(code: "item_not_found", "no loaded model knows item '\(id)'")
+        }
+        let attributes = models.lazy.compactMap { $0.snapshot.attributes[id] }.first
+        var json = JSONWriter()
+        json.open()
+        json.field("id", string: id)
+        if let title = attributes?.title { json.field("title", string: title) }
+        json.key("categories")
+        json.strings(attributes?.categories ?? [])
+        json.key("models")
+        json.open()
+        for m in models {
+            json.key(m.name)
+            json.open()
+            json.field("known", bool: m.indexByID[id] != nil)
+            json.field("version", number: String(m.version))
+            json.close()
+        }
+        json.close()
+        json.close()
+        return .json(.ok, json.bytes)
+    }
+
+    static func k(_ text: String?) throws(RequestError) -> Int {
+        guard let text else { return 10 }
+        guard let k = Int(text), (1...RecommendRequest.maxK).contains(k) else {
+            throw .badRequest("k must be an integer between 1 and \(RecommendRequest.maxK), got '\(text)'")
+        }
+        return k
+    }
+}
+
+/// Builds JSON text directly: responses are small and hot, so no encoder round trip.
+struct JSONWriter {
+    var bytes: [UInt8] = []
+    private var needsComma = [false]
+
+    init() { bytes.reserveCapacity(1024) }
+
+    private mutating func separator() {
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    mutating func open() {
+        separator()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+
+    mutating func close() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma.removeLast()
+    }
+
+    /// A key; the value that follows is written without a separator.
+    mutating func key(_ name: String) {
+        separator()
+        bytes.append(contentsOf: jsonString(name).utf8)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma[needsComma.count - 1] = false
+    }
+
+    mutating func raw(_ text: String) {
+        separator()
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func field(_ name: String, string value: String) {
+        key(name)
+        raw(jsonString(value))
+    }
+
+    mutating func field(_ name: String, number value: String) {
+        key(name)
+        raw(value)
+    }
+
+    mutating func field(_ name: String, bool value: Bool) {
+        key(name)
+        raw(value ? "true" : "false")
+    }
+
+    mutating func strings(_ values: [String]) {
+        raw("[" + values.map(jsonString).joined(separator: ",") + "]")
+    }
+
+    mutating func modelField(_ model: ServedModel) {
+        key("model")
+        open()
+        field("name", string: model.name)
+        field("version", number: String(model.version))
+        close()
+    }
+
+    mutating func items(_ items: [(index: Int, score: Float)], model: ServedModel) {
+        separator()
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+        for (index, score) in items {
+            open()
+            field("id", string: model.id(index))
+            field("score", number: score.isFinite ? "\(score)" : "0")
+            if let title = model.titles[index] { field("title", string: title) }
+            close()
+        }
+        bytes.append(UInt8(ascii: "]"))
+        needsComma.removeLast()
+    }
+}

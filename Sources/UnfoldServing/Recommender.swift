@@ -1,0 +1,142 @@
+import UnfoldMath
+import UnfoldModels
+
+/// What a caller asks for.
+public struct RecommendQuery: Sendable {
+    public var interactions: [(item: String, weight: Float)]
+    public var k: Int
+    public var excludeSeen: Bool
+    public var exclude: Set<String>
+    /// Only these items may be recommended (nil: all).
+    public var include: Set<String>?
+    /// Only items in one of these categories (nil: all).
+    public var categories: Set<String>?
+
+    public init(interactions: [(item: String, weight: Float)], k: Int, excludeSeen: Bool = true, exclude: Set<String> = [], include: Set<String>? = nil, categories: Set<String>? = nil) {
+        self.interactions = interactions
+        self.k = k
+        self.excludeSeen = excludeSeen
+        self.exclude = exclude
+        self.include = include
+        self.categories = categories
+    }
+}
+
+public struct Recommendation: Sendable {
+    public enum Source: String, Sendable { case model, popular }
+    public var source: Source
+    public var items: [(index: Int, score: Float)]
+    public var unknownItems: [String]
+}
+
+/// Encode, retrieve, filter: the same for every model. Retrieval is an exact SIMD scan
+/// of the item table with a partial top-k.
+public enum Recommender {
+    public static func recommend(_ query: RecommendQuery, with model: ServedModel) -> Recommendation {
+        var known: [Int] = [], weights: [Float] = [], unknown: [String] = []
+        var seen = Set<Int>()
+        // Repeated items are one interaction with the weights summed, as in training.
+        var position: [Int: Int] = [:]
+        for (item, weight) in query.interactions {
+            guard let index = model.indexByID[item] else {
+                unknown.append(item)
+                continue
+            }
+            let i = Int(index)
+            if let p = position[i] {
+                weights[p] += weight
+            } else {
+                position[i] = known.count
+                known.append(i)
+                weights.append(weight)
+            }
+            seen.insert(i)
+        }
+        let excluded = Set(query.exclude.compactMap { model.indexByID[$0].map(Int.init) }).union(query.excludeSeen ? seen : [])
+        let allowed = allowedSet(query, model)
+
+        guard !known.isEmpty, let encoder = model.snapshot.foldIn else {
+            return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
+        }
+        let d = model.dimensions, n = model.itemCount
+        let table = model.snapshot.itemTable
+        var q = [Float](repeating: 0, count: d)
+        var scratch = [Float](repeating: 0, count: d * d)
+        let ok = scratch.withUnsafeMutableBufferPointer { s in
+            q.withUnsafeMutableBufferPointer { out in
+                encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
+            }
+        }
+        guard ok else {
+            return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
+        }
+        let items: [(index: Int, score: Float)] = q.withUnsafeBufferPointer { qp in
+            if let allowed {
+                // A small candidate set: score just those.
+                return scoreCandidates(allowed.subtracting(excluded), query: qp.baseAddress!, table: table, d: d, k: query.k)
+            }
+            var scores = [Float](repeating: 0, count: n)
+            return scores.withUnsafeMutableBufferPointer { sp in
+                matrixVector(table, rows: n, cols: d, qp.baseAddress!, into: sp.baseAddress!)
+                return topK(UnsafeBufferPointer(sp), k: query.k) { excluded.contains($0) }
+            }
+        }
+        return Recommendation(source: .model, items: items, unknownItems: unknown)
+    }
+
+    static func scoreCandidates(_ candidates: Set<Int>, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int) -> [(index: Int, score: Float)] {
+        var scored: [(index: Int, score: Float)] = []
+        scored.reserveCapacity(candidates.count)
+        for i in candidates {
+            scored.append((index: i, score: dot(table + i * d, query, d)))
+        }
+        scored.sort { a, b in a.score > b.score || (a.score == b.score && a.index < b.index) }
+        return Array(scored.prefix(k))
+    }
+
+    /// Items allowed by `include` and `categories`, or nil when both are absent.
+    static func allowedSet(_ query: RecommendQuery, _ model: ServedModel) -> Set<Int>? {
+        var allowed: Set<Int>?
+        if let include = query.include {
+            allowed = Set(include.compactMap { model.indexByID[$0].map(Int.init) })
+        }
+        if let categories = query.categories {
+            var inCategories = Set<Int>()
+            for c in categories { inCategories.formUnion((model.categoryMembers[c] ?? []).map(Int.init)) }
+            allowed = allowed.map { $0.intersection(inCategories) } ?? inCategories
+        }
+        return allowed
+    }
+
+    /// The most popular items that pass the filters; the score is the interaction count.
+    static func popular(_ model: ServedModel, k: Int, excluded: Set<Int>, allowed: Set<Int>?) -> [(index: Int, score: Float)] {
+        var out: [(index: Int, score: Float)] = []
+        for index in model.popularityOrder {
+            let i = Int(index)
+            if excluded.contains(i) { continue }
+            if let allowed, !allowed.contains(i) { continue }
+            out.append((i, model.snapshot.popularity[i]))
+            if out.count == k { break }
+        }
+        return out
+    }
+
+    /// Cosine neighbours of an item: precomputed when k fits, else a scan.
+    public static func similar(to index: Int, k: Int, with model: ServedModel) -> [(index: Int, score: Float)] {
+        if k <= model.snapshot.neighbourCount {
+            return Array(model.snapshot.neighbours(of: index).prefix(k))
+        }
+        let n = model.itemCount, d = model.dimensions
+        let table = model.snapshot.itemTable, norms = model.snapshot.itemNorms
+        var scores = [Float](repeating: 0, count: n)
+        return scores.withUnsafeMutableBufferPointer { sp in
+            matrixVector(table, rows: n, cols: d, table + index * d, into: sp.baseAddress!)
+            let own = norms[index]
+            for j in 0..<n {
+                let denominator = own * norms[j]
+                sp[j] = denominator > 0 ? sp[j] / denominator : 0
+            }
+            return topK(UnsafeBufferPointer(sp), k: k) { $0 == index }
+        }
+    }
+}
