@@ -74,3 +74,45 @@ final class CommandLineEndToEndTests: XCTestCase {
         XCTAssertEqual(try c.readResponse().status, 200)
     }
 }
+
+/// The training tools as a person runs them.
+final class TrainingCommandLineTests: XCTestCase {
+    func testTrainEvaluateInspect() throws {
+        let work = NSTemporaryDirectory() + "unfold-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        XCTAssertEqual(try runUnfold(["generate", "--users", "200", "--items", "80", "--interactions", "4000", "--out", work + "/d.tsv.gz"]).status, 0)
+        XCTAssertEqual(try runUnfold(["split", "--data", work + "/d.tsv.gz", "--method", "leave-k-out", "--k", "2", "--train-out", work + "/tr.tsv", "--test-out", work + "/te.tsv"]).status, 0)
+        let train = try runUnfold(["train", "--data", work + "/tr.tsv", "--test", work + "/te.tsv", "--out", work + "/s", "--factors", "8", "--iterations", "3",
+                                   "--solver", "cg", "--progress", "json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let lines = train.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(lines.filter { $0["iteration"] != nil }.map { $0["total"] as? Int }, [3, 3, 3], "one JSON line per iteration")
+        let done = try XCTUnwrap(lines.last)
+        XCTAssertEqual(done["phase"] as? String, "done")
+        let snapshot = try XCTUnwrap(done["snapshot"] as? String)
+        let ndcg = try XCTUnwrap((done["evaluation"] as? [String: Double])?["ndcg@10"])
+
+        let evaluate = try runUnfold(["evaluate", "--snapshot", snapshot, "--train", work + "/tr.tsv", "--test", work + "/te.tsv"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let metrics = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((metrics["model"] as? [String: Double])?["ndcg@10"] ?? -1, ndcg, accuracy: 1e-9, "evaluate agrees with the metadata")
+        XCTAssertNotNil((metrics["popularity"] as? [String: Double])?["ndcg@10"])
+
+        let inspect = try runUnfold(["inspect", snapshot])
+        XCTAssertEqual(inspect.status, 0)
+        XCTAssertTrue(inspect.stdout.contains("\"checks\" : \"passed\""))
+        XCTAssertTrue(inspect.stdout.contains("\"stable_rank\""))
+    }
+
+    func testTrainReportsBadInput() throws {
+        let work = NSTemporaryDirectory() + "unfold-bad-\(UUID().uuidString).tsv"
+        try "user\titem\tweight\nu1\ti1\t1\nu2\ti2\tmany\n".write(toFile: work, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let bad = try runUnfold(["train", "--data", work, "--out", NSTemporaryDirectory() + "never"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("\(work):3: weight 'many' is not a non-negative number"), bad.stderr)
+        let unknown = try runUnfold(["train", "--model", "bert", "--data", work])
+        XCTAssertTrue(unknown.stderr.contains("model 'bert' is not available"), unknown.stderr)
+    }
+}
