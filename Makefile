@@ -8,7 +8,9 @@ BIN_DEBUG    := .build/debug/unfold
 HOST         ?= 127.0.0.1
 PORT         ?= 8080
 
-.PHONY: all deps build run test test-unit test-e2e bench bench-http fuzz clean
+SNAPSHOTS    ?= snapshots
+
+.PHONY: all deps build data model run test bench bench-http fuzz fuzz-smoke clean
 
 all: build
 
@@ -31,10 +33,28 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product unfold
 
-## run: build and serve on $(HOST):$(PORT)
-run: build
-	@echo "Unfold on http://$(HOST):$(PORT) — try: curl -s http://$(HOST):$(PORT)/healthz"
-	$(BIN_RELEASE) serve --host $(HOST) --port $(PORT)
+## data: MovieLens-100k (or a synthetic set when it cannot be fetched), split into train/test
+data: build
+	bash scripts/data.sh $(BIN_RELEASE)
+
+## model: train a first WALS model unless a snapshot exists
+model: data
+	@if ls $(SNAPSHOTS)/*.unfold >/dev/null 2>&1; then \
+	  echo "model: using the snapshots in $(SNAPSHOTS)/"; \
+	else \
+	  items=""; [ -f data/current/ml-100k.item ] && items="--items data/current/ml-100k.item"; \
+	  $(BIN_RELEASE) train --model wals --data data/current/train.tsv --test data/current/test.tsv $$items --out $(SNAPSHOTS) \
+	    --factors 64 --iterations 15 --regularization 0.01 --alpha 1 > /dev/null; \
+	fi
+
+## run: build, fetch data, train a first model if none exists, serve on $(HOST):$(PORT)
+run: model
+	@echo ""
+	@echo "Unfold on http://$(HOST):$(PORT). Try:"
+	@echo "  curl -s -H 'Content-Type: application/json' -d '{\"interactions\":[{\"item\":\"50\"},{\"item\":\"181\"}],\"k\":5}' http://$(HOST):$(PORT)/v1/recommend"
+	@echo "  curl -s 'http://$(HOST):$(PORT)/v1/items/50/similar?k=5'"
+	@echo ""
+	$(BIN_RELEASE) serve --host $(HOST) --port $(PORT) --snapshots $(SNAPSHOTS)
 
 ## test: unit tests and end-to-end tests against the real binary
 test: deps
