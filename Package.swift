@@ -1,9 +1,24 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// The CPU the numeric code is compiled for. `UNFOLD_TARGET_CPU` wins (e.g. `x86-64` for
+/// an image that must run anywhere); otherwise haswell (AVX2, FMA, BMI2) when the build
+/// machine has it, so SIMD16 kernels use 256-bit registers, else the compiler's baseline.
+let targetCPU: String? = {
+    if let forced = ProcessInfo.processInfo.environment["UNFOLD_TARGET_CPU"], !forced.isEmpty { return forced }
+    #if arch(x86_64)
+    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+        let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        if flags.isSuperset(of: ["avx2", "fma", "bmi2", "movbe"]) { return "haswell" }
+    }
+    #endif
+    return nil
+}()
 
 /// Numeric targets: hot loops hand disjoint chunks of raw buffers to
 /// `concurrentPerform`, which Swift 6's Sendable checking cannot see is safe.
-let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"])]
+let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"] + (targetCPU.map { ["-target-cpu", $0] } ?? []))]
 
 let package = Package(
     name: "Unfold",
@@ -22,7 +37,8 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "UnfoldHTTP"),
-        .target(name: "UnfoldMath", swiftSettings: numeric),
+        .target(name: "CPrefetch"),
+        .target(name: "UnfoldMath", dependencies: ["CPrefetch"], swiftSettings: numeric),
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib"], swiftSettings: numeric),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
         .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"], swiftSettings: numeric),

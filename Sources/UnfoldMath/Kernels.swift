@@ -1,8 +1,10 @@
+@_exported import CPrefetch
+
 // Dense Float32 kernels on raw pointers. SIMD16 with several accumulators hides the
 // latency of the adds; the tail is done one element at a time.
 
 /// x · y = Σ x[i] y[i]
-@inlinable
+@inlinable @inline(__always)
 public func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
     var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
     var i = 0
@@ -33,7 +35,7 @@ public func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 }
 
 /// y ← y + alpha · x
-@inlinable
+@inlinable @inline(__always)
 public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
     let a = SIMD16<Float>(repeating: alpha)

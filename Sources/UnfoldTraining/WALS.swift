@@ -122,6 +122,7 @@ public enum WALS {
         a.update(from: g, count: d * d)
         out.update(repeating: 0, count: d)
         for k in range {
+            if k + 4 < range.upperBound { unfold_prefetch_range(y + Int(indices[k + 4]) * d, d * 4) }
             let v = y + Int(indices[k]) * d
             let c = 1 + p.alpha * values[k]
             let extra = c - p.unobservedWeight
@@ -142,7 +143,14 @@ public enum WALS {
         let r = scratch, dir = scratch + d, ap = scratch + 2 * d
         // r = b − A x
         for i in 0..<d { r[i] = -dot(g + i * d, x, d) }
+        // The first pass touches each row of the fixed side once, in random order: fetch
+        // a few rows ahead so the loads overlap instead of stalling one by one.
+        let ahead = 4
+        for k in range.lowerBound..<min(range.upperBound, range.lowerBound + ahead) {
+            unfold_prefetch_range(y + Int(indices[k]) * d, d * 4)
+        }
         for k in range {
+            if k + ahead < range.upperBound { unfold_prefetch_range(y + Int(indices[k + ahead]) * d, d * 4) }
             let v = y + Int(indices[k]) * d
             let c = 1 + p.alpha * values[k]
             let extra = c - p.unobservedWeight
