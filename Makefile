@@ -10,7 +10,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test bench bench-http fuzz fuzz-smoke clean
+.PHONY: all deps build data model run test bench bench-http bench-wals bench-serve fuzz fuzz-smoke clean
 
 all: build
 
@@ -63,10 +63,16 @@ test: deps
 	UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
 
 ## bench: release benchmarks with peers measured in the same run
-bench: bench-http
+bench: bench-http bench-wals bench-serve
 
 bench-http: build
 	bash bench/http.sh
+
+bench-wals: data
+	bash bench/wals.sh
+
+bench-serve: model
+	bash bench/serve.sh
 
 ## fuzz: run the libFuzzer target of the HTTP parser until stopped (FUZZ_TIME seconds if set)
 FUZZ_BIN  := .build/fuzz/http-parser

@@ -1,32 +1,44 @@
-/// Solves A x = b for a symmetric positive definite d×d matrix A (row-major) by
-/// Cholesky factorization A = L Lᵀ, then forward and back substitution.
-/// A is overwritten with L in its lower triangle. Returns false if A is not
-/// positive definite (a non-positive pivot).
+/// Solves A x = b for a symmetric positive definite d×d matrix A (row-major) by the
+/// Cholesky factorization A = UᵀU (U upper triangular), then Uᵀ y = b and U x = y.
+///
+/// Row-oriented right-looking form: once row k of U is known,
+///     U[k][k] = √A[k][k],  U[k][j] = A[k][j] / U[k][k]  (j > k)
+///     A[i][j] −= U[k][i] · U[k][j]                        (k < i ≤ j)
+/// so every inner loop is an axpy over a contiguous row segment (no horizontal sums).
+/// A is overwritten (U in its upper triangle). Returns false if A is not positive definite.
 @inlinable
 public func choleskySolve(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ d: Int) -> Bool {
-    // L[j][j] = sqrt(A[j][j] - Σ_k<j L[j][k]^2); L[i][j] = (A[i][j] - Σ_k<j L[i][k] L[j][k]) / L[j][j]
-    for j in 0..<d {
-        let rowJ = a + j * d
-        var pivot = rowJ[j] - dot(rowJ, rowJ, j)
+    for k in 0..<d {
+        let rowK = a + k * d
+        let pivot = rowK[k]
         if !(pivot > 0) { return false }
-        pivot = pivot.squareRoot()
-        rowJ[j] = pivot
-        let inverse = 1 / pivot
-        for i in (j + 1)..<max(j + 1, d) {
-            let rowI = a + i * d
-            rowI[j] = (rowI[j] - dot(rowI, rowJ, j)) * inverse
+        let ukk = pivot.squareRoot()
+        rowK[k] = ukk
+        let inverse = 1 / ukk
+        let tail = d - k - 1
+        if tail == 0 { break }
+        scale(inverse, rowK + k + 1, tail)
+        for i in (k + 1)..<d {
+            let uki = rowK[i]
+            if uki != 0 {
+                // Row i from column i on: A[i][i...] −= U[k][i] · U[k][i...]
+                axpy(-uki, rowK + i, a + i * d + i, d - i)
+            }
         }
     }
-    // L y = b
-    for i in 0..<d {
-        b[i] = (b[i] - dot(a + i * d, b, i)) / a[i * d + i]
+    // Uᵀ y = b: y[i] = (b[i] − Σ_{k<i} U[k][i] y[k]) / U[i][i], as axpys over rows of U.
+    for k in 0..<d {
+        let rowK = a + k * d
+        b[k] /= rowK[k]
+        let yk = b[k]
+        if k + 1 < d && yk != 0 { axpy(-yk, rowK + k + 1, b + k + 1, d - k - 1) }
     }
-    // Lᵀ x = y
+    // U x = y: x[i] = (y[i] − Σ_{j>i} U[i][j] x[j]) / U[i][i]
     var i = d - 1
     while i >= 0 {
-        var s = b[i]
-        for k in (i + 1)..<max(i + 1, d) { s -= a[k * d + i] * b[k] }
-        b[i] = s / a[i * d + i]
+        let rowI = a + i * d
+        let s = i + 1 < d ? dot(rowI + i + 1, b + i + 1, d - i - 1) : 0
+        b[i] = (b[i] - s) / rowI[i]
         i -= 1
     }
     return true

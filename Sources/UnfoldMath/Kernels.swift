@@ -52,7 +52,7 @@ public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePo
 }
 
 /// x ← alpha · x
-@inlinable
+@inlinable @inline(__always)
 public func scale(_ alpha: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
     for i in 0..<n { x[i] *= alpha }
 }

@@ -77,7 +77,7 @@ public enum Recommender {
             }
             var scores = [Float](repeating: 0, count: n)
             return scores.withUnsafeMutableBufferPointer { sp in
-                matrixVector(table, rows: n, cols: d, qp.baseAddress!, into: sp.baseAddress!)
+                model.scanTable.scores(qp.baseAddress!, into: sp.baseAddress!)
                 return topK(UnsafeBufferPointer(sp), k: query.k) { excluded.contains($0) }
             }
         }

@@ -14,6 +14,8 @@ public final class ServedModel: Sendable {
     /// Categories of each item (empty when unknown), for filtering.
     public let itemCategories: [[String]]
     public let titles: [String?]
+    /// The item table re-laid for the scan (a second copy of the table in memory).
+    public let scanTable: BlockedTable
 
     public init(name: String, snapshot: Snapshot) {
         self.name = name
@@ -36,6 +38,7 @@ public final class ServedModel: Sendable {
         self.categoryMembers = members
         self.itemCategories = categories
         self.titles = titles
+        self.scanTable = BlockedTable(snapshot.itemTable, rows: snapshot.itemCount, cols: snapshot.dimensions)
     }
 
     public var version: UInt64 { snapshot.version }

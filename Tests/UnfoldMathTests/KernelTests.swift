@@ -53,6 +53,34 @@ final class KernelTests: XCTestCase {
         XCTAssertNil(choleskySolve([1, 2, 2, 1], [1, 1]))
     }
 
+    func testCholeskyAgainstNaiveForManySizes() {
+        for d in [1, 2, 3, 17, 64, 65] {
+            let m = Matrix.random(rows: d + 5, cols: d, scale: 1, seed: UInt64(d))
+            var a = gram(m)
+            for i in 0..<d { a[i * d + i] += 0.5 }
+            let x = randomVector(d, seed: 99)
+            let rhs = (0..<d).map { i in (0..<d).reduce(Float(0)) { $0 + a[i * d + $1] * x[$1] } }
+            let solved = choleskySolve(a, rhs)!
+            for (u, v) in zip(solved, x) { XCTAssertEqual(u, v, accuracy: 2e-3, "d=\(d)") }
+        }
+    }
+
+    func testBlockedTableScoresMatchRowDots() {
+        for rows in [1, 15, 16, 17, 100] {
+            let m = Matrix.random(rows: rows, cols: 13, scale: 1, seed: 5)
+            let q = randomVector(13, seed: 6)
+            var expected = [Float](repeating: 0, count: rows), got = expected
+            m.storage.withUnsafeBufferPointer { t in
+                q.withUnsafeBufferPointer { qp in
+                    expected.withUnsafeMutableBufferPointer { matrixVector(t.baseAddress!, rows: rows, cols: 13, qp.baseAddress!, into: $0.baseAddress!) }
+                    let blocked = BlockedTable(t.baseAddress!, rows: rows, cols: 13)
+                    got.withUnsafeMutableBufferPointer { blocked.scores(qp.baseAddress!, into: $0.baseAddress!) }
+                }
+            }
+            for (a, b) in zip(got, expected) { XCTAssertEqual(a, b, accuracy: 1e-4, "rows=\(rows)") }
+        }
+    }
+
     func testTopKMatchesSort() {
         let scores = randomVector(1000, seed: 8)
         let expected = scores.enumerated().filter { $0.offset % 3 != 0 }.sorted { $0.element > $1.element }.prefix(25).map(\.offset)

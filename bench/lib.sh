@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Shared by the HTTP benchmarks (source it): wrk and nginx installed when missing, nginx
+# on loopback serving the same bytes as /healthz, Unfold started and stopped, wrk runs
+# reduced to "requests/s p50-ms p99-ms".
+# The caller sets BIN, WORK, NGINX_PORT, UNFOLD_PORT, DURATION, CONNECTIONS.
+
+bench_require_tools() {
+  local need=""
+  command -v wrk >/dev/null 2>&1 || need="$need wrk"
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
+  if [ -n "$need" ]; then
+    if [ "$(id -u)" = "0" ]; then
+      echo "installing:$need"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+    else
+      echo "error: missing:$need; run: sudo apt-get install -y$need"; exit 1
+    fi
+  fi
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$BIN" ] || { echo "error: $BIN missing; run 'make build' first"; exit 1; }
+}
+
+bench_cleanup() {
+  [ -n "${UNFOLD_PID:-}" ] && kill "$UNFOLD_PID" 2>/dev/null || true
+  [ -f "$WORK/nginx.pid" ] && "$NGINX" -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+bench_start_nginx() {
+  mkdir -p "$WORK/www" "$WORK/logs"
+  chmod 755 "$WORK"  # nginx workers run as an unprivileged user
+  printf '{"status":"ok"}' > "$WORK/www/healthz"
+  cat > "$WORK/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/json;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $WORK/www;
+    location / { }
+  }
+}
+NGINX
+  "$NGINX" -c "$WORK/nginx.conf" -p "$WORK"
+  bench_wait "http://127.0.0.1:$NGINX_PORT/healthz"
+}
+
+# bench_start_unfold ARGS...: unfold serve on UNFOLD_PORT, quiet log, waits for readiness.
+bench_start_unfold() {
+  "$BIN" serve --host 127.0.0.1 --port "$UNFOLD_PORT" --log-level warning "$@" 2>"$WORK/unfold.log" &
+  UNFOLD_PID=$!
+  bench_wait "http://127.0.0.1:$UNFOLD_PORT/readyz" || bench_wait "http://127.0.0.1:$UNFOLD_PORT/healthz"
+}
+
+bench_wait() {
+  for _ in $(seq 1 100); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# bench_wrk URL [wrk args...] -> "rps p50 p99" (latencies in ms)
+bench_wrk() {
+  local url=$1; shift
+  local out rps p50 p99
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")
+  rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  echo "$rps $(bench_ms "$p50") $(bench_ms "$p99")"
+}
+
+bench_ms() {
+  case "$1" in
+    *us) echo "${1%us}" | awk '{printf "%.3f", $1/1000}' ;;
+    *ms) echo "${1%ms}" ;;
+    *s)  echo "${1%s}" | awk '{printf "%.3f", $1*1000}' ;;
+    *)   echo "$1" ;;
+  esac
+}
