@@ -1,6 +1,7 @@
 # Unfold — build, run, test, benchmark.
 # `make run` and `make test` install what they need (Debian packages via apt-get when root).
 
+SHELL        := /bin/bash
 SWIFT        ?= swift
 APT_PACKAGES := libcurl4-openssl-dev zlib1g-dev pkg-config
 BIN_RELEASE  := .build/release/unfold
@@ -60,7 +61,9 @@ run: model
 test: deps
 	$(MAKE) fuzz-smoke
 	$(SWIFT) build --build-tests
-	UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
+	@set -o pipefail; UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log
+	@grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1 | \
+	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n = $$(i+1); if ($$i == "with") f = $$(i+1) } } END { print n - f " passed, " f " failed" }'
 
 ## bench: release benchmarks with peers measured in the same run
 bench: bench-http bench-wals bench-serve
