@@ -14,23 +14,32 @@ public final class UnfoldApplication: Sendable {
     public init(configuration: ServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        let store = ModelStore(directory: configuration.snapshots) { event in
+        let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions)
+        let store = ModelStore(directory: configuration.snapshots, policy: policy) { event in
             switch event {
             case .loaded(let name, let version, let path, let items, let seconds):
                 logger.notice("model loaded", metadata: ["model": .string(name), "version": .stringConvertible(version), "path": .string(path),
                                                         "items": .stringConvertible(items), "seconds": .string(String(format: "%.3f", seconds))])
+            case .swapped(let name, let from, let to):
+                logger.notice("model activated", metadata: ["model": .string(name), "from": .string(from.map(String.init) ?? "none"), "to": .stringConvertible(to)])
             case .rejected(let path, let reason):
                 logger.error("snapshot rejected", metadata: ["path": .string(path), "error": .string(reason)])
+            case .heldBack(let name, let version, let reason):
+                logger.warning("snapshot held back", metadata: ["model": .string(name), "version": .stringConvertible(version), "reason": .string(reason)])
+            case .removed(let path):
+                logger.info("snapshot removed by retention", metadata: ["path": .string(path)])
             }
         }
         self.store = store
         self.readiness = Readiness(modelsLoaded: { store.count })
         self.router = HTTPRouter(middleware: [
             RequestLogMiddleware(logger: logger),
+            AdminAuthMiddleware(token: configuration.adminToken),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
         ])
         HealthRoutes(readiness: readiness).register(on: router)
         RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
+        AdminModelRoutes(store: store).register(on: router)
     }
 
     /// Starts listening; returns the server and the bound port.
@@ -42,10 +51,12 @@ public final class UnfoldApplication: Sendable {
         let port = try server.start()
         // Load after listening: liveness answers at once, readiness once a model is in.
         let store = self.store
+        let poll = configuration.snapshotPollSeconds
         DispatchQueue.global(qos: .userInitiated).async {
             if store.loadNewest() == 0 {
                 logger.warning("no valid snapshot found; /readyz answers 503 until one is loaded", metadata: ["snapshots": .string(store.directory)])
             }
+            store.startWatching(pollInterval: poll)
         }
         if configuration.adminToken.isEmpty {
             logger.warning("no admin token configured: admin routes answer loopback clients only")

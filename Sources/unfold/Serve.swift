@@ -32,6 +32,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("admin-token"), help: "Bearer token for /admin routes (empty: loopback only).") var adminToken: String?
     @Option(help: "Directory of snapshot files.") var snapshots: String?
     @Option(name: .customLong("default-model"), help: "Model name used when a request names none.") var defaultModel: String?
+    @Option(name: .customLong("snapshot-poll-seconds"), help: "How often the snapshot directory is rescanned (besides inotify).") var snapshotPollSeconds: String?
+    @Option(name: .customLong("retain-versions"), help: "Snapshot files kept per model name.") var retainVersions: String?
+    @Option(name: .customLong("promotion-tolerance"), help: "How far below the active ndcg@10 a new version may be and still be activated.") var promotionTolerance: String?
 
     private var flagValues: [(key: String, flag: String, value: String)] {
         let all: [(String, String?)] = [
@@ -42,6 +45,7 @@ struct Serve: ParsableCommand {
             ("idle_timeout_seconds", idleTimeoutSeconds), ("write_timeout_seconds", writeTimeoutSeconds),
             ("shutdown_grace_seconds", shutdownGraceSeconds), ("gzip_min_bytes", gzipMinBytes),
             ("log_level", logLevel), ("admin_token", adminToken), ("snapshots", snapshots), ("default_model", defaultModel),
+            ("snapshot_poll_seconds", snapshotPollSeconds), ("retain_versions", retainVersions), ("promotion_tolerance", promotionTolerance),
         ]
         return all.compactMap { key, value in
             value.map { (key: key, flag: "--" + key.replacingOccurrences(of: "_", with: "-"), value: $0) }

@@ -41,6 +41,9 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for /admin (empty: loopback only)"),
         .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files"),
         .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "model name used when a request names none"),
+        .init(name: "snapshot_poll_seconds", kind: .seconds(0.05...3_600, \.snapshotPollSeconds), help: "how often the snapshot directory is rescanned (besides inotify)"),
+        .init(name: "retain_versions", kind: .integer(1...1000, \.retainVersions), help: "snapshot files kept per model name"),
+        .init(name: "promotion_tolerance", kind: .seconds(0...1, \.promotionTolerance), help: "how far below the active ndcg@10 a new version may be and still be activated"),
     ]
 
     static func named(_ name: String) -> ConfigurationKey? {

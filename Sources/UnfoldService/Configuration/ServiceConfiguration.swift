@@ -21,6 +21,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var adminToken = ""
     public var snapshots = "snapshots"
     public var defaultModel = "wals"
+    public var snapshotPollSeconds = 2.0
+    public var retainVersions = 5
+    public var promotionTolerance = 0.01
 
     public init() {}
 

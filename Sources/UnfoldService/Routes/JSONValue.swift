@@ -32,6 +32,7 @@ enum RequestError: Error, Equatable {
     case tooLarge(String)
     case unsupportedMediaType(String)
     case notReady(String)
+    case unprocessable(String)
 
     var response: HTTPResponseShim {
         switch self {
@@ -40,6 +41,7 @@ enum RequestError: Error, Equatable {
         case .tooLarge(let m): return (.payloadTooLarge, "payload_too_large", m)
         case .unsupportedMediaType(let m): return (.unsupportedMediaType, "unsupported_media_type", m)
         case .notReady(let m): return (.serviceUnavailable, "not_ready", m)
+        case .unprocessable(let m): return (.unprocessableContent, "unprocessable", m)
         }
     }
 }
