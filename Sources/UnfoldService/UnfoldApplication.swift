@@ -9,6 +9,7 @@ public final class UnfoldApplication: Sendable {
     public let logger: Logger
     public let router: HTTPRouter
     public let store: ModelStore
+    public let jobs: JobManager
     let readiness: Readiness
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
@@ -31,6 +32,10 @@ public final class UnfoldApplication: Sendable {
             }
         }
         self.store = store
+        self.jobs = JobManager(settings: .init(
+            jobsDirectory: configuration.jobs, snapshotsDirectory: configuration.snapshots, defaultData: configuration.trainData,
+            defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds
+        ), store: store, logger: logger)
         self.readiness = Readiness(modelsLoaded: { store.count })
         self.router = HTTPRouter(middleware: [
             RequestLogMiddleware(logger: logger),
@@ -40,6 +45,7 @@ public final class UnfoldApplication: Sendable {
         HealthRoutes(readiness: readiness).register(on: router)
         RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
         AdminModelRoutes(store: store).register(on: router)
+        AdminJobRoutes(jobs: jobs).register(on: router)
     }
 
     /// Starts listening; returns the server and the bound port.
@@ -48,7 +54,9 @@ public final class UnfoldApplication: Sendable {
         let server = HTTPServer(configuration: configuration.httpServer, responder: router) { event in
             Self.log(event, to: logger)
         }
+        jobs.recover()
         let port = try server.start()
+        scheduleRetraining()
         // Load after listening: liveness answers at once, readiness once a model is in.
         let store = self.store
         let poll = configuration.snapshotPollSeconds
@@ -63,6 +71,28 @@ public final class UnfoldApplication: Sendable {
         }
         return (server, port)
     }
+
+    /// `retrain_every_minutes`: start a retrain with the configured data on a timer; a
+    /// retrain already running is left alone.
+    private func scheduleRetraining() {
+        let minutes = configuration.retrainEveryMinutes
+        guard minutes > 0 else { return }
+        let jobs = self.jobs, logger = self.logger
+        let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        timer.schedule(deadline: .now() + minutes * 60, repeating: minutes * 60)
+        timer.setEventHandler {
+            do {
+                let job = try jobs.start(model: "wals", parameters: [:], data: nil, test: nil, items: nil, timeLimit: nil)
+                logger.notice("scheduled retrain started", metadata: ["job": .string(job.id)])
+            } catch {
+                logger.warning("scheduled retrain not started", metadata: ["reason": .string("\(error)")])
+            }
+        }
+        timer.resume()
+        scheduleTimer = timer
+    }
+
+    nonisolated(unsafe) private var scheduleTimer: DispatchSourceTimer?
 
     static func log(_ event: HTTPServerEvent, to logger: Logger) {
         switch event {

@@ -34,6 +34,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("default-model"), help: "Model name used when a request names none.") var defaultModel: String?
     @Option(name: .customLong("snapshot-poll-seconds"), help: "How often the snapshot directory is rescanned (besides inotify).") var snapshotPollSeconds: String?
     @Option(name: .customLong("retain-versions"), help: "Snapshot files kept per model name.") var retainVersions: String?
+    @Option(help: "Directory of training job records.") var jobs: String?
+    @Option(name: .customLong("train-data"), help: "Interactions a retrain uses when the request names none.") var trainData: String?
+    @Option(name: .customLong("train-test"), help: "Held-out interactions for retrain metrics.") var trainTest: String?
+    @Option(name: .customLong("train-items"), help: "Items file embedded by retrains.") var trainItems: String?
+    @Option(name: .customLong("job-time-limit-seconds"), help: "A training job running longer is killed and marked failed.") var jobTimeLimitSeconds: String?
+    @Option(name: .customLong("retrain-every-minutes"), help: "Start a retrain on this schedule (0: never).") var retrainEveryMinutes: String?
     @Option(name: .customLong("promotion-tolerance"), help: "How far below the active ndcg@10 a new version may be and still be activated.") var promotionTolerance: String?
 
     private var flagValues: [(key: String, flag: String, value: String)] {
@@ -46,6 +52,8 @@ struct Serve: ParsableCommand {
             ("shutdown_grace_seconds", shutdownGraceSeconds), ("gzip_min_bytes", gzipMinBytes),
             ("log_level", logLevel), ("admin_token", adminToken), ("snapshots", snapshots), ("default_model", defaultModel),
             ("snapshot_poll_seconds", snapshotPollSeconds), ("retain_versions", retainVersions), ("promotion_tolerance", promotionTolerance),
+            ("jobs", jobs), ("train_data", trainData), ("train_test", trainTest), ("train_items", trainItems),
+            ("job_time_limit_seconds", jobTimeLimitSeconds), ("retrain_every_minutes", retrainEveryMinutes),
         ]
         return all.compactMap { key, value in
             value.map { (key: key, flag: "--" + key.replacingOccurrences(of: "_", with: "-"), value: $0) }

@@ -35,6 +35,7 @@ struct Train: ParsableCommand {
     @Option(help: "Cut-off k of the held-out metrics.") var k = 10
     @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout), text or none.") var progress: Progress = .auto
     @Flag(name: .customLong("skip-bad-lines"), help: "Count bad lines instead of stopping.") var skipBadLines = false
+    @Option(help: "Lower this process's scheduling priority by N (the server's jobs use 10).") var nice = 0
 
     func validate() throws {
         guard ModelKind(name: model) == .wals else { throw ValidationError("model '\(model)' is not available; available: wals") }
@@ -46,6 +47,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if nice > 0 { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(nice)) }
         let reporter = ProgressReporter(mode: progress)
         let started = Date()
         reporter.phase("read", detail: data)

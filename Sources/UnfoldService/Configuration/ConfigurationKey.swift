@@ -43,6 +43,12 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "model name used when a request names none"),
         .init(name: "snapshot_poll_seconds", kind: .seconds(0.05...3_600, \.snapshotPollSeconds), help: "how often the snapshot directory is rescanned (besides inotify)"),
         .init(name: "retain_versions", kind: .integer(1...1000, \.retainVersions), help: "snapshot files kept per model name"),
+        .init(name: "jobs", kind: .text(\.jobs, allowEmpty: false), help: "directory of training job records"),
+        .init(name: "train_data", kind: .text(\.trainData, allowEmpty: false), help: "interactions a retrain uses when the request names none"),
+        .init(name: "train_test", kind: .text(\.trainTest, allowEmpty: true), help: "held-out interactions for retrain metrics (empty: none)"),
+        .init(name: "train_items", kind: .text(\.trainItems, allowEmpty: true), help: "items file embedded by retrains (empty: none)"),
+        .init(name: "job_time_limit_seconds", kind: .seconds(1...604_800, \.jobTimeLimitSeconds), help: "a training job running longer is killed and marked failed"),
+        .init(name: "retrain_every_minutes", kind: .seconds(0...100_000, \.retrainEveryMinutes), help: "start a retrain on this schedule (0: never)"),
         .init(name: "promotion_tolerance", kind: .seconds(0...1, \.promotionTolerance), help: "how far below the active ndcg@10 a new version may be and still be activated"),
     ]
 

@@ -24,6 +24,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var snapshotPollSeconds = 2.0
     public var retainVersions = 5
     public var promotionTolerance = 0.01
+    public var jobs = "jobs"
+    public var trainData = "data/current/train.tsv"
+    public var trainTest = ""
+    public var trainItems = ""
+    public var jobTimeLimitSeconds = 3600.0
+    public var retrainEveryMinutes = 0.0
 
     public init() {}
 

@@ -26,13 +26,15 @@ enum JSONValue: Equatable {
 }
 
 /// A request the service refuses, mapped to a status in one place (`response`).
-enum RequestError: Error, Equatable {
+public enum RequestError: Error, Equatable {
     case badRequest(String)
     case notFound(code: String, String)
     case tooLarge(String)
     case unsupportedMediaType(String)
     case notReady(String)
     case unprocessable(String)
+    case conflict(String)
+    case unavailable(String)
 
     var response: HTTPResponseShim {
         switch self {
@@ -42,6 +44,8 @@ enum RequestError: Error, Equatable {
         case .unsupportedMediaType(let m): return (.unsupportedMediaType, "unsupported_media_type", m)
         case .notReady(let m): return (.serviceUnavailable, "not_ready", m)
         case .unprocessable(let m): return (.unprocessableContent, "unprocessable", m)
+        case .conflict(let m): return (.conflict, "conflict", m)
+        case .unavailable(let m): return (.serviceUnavailable, "unavailable", m)
         }
     }
 }

@@ -1,0 +1,189 @@
+import Foundation
+import XCTest
+
+/// Training jobs run by the real server as separate `unfold train` processes.
+final class JobsEndToEndTests: XCTestCase {
+    nonisolated(unsafe) static var work: String!
+
+    static func path(_ name: String) -> String { (work as NSString).appendingPathComponent(name) }
+
+    override class func setUp() {
+        work = NSTemporaryDirectory() + "unfold-jobs-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let generate = try! runUnfold(["generate", "--users", "300", "--items", "120", "--interactions", "6000", "--groups", "3", "--seed", "3", "--out", path("train.tsv")])
+        precondition(generate.status == 0, generate.stderr)
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: work)
+    }
+
+    func server(_ name: String, extra: [String] = []) throws -> (ServerProcess, String) {
+        let root = Self.path(name + "-" + UUID().uuidString)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let server = try ServerProcess(["--snapshots", root + "/snapshots", "--jobs", root + "/jobs", "--train-data", Self.path("train.tsv"),
+                                        "--snapshot-poll-seconds", "0.3"] + extra)
+        return (server, root)
+    }
+
+    func call(_ server: ServerProcess, _ method: String, _ path: String, _ body: String = "") throws -> WireResponse {
+        let c = try RawClient(port: server.port)
+        try c.send("\(method) \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        return try c.readResponse()
+    }
+
+    func retrain(_ server: ServerProcess, _ body: String) throws -> String {
+        let response = try call(server, "POST", "/admin/retrain", body)
+        XCTAssertEqual(response.status, 202, response.text)
+        return try XCTUnwrap(response.json?["job"] as? String)
+    }
+
+    /// Polls a job until `until` holds; returns the last record.
+    func waitJob(_ server: ServerProcess, _ id: String, timeout: TimeInterval = 30, until: ([String: Any]) -> Bool) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: [String: Any] = [:]
+        while Date() < deadline {
+            last = try call(server, "GET", "/admin/jobs/\(id)").json ?? [:]
+            if until(last) { return last }
+            usleep(50_000)
+        }
+        XCTFail("job \(id) did not reach the expected state: \(last)")
+        return last
+    }
+
+    func finished(_ job: [String: Any]) -> Bool {
+        ["succeeded", "failed", "cancelled", "interrupted"].contains(job["state"] as? String ?? "")
+    }
+
+    func snapshots(_ root: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/snapshots")) ?? []).filter { $0.hasSuffix(".unfold") }.sorted()
+    }
+
+    /// 5,000+ recommend requests while three retrains, started over the admin API, complete
+    /// and swap in: zero failures, and the serving version moves on.
+    func testRetrainsSwapInUnderLoad() throws {
+        let (server, _) = try server("load")
+        let first = try retrain(server, #"{"params":{"factors":8,"iterations":3,"seed":1}}"#)
+        XCTAssertEqual(try waitJob(server, first, until: finished)["state"] as? String, "succeeded")
+        XCTAssertTrue(server.waitForLog("msg=\"model activated\""))
+
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var ok = 0, failed = 0, versions = Set<UInt64>(), stop = false
+        }
+        let tally = Tally()
+        let port = server.port
+        let loop = Thread {
+            guard let client = try? RawClient(port: port) else { tally.lock.withLock { tally.failed += 1 }; return }
+            while !tally.lock.withLock({ tally.stop }) {
+                let outcome = try? swapProbe(client)
+                tally.lock.withLock {
+                    if outcome?.0 == 200, let v = outcome?.1 { tally.ok += 1; tally.versions.insert(v) } else { tally.failed += 1 }
+                }
+            }
+        }
+        loop.start()
+        var produced: [UInt64] = []
+        for seed in 2...4 {
+            let id = try retrain(server, "{\"params\":{\"factors\":8,\"iterations\":3,\"seed\":\(seed)}}")
+            let job = try waitJob(server, id, until: finished)
+            XCTAssertEqual(job["state"] as? String, "succeeded", "\(job)")
+            produced.append((job["snapshot_version"] as? NSNumber)?.uint64Value ?? 0)
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let done = tally.lock.withLock { tally.ok + tally.failed >= 5000 && tally.versions.contains(produced.last!) }
+            if done { break }
+            usleep(50_000)
+        }
+        tally.lock.withLock { tally.stop = true }
+        usleep(200_000)
+        tally.lock.withLock {
+            XCTAssertEqual(tally.failed, 0)
+            XCTAssertGreaterThanOrEqual(tally.ok, 5000)
+            XCTAssertTrue(tally.versions.contains(produced.last!), "\(tally.versions) vs \(produced)")
+            XCTAssertGreaterThanOrEqual(tally.versions.count, 2)
+        }
+    }
+
+    /// kill -9 of the trainer in the middle of training: the job fails, the server keeps
+    /// serving the previous model, no new snapshot appears.
+    func testKillNineOfTheTrainer() throws {
+        let (server, root) = try server("kill")
+        let first = try retrain(server, #"{"params":{"factors":8,"iterations":2}}"#)
+        XCTAssertEqual(try waitJob(server, first, until: finished)["state"] as? String, "succeeded")
+        XCTAssertTrue(server.waitForLog("msg=\"model activated\""))
+        let before = snapshots(root)
+        XCTAssertEqual(before.count, 1)
+
+        let slow = try retrain(server, #"{"params":{"factors":8,"iterations":1000000}}"#)
+        let running = try waitJob(server, slow) { (($0["progress"] as? [String: Any])?["iteration"] as? Int ?? 0) >= 2 }
+        let pid = try XCTUnwrap((running["pid"] as? NSNumber)?.int32Value)
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        let failed = try waitJob(server, slow, until: finished)
+        XCTAssertEqual(failed["state"] as? String, "failed")
+        XCTAssertEqual((failed["signal"] as? NSNumber)?.intValue, 9)
+        XCTAssertTrue((failed["error"] as? String)?.contains("killed by signal 9") == true)
+        XCTAssertEqual(try call(server, "GET", "/readyz").status, 200)
+        XCTAssertEqual(try swapProbe(try RawClient(port: server.port)).0, 200)
+        usleep(500_000)
+        XCTAssertEqual(snapshots(root), before, "no new snapshot")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: root + "/snapshots"))?.filter { $0.hasPrefix(".tmp") } ?? []
+        XCTAssertEqual(leftovers, [], "no temporary file either: the snapshot is written only at the end")
+    }
+
+    func testCancelConflictAndTimeLimit() throws {
+        let (server, _) = try server("cancel")
+        let slow = try retrain(server, #"{"params":{"factors":8,"iterations":1000000}}"#)
+        _ = try waitJob(server, slow) { ($0["state"] as? String) == "running" && $0["progress"] != nil }
+        let second = try call(server, "POST", "/admin/retrain", "{}")
+        XCTAssertEqual(second.status, 409)
+        XCTAssertEqual(second.errorCode, "conflict")
+        XCTAssertEqual(try call(server, "DELETE", "/admin/jobs/\(slow)").status, 202)
+        let cancelled = try waitJob(server, slow, until: finished)
+        XCTAssertEqual(cancelled["state"] as? String, "cancelled")
+        XCTAssertEqual(try call(server, "DELETE", "/admin/jobs/\(slow)").status, 409)
+        XCTAssertEqual(try call(server, "DELETE", "/admin/jobs/nope").status, 404)
+
+        let limited = try retrain(server, #"{"params":{"factors":8,"iterations":1000000},"time_limit_seconds":1}"#)
+        let timedOut = try waitJob(server, limited, until: finished)
+        XCTAssertEqual(timedOut["state"] as? String, "failed")
+        XCTAssertEqual(timedOut["error"] as? String, "time limit of 1 s exceeded")
+        let list = try call(server, "GET", "/admin/jobs").json?["jobs"] as? [[String: Any]]
+        XCTAssertEqual(list?.compactMap { $0["id"] as? String }, [limited, slow], "newest first")
+    }
+
+    func testBadRetrainRequests() throws {
+        let (server, _) = try server("bad")
+        let cases: [(String, String)] = [
+            (#"{"params":{"factorz":3}}"#, "unknown parameter 'factorz'"),
+            (#"{"params":{"factors":"many"}}"#, "parameter 'factors' must be a whole number"),
+            (#"{"model":"bert"}"#, "model 'bert' cannot be trained yet"),
+            (#"{"data":{"source":"file","path":"/no/such/file.tsv"}}"#, "is not a readable file"),
+            (#"{"data":{"source":"log"}}"#, "data source 'log' is not available yet"),
+            (#"{"data":{"source":"ftp"}}"#, "data.source must be file, log or url"),
+            (#"{"time_limit_seconds":-1}"#, "time_limit_seconds"),
+            (#"{"schedule":1}"#, "unknown field 'schedule'"),
+        ]
+        for (body, message) in cases {
+            let response = try call(server, "POST", "/admin/retrain", body)
+            XCTAssertEqual(response.status, 400, body)
+            XCTAssertTrue(response.text.contains(message), "\(body): \(response.text)")
+        }
+    }
+
+    /// A job running when the server dies shows as `interrupted` after a restart.
+    func testRestartMarksARunningJobInterrupted() throws {
+        let (server, root) = try server("restart")
+        let slow = try retrain(server, #"{"params":{"factors":8,"iterations":1000000}}"#)
+        let running = try waitJob(server, slow) { ($0["progress"] as? [String: Any])?["iteration"] != nil }
+        let trainer = (running["pid"] as? NSNumber)?.int32Value
+        server.signal(SIGKILL)
+        server.waitForExit(timeout: 5)
+        if let trainer { kill(-trainer, SIGKILL) }
+        let again = try ServerProcess(["--snapshots", root + "/snapshots", "--jobs", root + "/jobs", "--train-data", Self.path("train.tsv")])
+        let job = try call(again, "GET", "/admin/jobs/\(slow)").json ?? [:]
+        XCTAssertEqual(job["state"] as? String, "interrupted")
+        XCTAssertTrue(again.log.contains("job interrupted by a restart"))
+    }
+}
