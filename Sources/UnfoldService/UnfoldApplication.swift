@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import UnfoldData
 import UnfoldHTTP
 import UnfoldServing
 
@@ -10,9 +11,10 @@ public final class UnfoldApplication: Sendable {
     public let router: HTTPRouter
     public let store: ModelStore
     public let jobs: JobManager
+    public let interactionLog: InteractionLog
     let readiness: Readiness
 
-    public init(configuration: ServiceConfiguration, logger: Logger) {
+    public init(configuration: ServiceConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions)
@@ -32,9 +34,14 @@ public final class UnfoldApplication: Sendable {
             }
         }
         self.store = store
+        self.interactionLog = try InteractionLog(directory: configuration.interactionLog, segmentBytes: configuration.logSegmentBytes)
+        if let recovery = interactionLog.recovery {
+            logger.warning("interaction log: truncated a torn last record", metadata: ["segment": .string(recovery.segment), "bytes": .stringConvertible(recovery.truncatedBytes)])
+        }
         self.jobs = JobManager(settings: .init(
             jobsDirectory: configuration.jobs, snapshotsDirectory: configuration.snapshots, defaultData: configuration.trainData,
-            defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds
+            defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds,
+            interactionLog: configuration.interactionLog
         ), store: store, logger: logger)
         self.readiness = Readiness(modelsLoaded: { store.count })
         self.router = HTTPRouter(middleware: [
@@ -46,6 +53,7 @@ public final class UnfoldApplication: Sendable {
         RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
         AdminModelRoutes(store: store).register(on: router)
         AdminJobRoutes(jobs: jobs).register(on: router)
+        IngestRoutes(log: interactionLog).register(on: router)
     }
 
     /// Starts listening; returns the server and the bound port.

@@ -40,6 +40,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("train-items"), help: "Items file embedded by retrains.") var trainItems: String?
     @Option(name: .customLong("job-time-limit-seconds"), help: "A training job running longer is killed and marked failed.") var jobTimeLimitSeconds: String?
     @Option(name: .customLong("retrain-every-minutes"), help: "Start a retrain on this schedule (0: never).") var retrainEveryMinutes: String?
+    @Option(name: .customLong("interaction-log"), help: "Directory of the durable interaction log.") var interactionLog: String?
+    @Option(name: .customLong("log-segment-bytes"), help: "Size at which a new log segment starts.") var logSegmentBytes: String?
     @Option(name: .customLong("promotion-tolerance"), help: "How far below the active ndcg@10 a new version may be and still be activated.") var promotionTolerance: String?
 
     private var flagValues: [(key: String, flag: String, value: String)] {
@@ -54,6 +56,7 @@ struct Serve: ParsableCommand {
             ("snapshot_poll_seconds", snapshotPollSeconds), ("retain_versions", retainVersions), ("promotion_tolerance", promotionTolerance),
             ("jobs", jobs), ("train_data", trainData), ("train_test", trainTest), ("train_items", trainItems),
             ("job_time_limit_seconds", jobTimeLimitSeconds), ("retrain_every_minutes", retrainEveryMinutes),
+            ("interaction_log", interactionLog), ("log_segment_bytes", logSegmentBytes),
         ]
         return all.compactMap { key, value in
             value.map { (key: key, flag: "--" + key.replacingOccurrences(of: "_", with: "-"), value: $0) }
@@ -75,7 +78,12 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "unfold")
         raiseDescriptorLimit(logger: logger)
 
-        let application = UnfoldApplication(configuration: settings, logger: logger)
+        let application: UnfoldApplication
+        do {
+            application = try UnfoldApplication(configuration: settings, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let (server, _) = try application.start()
 
         // Graceful shutdown: handle SIGTERM/SIGINT on a queue instead of dying.

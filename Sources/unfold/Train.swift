@@ -19,6 +19,7 @@ struct Train: ParsableCommand {
     @Option(help: "Model kind: wals.") var model = "wals"
     @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip).") var data: String
     @Option(help: "Held-out interactions: held-out metrics go into the snapshot metadata.") var test: String?
+    @Option(help: "Also train on the records of this interaction log directory (POST /v1/interactions).") var log: String?
     @Option(help: "Items file with titles and categories (TSV with header, or RecBole .item).") var items: String?
     @Option(help: "Snapshot directory.") var out = "snapshots"
     @Option(help: "Model name (default: the kind).") var name: String?
@@ -53,7 +54,12 @@ struct Train: ParsableCommand {
         reporter.phase("read", detail: data)
         let read = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(path: data) }
         if read.skippedLines > 0 { reporter.note("skipped \(read.skippedLines) bad lines, e.g. \(read.skippedExamples.first ?? "")") }
-        let interactions = read.interactions
+        var interactions = read.interactions
+        if let log {
+            let logged = try cliTry { try InteractionLog.readAll(directory: log) }
+            for r in logged.records { interactions.append(user: r.user, item: r.item, weight: r.weight, timestamp: r.timestamp) }
+            reporter.note("added \(logged.records.count) logged interactions from \(log)" + (logged.badRecords > 0 ? " (\(logged.badRecords) damaged records skipped)" : ""))
+        }
         let matrix = interactions.userItemMatrix()
 
         var p = WALS.Parameters()

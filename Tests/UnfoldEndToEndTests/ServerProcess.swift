@@ -8,6 +8,7 @@ final class ServerProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var stderrText = ""
     private var reader: Thread?
+    private var scratchDirectory: String?
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["UNFOLD_BIN"] { return path }
@@ -18,7 +19,13 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts `unfold serve --port 0 ARGS` and waits for its "listening" log line.
     init(_ arguments: [String] = [], environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + arguments
+        // Private state directories unless the test names its own.
+        var defaults: [String] = []
+        let scratch = NSTemporaryDirectory() + "unfold-server-\(UUID().uuidString)"
+        if !arguments.contains("--interaction-log") { defaults += ["--interaction-log", scratch + "/log"] }
+        if !arguments.contains("--jobs") { defaults += ["--jobs", scratch + "/jobs"] }
+        process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + defaults + arguments
+        scratchDirectory = scratch
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNFOLD_") }
         env.merge(environment) { $1 }
         process.environment = env
@@ -88,6 +95,7 @@ final class ServerProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        if let scratchDirectory { try? FileManager.default.removeItem(atPath: scratchDirectory) }
     }
 }
 

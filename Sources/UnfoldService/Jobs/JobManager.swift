@@ -16,6 +16,7 @@ public final class JobManager: @unchecked Sendable {
         public var defaultTest: String
         public var defaultItems: String
         public var timeLimitSeconds: Double
+        public var interactionLog: String
         public var killGraceSeconds: Double = 5
         public var nice: Int = 10
         public var executable: String = ChildProcess.currentExecutable
@@ -69,7 +70,7 @@ public final class JobManager: @unchecked Sendable {
     public func job(_ id: String) -> TrainingJob? { lock.withLock { records[id] } }
 
     /// Validates a retrain request and starts its trainer process.
-    public func start(model: String, parameters: [String: JSONValueLike], data: String?, test: String?, items: String?, timeLimit: Double?) throws(RequestError) -> TrainingJob {
+    public func start(model: String, parameters: [String: JSONValueLike], data: String?, test: String?, items: String?, timeLimit: Double?, includeLog: Bool = false) throws(RequestError) -> TrainingJob {
         guard model == "wals" else { throw .badRequest("model '\(model)' cannot be trained yet; available: wals") }
         var arguments = ["train", "--model", model, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
         for key in parameters.keys.sorted() {
@@ -87,6 +88,7 @@ public final class JobManager: @unchecked Sendable {
         let dataPath = data ?? settings.defaultData
         guard FileManager.default.isReadableFile(atPath: dataPath) else { throw .badRequest("training data '\(dataPath)' is not a readable file") }
         arguments += ["--data", dataPath]
+        if includeLog { arguments += ["--log", settings.interactionLog] }
         if let testPath = test ?? (settings.defaultTest.isEmpty ? nil : settings.defaultTest) {
             guard FileManager.default.isReadableFile(atPath: testPath) else { throw .badRequest("test data '\(testPath)' is not a readable file") }
             arguments += ["--test", testPath]

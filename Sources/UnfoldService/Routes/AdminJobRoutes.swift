@@ -54,7 +54,7 @@ struct AdminJobRoutes {
             }
         default: throw .badRequest("params must be an object")
         }
-        var path: String?, test: String?, items: String?
+        var path: String?, test: String?, items: String?, includeLog = false
         switch body["data"] {
         case nil, .null?: break
         case .object(let data)?:
@@ -66,7 +66,8 @@ struct AdminJobRoutes {
             }
             switch source {
             case "file": break
-            case "log", "url": throw .badRequest("data source '\(source)' is not available yet; use \"file\"")
+            case "log": includeLog = true
+            case "url": throw .badRequest("data source 'url' is not available yet; use \"file\" or \"log\"")
             default: throw .badRequest("data.source must be file, log or url")
             }
             func string(_ key: String) throws(RequestError) -> String? {
@@ -87,7 +88,7 @@ struct AdminJobRoutes {
         case .number(let n)?: limit = n
         default: throw .badRequest("time_limit_seconds must be a number")
         }
-        let job = try jobs.start(model: model, parameters: parameters, data: path, test: test, items: items, timeLimit: limit)
+        let job = try jobs.start(model: model, parameters: parameters, data: path, test: test, items: items, timeLimit: limit, includeLog: includeLog)
         var response = Self.json(["job": job.id, "state": job.state.rawValue, "status_url": "/admin/jobs/\(job.id)"])
         response.status = .accepted
         return response

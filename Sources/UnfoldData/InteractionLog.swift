@@ -1,0 +1,258 @@
+import CZlib
+import Foundation
+
+/// The durable interaction log: append-only segment files, one record per line,
+///
+///     CRC32-hex8 TAB user TAB item TAB weight TAB timestamp LF
+///
+/// where the CRC-32 covers everything after the first tab (without the LF). A batch is
+/// acknowledged only once it is on disk: appends are written by one thread that takes every
+/// batch waiting at that moment, writes them with one `write` and one `fdatasync` (group
+/// commit), then wakes their senders. On open, a torn last record (a crash mid-write) is
+/// detected and cut off.
+public final class InteractionLog: @unchecked Sendable {
+    public struct Record: Sendable, Equatable {
+        public var user: String
+        public var item: String
+        public var weight: Float
+        public var timestamp: Double
+        public init(user: String, item: String, weight: Float, timestamp: Double) {
+            self.user = user
+            self.item = item
+            self.weight = weight
+            self.timestamp = timestamp
+        }
+    }
+
+    public struct Recovery: Sendable, Equatable {
+        public var segment: String
+        public var truncatedBytes: Int
+    }
+
+    public enum LogError: Error, Equatable, CustomStringConvertible {
+        case io(String)
+        case invalid(index: Int, reason: String)
+        public var description: String {
+            switch self {
+            case .io(let m): return "interaction log: \(m)"
+            case .invalid(let index, let reason): return "interactions[\(index)]: \(reason)"
+            }
+        }
+    }
+
+    public let directory: String
+    public let segmentBytes: Int
+    /// What `open` cut off, if anything.
+    public private(set) var recovery: Recovery?
+
+    private let condition = NSCondition()
+    private var pending: [(bytes: [UInt8], ticket: Int)] = []
+    private var nextTicket = 0
+    private var durableTicket = -1
+    private var failure: String?
+    private var fd: Int32 = -1
+    private var segmentIndex = 0
+    private var segmentSize = 0
+    private var stopped = false
+
+    public init(directory: String, segmentBytes: Int = 64 << 20) throws(LogError) {
+        self.directory = directory
+        self.segmentBytes = segmentBytes
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create \(directory): \(error)")
+        }
+        let segments = Self.segments(in: directory)
+        segmentIndex = segments.last.map { Self.index(of: $0) } ?? 1
+        let path = segmentPath(segmentIndex)
+        if FileManager.default.fileExists(atPath: path) {
+            recovery = try Self.repairTail(path)
+        }
+        try openSegment(segmentIndex)
+        let writer = Thread { [weak self] in self?.writeLoop() }
+        writer.name = "unfold-interaction-log"
+        writer.start()
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    public func close() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Checks a record the way `append` will; nil when it is fine.
+    public static func problem(with record: Record) -> String? {
+        for (name, id) in [("user", record.user), ("item", record.item)] {
+            if id.isEmpty { return "\(name) must not be empty" }
+            if id.utf8.count > 512 { return "\(name) is longer than 512 bytes" }
+            if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "\(name) contains a control character" }
+        }
+        if !record.weight.isFinite || record.weight < 0 { return "weight must be a finite number >= 0" }
+        if !record.timestamp.isFinite { return "timestamp must be a finite number" }
+        return nil
+    }
+
+    /// Appends a batch and returns once it is on disk. Either every record is written or,
+    /// when one is invalid, none is.
+    public func append(_ records: [Record]) throws(LogError) {
+        for (index, record) in records.enumerated() {
+            if let reason = Self.problem(with: record) { throw .invalid(index: index, reason: reason) }
+        }
+        var bytes: [UInt8] = []
+        for record in records { bytes += Self.encode(record) }
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw .io(failure) }
+        let ticket = nextTicket
+        nextTicket += 1
+        pending.append((bytes, ticket))
+        condition.broadcast()
+        while durableTicket < ticket && failure == nil { condition.wait() }
+        if durableTicket < ticket, let failure { throw .io(failure) }
+    }
+
+    private func writeLoop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopped { condition.wait() }
+            if pending.isEmpty && stopped {
+                condition.unlock()
+                return
+            }
+            let batch = pending
+            pending.removeAll()
+            condition.unlock()
+
+            var bytes: [UInt8] = []
+            for item in batch { bytes += item.bytes }
+            let error = writeDurably(bytes)
+            condition.lock()
+            if let error { failure = error } else { durableTicket = batch.last!.ticket }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func writeDurably(_ bytes: [UInt8]) -> String? {
+        if segmentSize > 0 && segmentSize + bytes.count > segmentBytes {
+            Glibc.close(fd)
+            do { try openSegment(segmentIndex + 1) } catch { return "\(error)" }
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return "write failed: \(String(cString: strerror(errno)))"
+            }
+            written += n
+        }
+        segmentSize += bytes.count
+        if fdatasync(fd) != 0 { return "fdatasync failed: \(String(cString: strerror(errno)))" }
+        return nil
+    }
+
+    private func openSegment(_ index: Int) throws(LogError) {
+        let path = segmentPath(index)
+        let created = !FileManager.default.fileExists(atPath: path)
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        segmentIndex = index
+        segmentSize = Int(lseek(fd, 0, SEEK_END))
+        if created {
+            // The new directory entry must be durable too.
+            let dir = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dir >= 0 { fsync(dir); Glibc.close(dir) }
+        }
+    }
+
+    private func segmentPath(_ index: Int) -> String {
+        (directory as NSString).appendingPathComponent(String(format: "segment-%08d.log", index))
+    }
+
+    // MARK: - Format
+
+    static func encode(_ r: Record) -> [UInt8] {
+        let weight = r.weight == r.weight.rounded() && abs(r.weight) < 1e7 ? String(Int(r.weight)) : String(r.weight)
+        let timestamp = r.timestamp == r.timestamp.rounded() && abs(r.timestamp) < 1e15 ? String(Int64(r.timestamp)) : String(r.timestamp)
+        let body = Array("\(r.user)\t\(r.item)\t\(weight)\t\(timestamp)".utf8)
+        var line = Array(String(format: "%08x", crc(body)).utf8)
+        line.append(0x09)
+        line += body
+        line.append(0x0A)
+        return line
+    }
+
+    static func crc(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { UInt32(crc32(0, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
+    }
+
+    /// Parses one line (without LF); nil when it is torn or its checksum is wrong.
+    static func decode(_ line: ArraySlice<UInt8>) -> Record? {
+        guard line.count > 9, line[line.startIndex + 8] == 0x09 else { return nil }
+        let body = Array(line[(line.startIndex + 9)...])
+        guard let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16), stored == crc(body) else { return nil }
+        let fields = body.split(separator: 0x09, omittingEmptySubsequences: false)
+        guard fields.count == 4, let weight = Float(String(decoding: fields[2], as: UTF8.self)),
+              let timestamp = Double(String(decoding: fields[3], as: UTF8.self)) else { return nil }
+        return Record(user: String(decoding: fields[0], as: UTF8.self), item: String(decoding: fields[1], as: UTF8.self), weight: weight, timestamp: timestamp)
+    }
+
+    /// Cuts a torn tail off a segment: everything from the first bad record, if only bad
+    /// bytes follow it. A bad record followed by good ones is left in place (and skipped
+    /// by readers): that is damage, not a crash mid-write, and cutting would lose data.
+    static func repairTail(_ path: String) throws(LogError) -> Recovery? {
+        let bytes: [UInt8]
+        do { bytes = try readFileBytes(path: path) } catch { throw .io("\(error)") }
+        var start = 0, lastGoodEnd = 0, sawBadBeforeGood = false
+        var firstBad: Int?
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
+                if firstBad == nil { firstBad = start }
+                break
+            }
+            if decode(bytes[start..<newline]) != nil {
+                if firstBad != nil { sawBadBeforeGood = true }
+                lastGoodEnd = newline + 1
+            } else if firstBad == nil {
+                firstBad = start
+            }
+            start = newline + 1
+        }
+        guard firstBad != nil, !sawBadBeforeGood, lastGoodEnd < bytes.count else { return nil }
+        guard truncate(path, off_t(lastGoodEnd)) == 0 else { throw .io("cannot truncate \(path): \(String(cString: strerror(errno)))") }
+        return Recovery(segment: path, truncatedBytes: bytes.count - lastGoodEnd)
+    }
+
+    static func segments(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }.sorted()
+            .map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    static func index(of path: String) -> Int {
+        Int((path as NSString).lastPathComponent.dropFirst("segment-".count).dropLast(".log".count)) ?? 1
+    }
+
+    /// Every valid record of every segment, oldest first; bad records are counted, not returned.
+    public static func readAll(directory: String) throws(DataError) -> (records: [Record], badRecords: Int) {
+        var records: [Record] = []
+        var bad = 0
+        for path in segments(in: directory) {
+            let bytes = try readFileBytes(path: path)
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                if let record = decode(bytes[start..<end]) { records.append(record) } else { bad += 1 }
+                start = end + 1
+            }
+        }
+        return (records, bad)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import UnfoldData
+import UnfoldHTTP
+
+/// `POST /v1/interactions`: appends to the durable interaction log; 202 only once on disk.
+struct IngestRoutes {
+    static let maxBatch = 10_000
+    let log: InteractionLog
+
+    func register(on router: HTTPRouter) {
+        router.add("POST", "/v1/interactions") { request in
+            do throws(RequestError) { return try ingest(request) } catch { return HTTPResponse(error) }
+        }
+    }
+
+    private func ingest(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
+            throw .unsupportedMediaType("Content-Type must be application/json, got \(type)")
+        }
+        guard case .object(let body) = try JSONValue.parse(request.body) else { throw .badRequest("body must be a JSON object with \"interactions\"") }
+        if let unknown = body.keys.sorted().first(where: { $0 != "interactions" }) { throw .badRequest("unknown field '\(unknown)'") }
+        guard case .array(let list)? = body["interactions"] else { throw .badRequest("interactions must be an array") }
+        if list.isEmpty { throw .badRequest("interactions must not be empty") }
+        if list.count > Self.maxBatch { throw .tooLarge("\(list.count) interactions; at most \(Self.maxBatch) per request") }
+        let now = Date().timeIntervalSince1970
+        var records: [InteractionLog.Record] = []
+        records.reserveCapacity(list.count)
+        for (index, element) in list.enumerated() {
+            guard case .object(let entry) = element else { throw .badRequest("interactions[\(index)] must be an object") }
+            func id(_ key: String) throws(RequestError) -> String {
+                switch entry[key] {
+                case .string(let s)?: return s
+                case .number(let n)? where n == n.rounded() && abs(n) < 1e15: return String(Int64(n))
+                case nil: throw .badRequest("interactions[\(index)].\(key) is missing")
+                default: throw .badRequest("interactions[\(index)].\(key) must be a string or an integer")
+                }
+            }
+            var weight: Float = 1
+            switch entry["weight"] {
+            case nil, .null?: break
+            case .number(let w)?: weight = Float(w)
+            default: throw .badRequest("interactions[\(index)].weight must be a number")
+            }
+            var timestamp = now
+            switch entry["timestamp"] {
+            case nil, .null?: break
+            case .number(let t)?: timestamp = t
+            default: throw .badRequest("interactions[\(index)].timestamp must be a number")
+            }
+            let record = InteractionLog.Record(user: try id("user"), item: try id("item"), weight: weight, timestamp: timestamp)
+            if let reason = InteractionLog.problem(with: record) { throw .badRequest("interactions[\(index)]: \(reason)") }
+            records.append(record)
+        }
+        do {
+            try log.append(records)
+        } catch {
+            throw .unavailable("the interaction log cannot be written: \(error)")
+        }
+        var response = HTTPResponse.json(.accepted, Array("{\"accepted\":\(records.count)}".utf8))
+        response.status = .accepted
+        return response
+    }
+}
