@@ -19,6 +19,21 @@ public struct InteractionReader: Sendable {
         self.maxBytes = maxBytes
     }
 
+    /// Reads a local path, or an http(s)/file URL fetched with libcurl.
+    public func read(location: String, fetch: Fetcher.Options = Fetcher.Options()) throws(DataError) -> Result {
+        guard Fetcher.isURL(location) else { return try read(path: location) }
+        let response: Fetcher.Response
+        do {
+            var options = fetch
+            options.maxBytes = min(options.maxBytes, maxBytes)
+            response = try Fetcher.fetch(location, options: options)
+        } catch {
+            throw .unreadable(path: location, reason: error.description)
+        }
+        let path = URL(string: location)?.path ?? location
+        return try read(bytes: response.body, name: location, format: .guess(fromPath: path))
+    }
+
     public func read(path: String, format: InteractionFormat? = nil) throws(DataError) -> Result {
         let bytes = try readFileBytes(path: path, maxBytes: maxBytes)
         return try read(bytes: bytes, name: path, format: format ?? .guess(fromPath: path))

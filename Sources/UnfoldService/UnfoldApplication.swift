@@ -64,6 +64,11 @@ public final class UnfoldApplication: Sendable {
         }
         jobs.recover()
         let port = try server.start()
+        if !configuration.snapshotURL.isEmpty {
+            let replica = ReplicaPoller(url: configuration.snapshotURL, directory: configuration.snapshots, store: store, logger: logger, interval: configuration.snapshotPollSeconds)
+            replica.start()
+            self.replica = replica
+        }
         scheduleRetraining()
         // Load after listening: liveness answers at once, readiness once a model is in.
         let store = self.store
@@ -101,6 +106,7 @@ public final class UnfoldApplication: Sendable {
     }
 
     nonisolated(unsafe) private var scheduleTimer: DispatchSourceTimer?
+    nonisolated(unsafe) private var replica: ReplicaPoller?
 
     static func log(_ event: HTTPServerEvent, to logger: Logger) {
         switch event {

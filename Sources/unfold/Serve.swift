@@ -42,6 +42,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("retrain-every-minutes"), help: "Start a retrain on this schedule (0: never).") var retrainEveryMinutes: String?
     @Option(name: .customLong("interaction-log"), help: "Directory of the durable interaction log.") var interactionLog: String?
     @Option(name: .customLong("log-segment-bytes"), help: "Size at which a new log segment starts.") var logSegmentBytes: String?
+    @Option(name: .customLong("snapshot-url"), help: "Replica mode: follow the snapshot at this URL.") var snapshotURL: String?
     @Option(name: .customLong("promotion-tolerance"), help: "How far below the active ndcg@10 a new version may be and still be activated.") var promotionTolerance: String?
 
     private var flagValues: [(key: String, flag: String, value: String)] {
@@ -56,7 +57,7 @@ struct Serve: ParsableCommand {
             ("snapshot_poll_seconds", snapshotPollSeconds), ("retain_versions", retainVersions), ("promotion_tolerance", promotionTolerance),
             ("jobs", jobs), ("train_data", trainData), ("train_test", trainTest), ("train_items", trainItems),
             ("job_time_limit_seconds", jobTimeLimitSeconds), ("retrain_every_minutes", retrainEveryMinutes),
-            ("interaction_log", interactionLog), ("log_segment_bytes", logSegmentBytes),
+            ("interaction_log", interactionLog), ("log_segment_bytes", logSegmentBytes), ("snapshot_url", snapshotURL),
         ]
         return all.compactMap { key, value in
             value.map { (key: key, flag: "--" + key.replacingOccurrences(of: "_", with: "-"), value: $0) }

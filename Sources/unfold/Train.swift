@@ -17,7 +17,7 @@ struct Train: ParsableCommand {
     )
 
     @Option(help: "Model kind: wals.") var model = "wals"
-    @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip).") var data: String
+    @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip): a path or an http(s)/file URL.") var data: String
     @Option(help: "Held-out interactions: held-out metrics go into the snapshot metadata.") var test: String?
     @Option(help: "Also train on the records of this interaction log directory (POST /v1/interactions).") var log: String?
     @Option(help: "Items file with titles and categories (TSV with header, or RecBole .item).") var items: String?
@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
         let reporter = ProgressReporter(mode: progress)
         let started = Date()
         reporter.phase("read", detail: data)
-        let read = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(path: data) }
+        let read = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: data) }
         if read.skippedLines > 0 { reporter.note("skipped \(read.skippedLines) bad lines, e.g. \(read.skippedExamples.first ?? "")") }
         var interactions = read.interactions
         if let log {
@@ -85,7 +85,7 @@ struct Train: ParsableCommand {
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
         if let test {
             reporter.phase("evaluate", detail: test)
-            let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(path: test) }.interactions
+            let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: test) }.interactions
             let held = Evaluation.align(test: testData, to: interactions)
             let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
             evaluation = Evaluation.foldIn(items: result.itemFactors, encoder: foldIn, train: binaryTrain, test: held, k: k, threads: p.threads).dictionary

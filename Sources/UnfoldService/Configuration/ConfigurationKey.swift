@@ -51,6 +51,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "retrain_every_minutes", kind: .seconds(0...100_000, \.retrainEveryMinutes), help: "start a retrain on this schedule (0: never)"),
         .init(name: "interaction_log", kind: .text(\.interactionLog, allowEmpty: false), help: "directory of the durable interaction log"),
         .init(name: "log_segment_bytes", kind: .integer(4096...(1 << 34), \.logSegmentBytes), help: "size at which a new log segment starts"),
+        .init(name: "snapshot_url", kind: .text(\.snapshotURL, allowEmpty: true), help: "replica mode: follow the snapshot at this URL (empty: off)"),
         .init(name: "promotion_tolerance", kind: .seconds(0...1, \.promotionTolerance), help: "how far below the active ndcg@10 a new version may be and still be activated"),
     ]
 

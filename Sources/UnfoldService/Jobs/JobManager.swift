@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import UnfoldData
 import UnfoldServing
 
 /// Runs retraining as separate `unfold train` processes and keeps their records on disk.
@@ -86,7 +87,11 @@ public final class JobManager: @unchecked Sendable {
             }
         }
         let dataPath = data ?? settings.defaultData
-        guard FileManager.default.isReadableFile(atPath: dataPath) else { throw .badRequest("training data '\(dataPath)' is not a readable file") }
+        if Fetcher.isURL(dataPath) {
+            // Fetched by the trainer (libcurl, with retries); a failure fails the job.
+        } else if !FileManager.default.isReadableFile(atPath: dataPath) {
+            throw .badRequest("training data '\(dataPath)' is not a readable file")
+        }
         arguments += ["--data", dataPath]
         if includeLog { arguments += ["--log", settings.interactionLog] }
         if let testPath = test ?? (settings.defaultTest.isEmpty ? nil : settings.defaultTest) {

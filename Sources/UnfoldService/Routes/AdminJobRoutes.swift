@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldData
 import UnfoldHTTP
 
 /// `POST /admin/retrain`, `GET /admin/jobs`, `GET /admin/jobs/{id}`, `DELETE /admin/jobs/{id}`.
@@ -67,7 +68,7 @@ struct AdminJobRoutes {
             switch source {
             case "file": break
             case "log": includeLog = true
-            case "url": throw .badRequest("data source 'url' is not available yet; use \"file\" or \"log\"")
+            case "url": break
             default: throw .badRequest("data.source must be file, log or url")
             }
             func string(_ key: String) throws(RequestError) -> String? {
@@ -77,7 +78,10 @@ struct AdminJobRoutes {
                 default: throw .badRequest("data.\(key) must be a string")
                 }
             }
-            path = try string("path")
+            path = try string(source == "url" ? "url" : "path")
+            if source == "url" {
+                guard let url = path, Fetcher.isURL(url) else { throw .badRequest("data.url must be an http, https or file URL") }
+            }
             test = try string("test")
             items = try string("items")
         default: throw .badRequest("data must be an object")
