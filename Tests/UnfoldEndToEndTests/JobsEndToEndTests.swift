@@ -160,7 +160,7 @@ final class JobsEndToEndTests: XCTestCase {
             (#"{"params":{"factors":"many"}}"#, "parameter 'factors' must be a whole number"),
             (#"{"model":"bert"}"#, "model 'bert' cannot be trained yet"),
             (#"{"data":{"source":"file","path":"/no/such/file.tsv"}}"#, "is not a readable file"),
-            (#"{"data":{"source":"url"}}"#, "data source 'url' is not available yet"),
+            (#"{"data":{"source":"url"}}"#, "data.url must be an http, https or file URL"),
             (#"{"data":{"source":"ftp"}}"#, "data.source must be file, log or url"),
             (#"{"time_limit_seconds":-1}"#, "time_limit_seconds"),
             (#"{"schedule":1}"#, "unknown field 'schedule'"),
