@@ -52,7 +52,7 @@ NGINX
 
 # bench_start_unfold ARGS...: unfold serve on UNFOLD_PORT, quiet log, waits for readiness.
 bench_start_unfold() {
-  "$BIN" serve --host 127.0.0.1 --port "$UNFOLD_PORT" --log-level warning "$@" 2>"$WORK/unfold.log" &
+  "$BIN" serve --host 127.0.0.1 --port "$UNFOLD_PORT" --log-level "${LOG_LEVEL:-warning}" --interaction-log "$WORK/log" --jobs "$WORK/jobs" "$@" 2>"$WORK/unfold.log" &
   UNFOLD_PID=$!
   bench_wait "http://127.0.0.1:$UNFOLD_PORT/readyz" || bench_wait "http://127.0.0.1:$UNFOLD_PORT/healthz"
 }
