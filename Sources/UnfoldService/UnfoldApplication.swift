@@ -53,7 +53,8 @@ public final class UnfoldApplication: Sendable {
         RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
         AdminModelRoutes(store: store).register(on: router)
         AdminJobRoutes(jobs: jobs).register(on: router)
-        IngestRoutes(log: interactionLog).register(on: router)
+        let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, jobs: jobs, logger: logger)
+        IngestRoutes(log: interactionLog, onAccepted: { trigger.accepted($0) }).register(on: router)
     }
 
     /// Starts listening; returns the server and the bound port.
@@ -126,6 +127,39 @@ public final class UnfoldApplication: Sendable {
             logger.notice("shutting down", metadata: ["open_connections": .stringConvertible(open)])
         case .shutdownFinished(let forced):
             logger.notice("shut down", metadata: ["forced_closed": .stringConvertible(forced)])
+        }
+    }
+}
+
+/// `retrain_after_interactions`: after M newly ingested interactions, retrain on the base
+/// data plus the log. The count restarts when a retrain starts; while one runs, the count
+/// keeps growing and the next batch past M tries again.
+final class IngestTrigger: @unchecked Sendable {
+    let threshold: Int
+    let jobs: JobManager
+    let logger: Logger
+    private let lock = NSLock()
+    private var count = 0
+
+    init(threshold: Int, jobs: JobManager, logger: Logger) {
+        self.threshold = threshold
+        self.jobs = jobs
+        self.logger = logger
+    }
+
+    func accepted(_ n: Int) {
+        guard threshold > 0 else { return }
+        let due: Bool = lock.withLock {
+            count += n
+            return count >= threshold
+        }
+        guard due else { return }
+        do {
+            let job = try jobs.start(model: "wals", parameters: [:], data: nil, test: nil, items: nil, timeLimit: nil, includeLog: true)
+            lock.withLock { count = 0 }
+            logger.notice("retrain started after ingested interactions", metadata: ["job": .string(job.id), "threshold": .stringConvertible(threshold)])
+        } catch {
+            logger.debug("ingest-triggered retrain not started", metadata: ["reason": .string("\(error)")])
         }
     }
 }

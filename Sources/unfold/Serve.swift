@@ -40,6 +40,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("train-items"), help: "Items file embedded by retrains.") var trainItems: String?
     @Option(name: .customLong("job-time-limit-seconds"), help: "A training job running longer is killed and marked failed.") var jobTimeLimitSeconds: String?
     @Option(name: .customLong("retrain-every-minutes"), help: "Start a retrain on this schedule (0: never).") var retrainEveryMinutes: String?
+    @Option(name: .customLong("retrain-after-interactions"), help: "Start a retrain after this many ingested interactions (0: never).") var retrainAfterInteractions: String?
     @Option(name: .customLong("interaction-log"), help: "Directory of the durable interaction log.") var interactionLog: String?
     @Option(name: .customLong("log-segment-bytes"), help: "Size at which a new log segment starts.") var logSegmentBytes: String?
     @Option(name: .customLong("snapshot-url"), help: "Replica mode: follow the snapshot at this URL.") var snapshotURL: String?
@@ -56,7 +57,7 @@ struct Serve: ParsableCommand {
             ("log_level", logLevel), ("admin_token", adminToken), ("snapshots", snapshots), ("default_model", defaultModel),
             ("snapshot_poll_seconds", snapshotPollSeconds), ("retain_versions", retainVersions), ("promotion_tolerance", promotionTolerance),
             ("jobs", jobs), ("train_data", trainData), ("train_test", trainTest), ("train_items", trainItems),
-            ("job_time_limit_seconds", jobTimeLimitSeconds), ("retrain_every_minutes", retrainEveryMinutes),
+            ("job_time_limit_seconds", jobTimeLimitSeconds), ("retrain_every_minutes", retrainEveryMinutes), ("retrain_after_interactions", retrainAfterInteractions),
             ("interaction_log", interactionLog), ("log_segment_bytes", logSegmentBytes), ("snapshot_url", snapshotURL),
         ]
         return all.compactMap { key, value in

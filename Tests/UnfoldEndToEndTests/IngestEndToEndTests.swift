@@ -99,6 +99,21 @@ final class IngestEndToEndTests: XCTestCase {
         XCTAssertEqual(try InteractionLog.readAll(directory: root + "/log").records.count, 0, "nothing of a rejected batch was written")
     }
 
+    func testIngestedInteractionsTriggerARetrain() throws {
+        let root = NSTemporaryDirectory() + "unfold-trigger-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        XCTAssertEqual(try runUnfold(["generate", "--users", "100", "--items", "40", "--interactions", "1500", "--out", root + "/base.tsv"]).status, 0)
+        let server = try ServerProcess(["--interaction-log", root + "/log", "--snapshots", root + "/snapshots", "--train-data", root + "/base.tsv",
+                                        "--retrain-after-interactions", "50", "--snapshot-poll-seconds", "0.3"])
+        XCTAssertEqual(try post(server.port, batch(writer: 0, number: 0, size: 30)).status, 202)
+        usleep(300_000)
+        XCTAssertFalse(server.log.contains("retrain started after ingested interactions"), "30 < 50")
+        XCTAssertEqual(try post(server.port, batch(writer: 0, number: 1, size: 30)).status, 202)
+        XCTAssertTrue(server.waitForLog("retrain started after ingested interactions"), server.log)
+        XCTAssertTrue(server.waitForLog("msg=\"model activated\"", timeout: 30), server.log)
+    }
+
     func testRetrainFromTheLogLearnsNewItems() throws {
         let root = NSTemporaryDirectory() + "unfold-log-train-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)

@@ -48,6 +48,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "train_test", kind: .text(\.trainTest, allowEmpty: true), help: "held-out interactions for retrain metrics (empty: none)"),
         .init(name: "train_items", kind: .text(\.trainItems, allowEmpty: true), help: "items file embedded by retrains (empty: none)"),
         .init(name: "job_time_limit_seconds", kind: .seconds(1...604_800, \.jobTimeLimitSeconds), help: "a training job running longer is killed and marked failed"),
+        .init(name: "retrain_after_interactions", kind: .integer(0...1_000_000_000, \.retrainAfterInteractions), help: "start a retrain on base data plus the log after this many ingested interactions (0: never)"),
         .init(name: "retrain_every_minutes", kind: .seconds(0...100_000, \.retrainEveryMinutes), help: "start a retrain on this schedule (0: never)"),
         .init(name: "interaction_log", kind: .text(\.interactionLog, allowEmpty: false), help: "directory of the durable interaction log"),
         .init(name: "log_segment_bytes", kind: .integer(4096...(1 << 34), \.logSegmentBytes), help: "size at which a new log segment starts"),

@@ -30,6 +30,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var trainItems = ""
     public var jobTimeLimitSeconds = 3600.0
     public var retrainEveryMinutes = 0.0
+    public var retrainAfterInteractions = 0
     public var interactionLog = "data/log"
     public var snapshotURL = ""
     public var logSegmentBytes = 64 << 20

@@ -6,6 +6,8 @@ import UnfoldHTTP
 struct IngestRoutes {
     static let maxBatch = 10_000
     let log: InteractionLog
+    /// Called with the number of records each acknowledged batch added.
+    let onAccepted: @Sendable (Int) -> Void
 
     func register(on router: HTTPRouter) {
         router.add("POST", "/v1/interactions") { request in
@@ -56,6 +58,7 @@ struct IngestRoutes {
         } catch {
             throw .unavailable("the interaction log cannot be written: \(error)")
         }
+        onAccepted(records.count)
         var response = HTTPResponse.json(.accepted, Array("{\"accepted\":\(records.count)}".utf8))
         response.status = .accepted
         return response
