@@ -171,6 +171,26 @@ final class HotSwapEndToEndTests: XCTestCase {
         XCTAssertEqual(files, versions.suffix(2).map { "wals-\($0).unfold" })
     }
 
+    func testTwoModelNamesSideBySide() throws {
+        let directory = try freshDirectory()
+        let main = try train(into: directory, seed: 1)
+        let other = try train(into: directory, seed: 2, extra: ["--name", "wals-small", "--factors", "4"])
+        let server = try ServerProcess(["--snapshots", directory])
+        XCTAssertTrue(server.waitForLog("model=wals-small"))
+        XCTAssertTrue(try waitForVersion(server, main))
+        let c = try RawClient(port: server.port)
+        let body = #"{"interactions":[{"item":"i0"}],"k":3,"model":"wals-small"}"#
+        try c.send("POST /v1/recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let model = try c.readResponse().json?["model"] as? [String: Any]
+        XCTAssertEqual(model?["name"] as? String, "wals-small")
+        XCTAssertEqual((model?["version"] as? NSNumber)?.uint64Value, other)
+        try c.send(RawClient.get("/v1/items/i0"))
+        let models = try c.readResponse().json?["models"] as? [String: Any]
+        XCTAssertEqual(Set(models?.keys.map { $0 } ?? []), ["wals", "wals-small"])
+        let listed = try admin(server, "GET", "/admin/models").json?["models"] as? [[String: Any]]
+        XCTAssertEqual(listed?.compactMap { $0["name"] as? String }, ["wals", "wals-small"])
+    }
+
     func testAdminAuthWithAToken() throws {
         let directory = try freshDirectory()
         try train(into: directory, seed: 1)
