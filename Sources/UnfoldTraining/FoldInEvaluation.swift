@@ -6,8 +6,13 @@ extension Evaluation {
     /// Ranks every test user the way the server will: fold-in of the user's training
     /// interactions into a query vector, then an exact scan of the item table.
     public static func foldIn(items: Matrix, encoder: FoldIn, train: CSRMatrix, test: CSRMatrix, k: Int, threads: Int = defaultThreadCount) -> RankingMetrics {
+        rank(train: train, test: test, k: k, threads: threads) { foldInScorer(items: items, encoder: encoder, train: train) }
+    }
+
+    /// A scorer that folds each user's training row in and scans the item table.
+    public static func foldInScorer(items: Matrix, encoder: FoldIn, train: CSRMatrix) -> Scorer {
         let d = items.cols
-        return rank(train: train, test: test, k: k, threads: threads) {
+        do {
             var scratch = [Float](repeating: 0, count: d * d)
             var q = [Float](repeating: 0, count: d)
             return { user, scores in

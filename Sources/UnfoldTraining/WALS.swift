@@ -42,6 +42,12 @@ public enum WALS {
         public var of: Int
         public var loss: Double
         public var seconds: Double
+        public init(iteration: Int, of: Int, loss: Double, seconds: Double) {
+            self.iteration = iteration
+            self.of = of
+            self.loss = loss
+            self.seconds = seconds
+        }
     }
 
     public struct Result: Sendable {

@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
         discussion: "Hyperparameter names follow implicit's: --factors, --iterations, --regularization, --alpha."
     )
 
-    @Option(help: "Model kind: wals.") var model = "wals"
+    @Option(help: "Model kind: wals or mf-sgd.") var model = "wals"
     @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip): a path or an http(s)/file URL.") var data: String
     @Option(help: "Held-out interactions: held-out metrics go into the snapshot metadata.") var test: String?
     @Option(help: "Also train on the records of this interaction log directory (POST /v1/interactions).") var log: String?
@@ -37,9 +37,23 @@ struct Train: ParsableCommand {
     @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout), text or none.") var progress: Progress = .auto
     @Flag(name: .customLong("skip-bad-lines"), help: "Count bad lines instead of stopping.") var skipBadLines = false
     @Option(help: "Lower this process's scheduling priority by N (the server's jobs use 10).") var nice = 0
+    @Option(help: "mf-sgd: epochs.") var epochs = 20
+    @Option(name: .customLong("learning-rate"), help: "mf-sgd: learning rate.") var learningRate: Float = 0.05
+    @Option(help: "mf-sgd: bpr, bce or softmax (sampled, with logQ correction).") var loss = "bpr"
+    @Option(help: "mf-sgd: negatives from none (positives only), uniform, popularity or hard.") var sampler = "uniform"
+    @Option(help: "mf-sgd: negatives per positive (bpr uses one).") var negatives = 1
+    @Option(name: .customLong("batch-size"), help: "mf-sgd: positives per update (1: plain SGD).") var batchSize = 1
+    @Option(help: "mf-sgd: sgd or adagrad.") var optimizer = "adagrad"
+    @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
+    @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
+    @Option(help: "Planted groups (unfold generate --groups-out): the folding rate goes into the metadata.") var groups: String?
 
     func validate() throws {
-        guard ModelKind(name: model) == .wals else { throw ValidationError("model '\(model)' is not available; available: wals") }
+        guard let kind = ModelKind(name: model), kind == .wals || kind == .mfSGD else { throw ValidationError("model '\(model)' is not available; available: wals, mf-sgd") }
+        guard MFSGD.Loss(rawValue: loss) != nil else { throw ValidationError("--loss must be bpr, bce or softmax") }
+        guard ["none", "uniform", "popularity", "hard"].contains(sampler) else { throw ValidationError("--sampler must be none, uniform, popularity or hard") }
+        guard MFSGD.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be sgd or adagrad") }
+        guard epochs >= 1, negatives >= 1, batchSize >= 1, learningRate > 0 else { throw ValidationError("--epochs, --negatives, --batch-size must be at least 1 and --learning-rate positive") }
         guard WALS.Solver(rawValue: solver) != nil else { throw ValidationError("--solver must be cholesky or cg, got '\(solver)'") }
         guard factors >= 1 && factors <= 1024 else { throw ValidationError("--factors must be within 1...1024") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
@@ -62,23 +76,60 @@ struct Train: ParsableCommand {
         }
         let matrix = interactions.userItemMatrix()
 
-        var p = WALS.Parameters()
-        p.factors = factors
-        p.iterations = iterations
-        p.regularization = regularization
-        p.alpha = alpha
-        p.unobservedWeight = unobservedWeight
-        p.solver = WALS.Solver(rawValue: solver)!
-        p.cgSteps = cgSteps
-        p.threads = threads > 0 ? threads : defaultThreadCount
-        p.seed = seed
-        reporter.phase("train", detail: "wals \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
+        let threadCount = threads > 0 ? threads : defaultThreadCount
+        let kind = ModelKind(name: model)!
         let trainStart = Date()
-        let result = WALS.train(matrix, p, onIteration: { reporter.iteration($0) })
+        var itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double], hyperparameters: [String: Double]
+        let foldIn: FoldIn
+        if kind == .wals {
+            var p = WALS.Parameters()
+            p.factors = factors
+            p.iterations = iterations
+            p.regularization = regularization
+            p.alpha = alpha
+            p.unobservedWeight = unobservedWeight
+            p.solver = WALS.Solver(rawValue: solver)!
+            p.cgSteps = cgSteps
+            p.threads = threadCount
+            p.seed = seed
+            reporter.phase("train", detail: "wals \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
+            let result = WALS.train(matrix, p, onIteration: { reporter.iteration($0) })
+            (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.lossHistory, p.dictionary)
+            foldIn = FoldIn(items: itemFactors, alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization)
+        } else {
+            var p = MFSGD.Parameters()
+            p.factors = factors
+            p.epochs = epochs
+            p.learningRate = learningRate
+            p.regularization = regularization
+            p.loss = MFSGD.Loss(rawValue: loss)!
+            p.negatives = negatives
+            p.batchSize = batchSize
+            p.optimizer = MFSGD.Optimizer(rawValue: optimizer)!
+            p.threads = threadCount
+            p.seed = seed
+            switch sampler {
+            case "none": p.sampling = .none
+            case "popularity": p.sampling = .popularity(beta: beta)
+            case "hard": p.sampling = .hard(candidates: hardCandidates, temperature: 1)
+            default: p.sampling = .uniform
+            }
+            reporter.phase("train", detail: "mf-sgd \(loss)/\(sampler) \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
+            let result = MFSGD.train(matrix, p) { epoch in
+                reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
+            }
+            (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss }, p.dictionary)
+            hyperparameters["stable_rank_items_last"] = Double(result.epochs.last?.itemStableRank ?? 0)
+            // Served by the fold-in solve against the item table (c = 1 + r, w0 = 1), with λ at
+            // a tenth of the mean squared item norm so the solve matches the table's scale.
+            let meanSquaredNorm = Double(itemFactors.frobeniusNormSquared) / Double(max(itemFactors.rows, 1))
+            foldIn = FoldIn(items: itemFactors, alpha: 1, unobservedWeight: 1, regularization: Float(0.1 * meanSquaredNorm + 1e-6))
+        }
         let trainingSeconds = Date().timeIntervalSince(trainStart)
+        let result = (itemFactors: itemFactors, userFactors: userFactors, lossHistory: lossHistory)
+        let p = (threads: threadCount, dictionary: hyperparameters)
 
         let table = ItemTable(ids: interactions.items.ids, vectors: result.itemFactors)
-        let foldIn = FoldIn(items: result.itemFactors, alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization)
         reporter.phase("neighbours", detail: "\(neighbours) per item")
         let nb = neighbours > 0 ? table.cosineNeighbours(k: neighbours, threads: p.threads) : (indices: [], scores: [])
 
@@ -90,6 +141,15 @@ struct Train: ParsableCommand {
             let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
             evaluation = Evaluation.foldIn(items: result.itemFactors, encoder: foldIn, train: binaryTrain, test: held, k: k, threads: p.threads).dictionary
             baseline = Evaluation.popularity(train: binaryTrain, test: held, k: k).dictionary
+        }
+        if let groups {
+            let planted = try cliTry { try PlantedGroups.read(path: groups) }
+            let userGroups = PlantedGroups.align(planted.users, to: interactions.users.ids)
+            let itemGroups = PlantedGroups.align(planted.items, to: interactions.items.ids)
+            let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
+            evaluation["folding@\(k)"] = Evaluation.foldingRate(train: binaryTrain, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: p.threads) {
+                Evaluation.foldInScorer(items: result.itemFactors, encoder: foldIn, train: binaryTrain)
+            }
         }
         var attributes: [String: ItemAttributes] = [:]
         if let items {
@@ -103,14 +163,14 @@ struct Train: ParsableCommand {
         let version = nextVersion(directory: out, name: modelName)
         let metadata = ModelMetadata(
             name: modelName, kind: model, version: version, createdAt: ISO8601DateFormatter().string(from: Date()),
-            hyperparameters: p.dictionary, solver: solver,
+            hyperparameters: p.dictionary, solver: kind == .wals ? solver : "\(optimizer)/\(loss)/\(sampler)",
             data: .init(source: data, fingerprint: interactions.fingerprint, users: interactions.users.count, items: interactions.items.count, interactions: interactions.count),
             evaluation: evaluation, popularityBaseline: baseline,
             stableRank: ["users": Double(stableRank(result.userFactors)), "items": Double(stableRank(result.itemFactors))],
             itemSpectrum: singularValues(result.itemFactors), trainingSeconds: trainingSeconds, lossHistory: result.lossHistory
         )
         let contents = SnapshotContents(
-            kind: .wals, version: version, createdAt: UInt64(Date().timeIntervalSince1970), items: table, foldIn: foldIn,
+            kind: kind, version: version, createdAt: UInt64(Date().timeIntervalSince1970), items: table, foldIn: foldIn,
             popularity: interactions.itemCounts(), neighbourCount: neighbours > 0 ? neighbours : 0,
             neighbourIndices: nb.indices, neighbourScores: nb.scores, metadata: metadata, attributes: attributes
         )

@@ -105,6 +105,32 @@ final class TrainingCommandLineTests: XCTestCase {
         XCTAssertTrue(inspect.stdout.contains("\"stable_rank\""))
     }
 
+    func testMFSGDSnapshotIsServedWithFoldingInItsMetadata() throws {
+        let work = NSTemporaryDirectory() + "unfold-sgd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        XCTAssertEqual(try runUnfold(["generate", "--users", "300", "--items", "90", "--interactions", "6000", "--groups", "3",
+                                      "--out", work + "/d.tsv", "--groups-out", work + "/g.tsv"]).status, 0)
+        let train = try runUnfold(["train", "--model", "mf-sgd", "--loss", "bpr", "--sampler", "popularity", "--data", work + "/d.tsv",
+                                   "--groups", work + "/g.tsv", "--out", work + "/s", "--factors", "8", "--epochs", "4", "--progress", "json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let done = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(train.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+        let snapshot = try XCTUnwrap(done["snapshot"] as? String)
+        XCTAssertTrue(snapshot.contains("/mf-sgd-"))
+        let inspect = try runUnfold(["inspect", snapshot])
+        XCTAssertTrue(inspect.stdout.contains("\"kind\" : \"mf-sgd\""), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("\"folding@10\""), inspect.stdout)
+        let server = try ServerProcess(["--snapshots", work + "/s", "--default-model", "mf-sgd"])
+        XCTAssertTrue(server.waitForLog("msg=\"model loaded\""))
+        let c = try RawClient(port: server.port)
+        let body = #"{"interactions":[{"item":"i0"},{"item":"i3"}],"k":5}"#
+        try c.send("POST /v1/recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let response = try c.readResponse()
+        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertEqual(response.json?["source"] as? String, "model")
+        XCTAssertEqual((response.json?["model"] as? [String: Any])?["name"] as? String, "mf-sgd")
+    }
+
     func testTrainReportsBadInput() throws {
         let work = NSTemporaryDirectory() + "unfold-bad-\(UUID().uuidString).tsv"
         try "user\titem\tweight\nu1\ti1\t1\nu2\ti2\tmany\n".write(toFile: work, atomically: true, encoding: .utf8)
@@ -114,5 +140,7 @@ final class TrainingCommandLineTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("\(work):3: weight 'many' is not a non-negative number"), bad.stderr)
         let unknown = try runUnfold(["train", "--model", "bert", "--data", work])
         XCTAssertTrue(unknown.stderr.contains("model 'bert' is not available"), unknown.stderr)
+        let badSampler = try runUnfold(["train", "--model", "mf-sgd", "--sampler", "magic", "--data", work])
+        XCTAssertTrue(badSampler.stderr.contains("--sampler must be none, uniform, popularity or hard"), badSampler.stderr)
     }
 }

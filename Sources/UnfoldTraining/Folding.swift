@@ -1,0 +1,68 @@
+import Dispatch
+import UnfoldData
+import UnfoldMath
+
+extension Evaluation {
+    /// The folding rate at k, on data with planted groups: of the top-k recommendations of
+    /// every user with at least one training interaction (training items removed), the
+    /// share that falls outside the user's own group. After Xin et al., "Folding: why good
+    /// models sometimes make spurious recommendations" (RecSys 2017): a model that folds
+    /// places unrelated groups in the same region of the space and mixes them in its lists.
+    /// A model that keeps the groups apart scores near the noise floor of the data (the
+    /// share of training interactions that are themselves cross-group).
+    public static func foldingRate(train: CSRMatrix, userGroups: [Int32], itemGroups: [Int32], k: Int, threads: Int = defaultThreadCount, makeScorer: () -> Scorer) -> Double {
+        let users = (0..<train.rows).filter { train.rowCount($0) > 0 && userGroups[$0] >= 0 }
+        let workers = max(1, min(threads, users.count))
+        var outside = [Int](repeating: 0, count: workers), total = [Int](repeating: 0, count: workers)
+        let scorers = (0..<workers).map { _ in makeScorer() }
+        outside.withUnsafeMutableBufferPointer { out in
+            total.withUnsafeMutableBufferPointer { all in
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var scores = [Float](repeating: 0, count: train.cols)
+                    var position = worker
+                    while position < users.count {
+                        let u = users[position]
+                        position += workers
+                        scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
+                        let seen = Set(train.indices[train.rowRange(u)].map(Int.init))
+                        for hit in scores.withUnsafeBufferPointer({ topK($0, k: k) { seen.contains($0) || itemGroups[$0] < 0 } }) {
+                            all[worker] += 1
+                            if itemGroups[hit.index] != userGroups[u] { out[worker] += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        let n = total.reduce(0, +)
+        return n > 0 ? Double(outside.reduce(0, +)) / Double(n) : 0
+    }
+}
+
+/// The ground truth of `unfold generate --groups-out`: `kind id group` lines.
+public struct PlantedGroups: Sendable {
+    public var users: [String: Int32] = [:]
+    public var items: [String: Int32] = [:]
+
+    public static func read(path: String) throws(DataError) -> PlantedGroups {
+        let bytes = try readFileBytes(path: path)
+        var groups = PlantedGroups()
+        var lineNumber = 0
+        for line in bytes.split(separator: 0x0A) {
+            lineNumber += 1
+            let fields = line.split(separator: 0x09).map { String(decoding: $0, as: UTF8.self) }
+            if lineNumber == 1 && fields.first == "kind" { continue }
+            guard fields.count == 3, let g = Int32(fields[2]) else { throw .badLine(path: path, line: lineNumber, reason: "expected 'kind id group'") }
+            switch fields[0] {
+            case "user": groups.users[fields[1]] = g
+            case "item": groups.items[fields[1]] = g
+            default: throw .badLine(path: path, line: lineNumber, reason: "kind must be user or item")
+            }
+        }
+        return groups
+    }
+
+    /// Group per index of an id space; −1 where unknown.
+    public static func align(_ map: [String: Int32], to ids: [String]) -> [Int32] {
+        ids.map { map[$0] ?? -1 }
+    }
+}

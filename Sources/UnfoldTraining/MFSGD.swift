@@ -1,0 +1,227 @@
+import Dispatch
+import Foundation
+import UnfoldData
+import UnfoldMath
+
+/// Matrix factorization trained by stochastic gradient descent with negative sampling.
+///
+/// For each observed (u, i), with negatives j drawn by a `NegativeSampler`:
+/// - BPR:             L = −log σ(u·v_i − u·v_j)
+/// - BCE:             L = −log σ(u·v_i) − Σ_j log(1 − σ(u·v_j))
+/// - sampled softmax: L = −log [exp(u·v_i − log q_i) / (exp(u·v_i − log q_i) + Σ_j exp(u·v_j − log q_j))]
+/// plus λ/2 (‖u‖² + ‖v_i‖² + ‖v_j‖²) on the rows an example touches. With `.none` sampling
+/// (positives only) the loss is BCE on the positives alone, the setting that folds.
+///
+/// Threads update shared tables without locks (Hogwild; Recht et al. 2011): examples
+/// rarely touch the same rows at once, and SGD tolerates the rare overlap. `batchSize` > 1
+/// accumulates a thread's gradients over that many positives before applying them
+/// (mini-batch SGD).
+public enum MFSGD {
+    public enum Loss: String, Sendable, CaseIterable { case bpr, bce, softmax }
+    public enum Optimizer: String, Sendable, CaseIterable { case sgd, adagrad }
+
+    public struct Parameters: Sendable {
+        public var factors = 64
+        public var epochs = 20
+        public var learningRate: Float = 0.05
+        public var regularization: Float = 0.0001
+        public var loss: Loss = .bpr
+        public var sampling: NegativeSampling = .uniform
+        public var negatives = 1
+        public var batchSize = 1
+        public var optimizer: Optimizer = .adagrad
+        public var initScale: Float = 0.1
+        public var threads = defaultThreadCount
+        public var seed: UInt64 = 42
+        public init() {}
+
+        public var dictionary: [String: Double] {
+            ["factors": Double(factors), "epochs": Double(epochs), "learning_rate": Double(learningRate), "regularization": Double(regularization),
+             "negatives": Double(negatives), "batch_size": Double(batchSize), "threads": Double(threads), "seed": Double(seed)]
+        }
+    }
+
+    public struct Epoch: Sendable {
+        public var epoch: Int
+        public var of: Int
+        public var loss: Double
+        public var seconds: Double
+        public var userStableRank: Float
+        public var itemStableRank: Float
+    }
+
+    public struct Result: Sendable {
+        public var userFactors: Matrix
+        public var itemFactors: Matrix
+        public var epochs: [Epoch]
+    }
+
+    public static func train(_ userItems: CSRMatrix, _ p: Parameters, onEpoch: (Epoch) -> Void = { _ in }) -> Result {
+        let d = p.factors
+        var users = Matrix.random(rows: userItems.rows, cols: d, scale: p.initScale / Float(d).squareRoot(), seed: p.seed)
+        var items = Matrix.random(rows: userItems.cols, cols: d, scale: p.initScale / Float(d).squareRoot(), seed: p.seed &+ 1)
+        var itemCounts = [Float](repeating: 0, count: userItems.cols)
+        for i in userItems.indices { itemCounts[Int(i)] += 1 }
+        let sampler = NegativeSampler(p.sampling, itemCounts: itemCounts)
+        var userAccumulator = [Float](repeating: 0, count: users.storage.count)
+        var itemAccumulator = [Float](repeating: 0, count: items.storage.count)
+        // Every observed (u, i) as a flat list of CSR positions.
+        var rowOf = [Int32](repeating: 0, count: userItems.nonZeroCount)
+        for u in 0..<userItems.rows { for k in userItems.rowRange(u) { rowOf[k] = Int32(u) } }
+        var order = Array(0..<userItems.nonZeroCount)
+        var history: [Epoch] = []
+        var rng = SplitMix64(seed: p.seed &+ 7)
+        let workers = max(1, p.threads)
+
+        for epoch in 1...max(p.epochs, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            order.shuffle(using: &rng)
+            var losses = [Double](repeating: 0, count: workers)
+            let epochSeed = rng.next()
+            users.storage.withUnsafeMutableBufferPointer { U in
+                items.storage.withUnsafeMutableBufferPointer { V in
+                    userAccumulator.withUnsafeMutableBufferPointer { GU in
+                        itemAccumulator.withUnsafeMutableBufferPointer { GV in
+                            losses.withUnsafeMutableBufferPointer { lossOut in
+                                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                                    var local = SplitMix64(seed: epochSeed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15)
+                                    let tables = Tables(U: U.baseAddress!, V: V.baseAddress!, GU: GU.baseAddress!, GV: GV.baseAddress!, d: d)
+                                    var step = Step(p: p, tables: tables)
+                                    var total = 0.0
+                                    let begin = worker * order.count / workers, end = (worker + 1) * order.count / workers
+                                    var inBatch = 0
+                                    for position in begin..<end {
+                                        let k = order[position]
+                                        let u = Int(rowOf[k]), i = Int(userItems.indices[k])
+                                        let positives = userItems.indices[userItems.rowRange(u)]
+                                        total += step.example(user: u, item: i, positives: positives, sampler: sampler, rng: &local)
+                                        inBatch += 1
+                                        if inBatch >= p.batchSize {
+                                            step.flush()
+                                            inBatch = 0
+                                        }
+                                    }
+                                    step.flush()
+                                    lossOut[worker] = total
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let record = Epoch(epoch: epoch, of: p.epochs, loss: losses.reduce(0, +) / Double(max(order.count, 1)), seconds: seconds,
+                               userStableRank: stableRank(users), itemStableRank: stableRank(items))
+            history.append(record)
+            onEpoch(record)
+        }
+        return Result(userFactors: users, itemFactors: items, epochs: history)
+    }
+
+    struct Tables {
+        let U: UnsafeMutablePointer<Float>
+        let V: UnsafeMutablePointer<Float>
+        let GU: UnsafeMutablePointer<Float>
+        let GV: UnsafeMutablePointer<Float>
+        let d: Int
+    }
+
+    /// One thread's gradient steps; with a batch size above 1 the gradients wait in `pending`.
+    struct Step {
+        let p: Parameters
+        let t: Tables
+        var pending: [(row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>, gradient: [Float])] = []
+        var gradient: [Float]
+
+        init(p: Parameters, tables: Tables) {
+            self.p = p
+            self.t = tables
+            self.gradient = [Float](repeating: 0, count: tables.d)
+        }
+
+        /// Applies (or queues) `gradient` to a row.
+        mutating func apply(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: [Float]) {
+            if p.batchSize > 1 {
+                pending.append((row, accumulator, g))
+                return
+            }
+            update(row, accumulator, g)
+        }
+
+        func update(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: [Float]) {
+            switch p.optimizer {
+            case .sgd:
+                for k in 0..<t.d { row[k] -= p.learningRate * g[k] }
+            case .adagrad:
+                for k in 0..<t.d {
+                    accumulator[k] += g[k] * g[k]
+                    row[k] -= p.learningRate * g[k] / (accumulator[k] + 1e-8).squareRoot()
+                }
+            }
+        }
+
+        mutating func flush() {
+            for (row, accumulator, g) in pending { update(row, accumulator, g) }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        /// One observed (u, i): draws negatives, takes the loss, steps; returns the loss.
+        mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, sampler: NegativeSampler, rng: inout SplitMix64) -> Double {
+            let d = t.d
+            let uRow = t.U + u * d, iRow = t.V + i * d
+            let uAcc = t.GU + u * d, iAcc = t.GV + i * d
+            let sPos = dot(uRow, iRow, d)
+            var negatives: [Int] = []
+            for _ in 0..<max(p.negatives, 1) {
+                guard let j = sampler.sample(positives: positives, rng: &rng, score: { dot(uRow, t.V + $0 * d, d) }) else { break }
+                negatives.append(j)
+                if p.loss == .bpr { break }
+            }
+            var dUser = [Float](repeating: 0, count: d)
+            var loss: Float
+            var dPos: Float
+            var dNegs: [Float] = []
+            let negScores = negatives.map { dot(uRow, t.V + $0 * d, d) }
+            if negatives.isEmpty {
+                // Positives only.
+                (loss, dPos) = Losses.binaryCrossEntropy(score: sPos, label: 1)
+            } else {
+                switch p.loss {
+                case .bpr:
+                    let r = Losses.bpr(positive: sPos, negative: negScores[0])
+                    (loss, dPos, dNegs) = (r.loss, r.dPositive, [r.dNegative])
+                case .bce:
+                    let r = Losses.binaryCrossEntropy(score: sPos, label: 1)
+                    (loss, dPos) = (r.loss, r.dScore)
+                    for s in negScores {
+                        let n = Losses.binaryCrossEntropy(score: s, label: 0)
+                        loss += n.loss
+                        dNegs.append(n.dScore)
+                    }
+                case .softmax:
+                    let r = Losses.sampledSoftmax(positive: sPos, negatives: negScores, logQPositive: sampler.logQ[i], logQNegatives: negatives.map { sampler.logQ[$0] })
+                    (loss, dPos, dNegs) = (r.loss, r.dPositive, r.dNegatives)
+                }
+            }
+            // dL/du = dPos v_i + Σ dNeg_j v_j + λ u ; dL/dv_i = dPos u + λ v_i ; dL/dv_j = dNeg_j u + λ v_j
+            for k in 0..<d { dUser[k] = dPos * iRow[k] + p.regularization * uRow[k] }
+            for (j, g) in zip(negatives, dNegs) { axpy(g, t.V + j * d, &dUser, d) }
+            var gItem = [Float](repeating: 0, count: d)
+            for k in 0..<d { gItem[k] = dPos * uRow[k] + p.regularization * iRow[k] }
+            for (j, g) in zip(negatives, dNegs) {
+                var gNeg = [Float](repeating: 0, count: d)
+                let jRow = t.V + j * d
+                for k in 0..<d { gNeg[k] = g * uRow[k] + p.regularization * jRow[k] }
+                apply(jRow, t.GV + j * d, gNeg)
+            }
+            apply(iRow, iAcc, gItem)
+            apply(uRow, uAcc, dUser)
+            return Double(loss)
+        }
+    }
+}
+
+@inline(__always)
+private func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: inout [Float], _ n: Int) {
+    for k in 0..<n { y[k] += alpha * x[k] }
+}

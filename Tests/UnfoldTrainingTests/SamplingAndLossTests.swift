@@ -1,0 +1,125 @@
+import XCTest
+import UnfoldData
+import UnfoldMath
+@testable import UnfoldTraining
+
+final class SamplingAndLossTests: XCTestCase {
+    /// Pearson's chi-square statistic of observed counts against expected probabilities.
+    func chiSquare(_ counts: [Int], _ expected: [Double]) -> Double {
+        let n = Double(counts.reduce(0, +))
+        return zip(counts, expected).reduce(0.0) { sum, pair in
+            let e = pair.1 * n
+            return e > 0 ? sum + (Double(pair.0) - e) * (Double(pair.0) - e) / e : sum
+        }
+    }
+
+    func testAliasSamplerMatchesItsWeights() {
+        let weights: [Double] = [1, 2, 3, 4, 0.5, 9.5]
+        let alias = AliasSampler(weights: weights)
+        var rng = SplitMix64(seed: 1)
+        var counts = [Int](repeating: 0, count: weights.count)
+        for _ in 0..<200_000 { counts[alias.sample(&rng)] += 1 }
+        // 5 degrees of freedom: the 99.9% point is 20.5.
+        XCTAssertLessThan(chiSquare(counts, weights.map { $0 / 20 }), 20.5)
+    }
+
+    func testUniformAndPopularitySamplersExcludePositivesAndMatchTheirTargets() {
+        let counts: [Float] = (0..<20).map { Float($0 % 5 + 1) * 10 }
+        let positives: ArraySlice<Int32> = [2, 7, 11]
+        for kind in [NegativeSampling.uniform, .popularity(beta: 0.75)] {
+            let sampler = NegativeSampler(kind, itemCounts: counts)
+            var rng = SplitMix64(seed: 2)
+            var drawn = [Int](repeating: 0, count: 20)
+            for _ in 0..<100_000 { drawn[sampler.sample(positives: positives, rng: &rng) { _ in 0 }!] += 1 }
+            for p in positives { XCTAssertEqual(drawn[Int(p)], 0, "positive \(p) drawn as a negative") }
+            var target = (0..<20).map { i -> Double in
+                if positives.contains(Int32(i)) { return 0 }
+                if case .popularity(let beta) = kind { return pow(Double(counts[i]), beta) }
+                return 1
+            }
+            let total = target.reduce(0, +)
+            target = target.map { $0 / total }
+            // 16 degrees of freedom: the 99.9% point is 39.3.
+            XCTAssertLessThan(chiSquare(drawn, target), 39.3, "\(kind)")
+        }
+    }
+
+    func testHardNegativesFavourHighScores() {
+        let sampler = NegativeSampler(.hard(candidates: 10, temperature: 1), itemCounts: [Float](repeating: 1, count: 50))
+        var rng = SplitMix64(seed: 3)
+        var drawn = [Int](repeating: 0, count: 50)
+        for _ in 0..<20_000 { drawn[sampler.sample(positives: [0], rng: &rng) { Float($0) / 5 }!] += 1 }
+        XCTAssertEqual(drawn[0], 0)
+        XCTAssertGreaterThan(drawn[40..<50].reduce(0, +), 5 * drawn[1..<11].reduce(0, +), "higher-scored items are drawn far more often")
+        XCTAssertNil(NegativeSampler(.none, itemCounts: [1, 1]).sample(positives: [], rng: &rng) { _ in 0 })
+    }
+
+    /// Every loss gradient against central finite differences.
+    func testLossGradientsMatchFiniteDifferences() {
+        let h: Float = 1e-3
+        for (p, n) in [(0.3, -0.2), (2.0, 1.5), (-1.0, 0.7)] as [(Float, Float)] {
+            let r = Losses.bpr(positive: p, negative: n)
+            XCTAssertEqual(r.dPositive, (Losses.bpr(positive: p + h, negative: n).loss - Losses.bpr(positive: p - h, negative: n).loss) / (2 * h), accuracy: 1e-3)
+            XCTAssertEqual(r.dNegative, (Losses.bpr(positive: p, negative: n + h).loss - Losses.bpr(positive: p, negative: n - h).loss) / (2 * h), accuracy: 1e-3)
+            for label: Float in [0, 1] {
+                let b = Losses.binaryCrossEntropy(score: p, label: label)
+                let fd = (Losses.binaryCrossEntropy(score: p + h, label: label).loss - Losses.binaryCrossEntropy(score: p - h, label: label).loss) / (2 * h)
+                XCTAssertEqual(b.dScore, fd, accuracy: 1e-3)
+            }
+        }
+        let negatives: [Float] = [0.5, -0.3, 1.2], logQ: [Float] = [-2, -3, -1.5]
+        let s = Losses.sampledSoftmax(positive: 0.8, negatives: negatives, logQPositive: -2.5, logQNegatives: logQ)
+        let fdPos = (Losses.sampledSoftmax(positive: 0.8 + h, negatives: negatives, logQPositive: -2.5, logQNegatives: logQ).loss
+                     - Losses.sampledSoftmax(positive: 0.8 - h, negatives: negatives, logQPositive: -2.5, logQNegatives: logQ).loss) / (2 * h)
+        XCTAssertEqual(s.dPositive, fdPos, accuracy: 1e-3)
+        for j in 0..<3 {
+            var up = negatives, down = negatives
+            up[j] += h
+            down[j] -= h
+            let fd = (Losses.sampledSoftmax(positive: 0.8, negatives: up, logQPositive: -2.5, logQNegatives: logQ).loss
+                      - Losses.sampledSoftmax(positive: 0.8, negatives: down, logQPositive: -2.5, logQNegatives: logQ).loss) / (2 * h)
+            XCTAssertEqual(s.dNegatives[j], fd, accuracy: 1e-3)
+        }
+        XCTAssertTrue(Losses.bpr(positive: 100, negative: -100).loss.isFinite, "no overflow")
+    }
+
+    /// A hand-built folded embedding: two groups whose item vectors point the same way.
+    func testFoldingRateOfAHandBuiltEmbedding() {
+        // 4 users (groups 0,0,1,1), 8 items (groups 0,1,0,1,...); each user saw one in-group item.
+        let train = CSRMatrix(rows: 4, cols: 8, rowIndex: [0, 1, 2, 3], colIndex: [0, 2, 1, 3], values: [1, 1, 1, 1])
+        let userGroups: [Int32] = [0, 0, 1, 1], itemGroups: [Int32] = (0..<8).map { Int32($0 % 2) }
+        // Separated: every user's scores favour its own group.
+        let separated = Evaluation.foldingRate(train: train, userGroups: userGroups, itemGroups: itemGroups, k: 2, threads: 1) {
+            { user, scores in for i in 0..<8 { scores[i] = itemGroups[i] == userGroups[user] ? 1 + Float(i) * 0.01 : Float(i) * 0.01 } }
+        }
+        XCTAssertEqual(separated, 0)
+        // Folded: one direction for all items, so every user gets the same mixed list.
+        let folded = Evaluation.foldingRate(train: train, userGroups: userGroups, itemGroups: itemGroups, k: 2, threads: 1) {
+            { _, scores in for i in 0..<8 { scores[i] = Float(i) } }
+        }
+        XCTAssertEqual(folded, 0.5, "top-2 of every user is items 7 and 6: one from each group")
+    }
+
+    func testMFSGDWithNegativesRecoversPlantedGroups() throws {
+        let output = try SyntheticGenerator(users: 300, items: 120, interactions: 9000, groups: 3, inGroupProbability: 1, seed: 4).generate()
+        let matrix = output.interactions.userItemMatrix()
+        var p = MFSGD.Parameters()
+        p.factors = 16
+        p.epochs = 8
+        p.threads = 2
+        var epochs: [MFSGD.Epoch] = []
+        let result = MFSGD.train(matrix, p) { epochs.append($0) }
+        XCTAssertEqual(epochs.count, 8)
+        XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss, "the loss falls")
+        XCTAssertTrue(epochs.allSatisfy { $0.itemStableRank >= 1 && $0.itemStableRank <= 16 })
+        let d = 16
+        let rate = Evaluation.foldingRate(train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10, threads: 1) {
+            { user, scores in
+                for i in 0..<matrix.cols {
+                    scores[i] = (0..<d).reduce(Float(0)) { $0 + result.userFactors[user, $1] * result.itemFactors[i, $1] }
+                }
+            }
+        }
+        XCTAssertLessThan(rate, 0.05, "BPR with uniform negatives keeps the groups apart")
+    }
+}
