@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test bench bench-http bench-wals bench-serve bench-swap fuzz fuzz-smoke clean
+.PHONY: all deps build data model run test bench bench-http bench-wals bench-serve bench-swap bench-sgd fuzz fuzz-smoke clean
 
 all: build
 
@@ -66,7 +66,7 @@ test: deps
 	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n = $$(i+1); if ($$i == "with") f = $$(i+1) } } END { print n - f " passed, " f " failed" }'
 
 ## bench: release benchmarks with peers measured in the same run
-bench: bench-http bench-wals bench-serve bench-swap
+bench: bench-http bench-wals bench-serve bench-swap bench-sgd
 
 bench-http: build
 	bash bench/http.sh
@@ -79,6 +79,9 @@ bench-serve: model
 
 bench-swap: data
 	bash bench/swap.sh
+
+bench-sgd: data
+	bash bench/sgd.sh
 
 ## fuzz: run the libFuzzer target of the HTTP parser until stopped (FUZZ_TIME seconds if set)
 FUZZ_BIN  := .build/fuzz/http-parser

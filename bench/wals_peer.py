@@ -1,4 +1,4 @@
-"""implicit's ALS on the same split files as Unfold, scored by the same metric code.
+"""implicit's ALS and BPR on the same split files as Unfold, scored by the same metric code.
 
 usage: wals_peer.py quality TRAIN TEST SNAPSHOT [--factors 64 --iterations 15 --regularization 0.01 --alpha 1]
        wals_peer.py speed DATA --factors 64 --iterations 3
@@ -105,9 +105,56 @@ def speed(args):
     print(json.dumps({"implicit_seconds_per_iteration": times, "nnz": int(matrix.nnz)}))
 
 
+def bpr_model(args):
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+    return BayesianPersonalizedRanking(factors=args.factors, learning_rate=args.learning_rate, regularization=args.regularization,
+                                       iterations=args.iterations, num_threads=args.threads, random_state=42)
+
+
+def bpr_quality(args):
+    tu, ti, tw = read_tsv(args.train)
+    u_idx, users = index(tu)
+    i_idx, items = index(ti)
+    train = sp.csr_matrix((np.ones(len(tu), np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
+    train.sum_duplicates()
+    train.data[:] = 1
+    eu, ei, _ = read_tsv(args.test)
+    test_rows = {}
+    for u, i in zip(eu, ei):
+        if u in users and i in items:
+            test_rows.setdefault(users[u], set()).add(items[i])
+    train_rows = {u: set(train.indices[train.indptr[u]:train.indptr[u + 1]]) for u in range(train.shape[0])}
+    model = bpr_model(args)
+    start = time.perf_counter()
+    model.fit(train, show_progress=False)
+    seconds = time.perf_counter() - start
+    U, V = np.asarray(model.user_factors), np.asarray(model.item_factors)
+    print(json.dumps({"implicit_bpr": ranking_metrics(lambda u: V @ U[u], train_rows, test_rows, len(items), args.k), "implicit_seconds": seconds}, sort_keys=True))
+
+
+def bpr_speed(args):
+    tu, ti, _ = read_tsv(args.data)
+    u_idx, users = index(tu)
+    i_idx, items = index(ti)
+    matrix = sp.csr_matrix((np.ones(len(tu), np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    model = bpr_model(args)
+    times = []
+    last = [time.perf_counter()]
+
+    def on_iteration(*_):
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    model.fit(matrix, show_progress=False, callback=on_iteration)
+    print(json.dumps({"implicit_seconds_per_epoch": times}))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["quality", "speed"])
+    p.add_argument("mode", choices=["quality", "speed", "bpr-quality", "bpr-speed"])
     p.add_argument("paths", nargs="+")
     p.add_argument("--factors", type=int, default=64)
     p.add_argument("--iterations", type=int, default=15)
@@ -116,14 +163,15 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--cholesky", action="store_true")
+    p.add_argument("--learning-rate", type=float, default=0.01)
     args = p.parse_args()
-    if args.mode == "quality":
+    if args.mode in ("quality", "bpr-quality"):
         args.train, args.test = args.paths[0], args.paths[1]
         args.snapshot = args.paths[2] if len(args.paths) > 2 else None
-        quality(args)
+        (quality if args.mode == "quality" else bpr_quality)(args)
     else:
         args.data = args.paths[0]
-        speed(args)
+        (speed if args.mode == "speed" else bpr_speed)(args)
 
 
 if __name__ == "__main__":

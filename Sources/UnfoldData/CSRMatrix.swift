@@ -56,9 +56,9 @@ public struct CSRMatrix: Sendable, Equatable {
         self.init(rows: rows, cols: cols, indptr: indptr, indices: indices, values: merged)
     }
 
-    public func rowRange(_ r: Int) -> Range<Int> { indptr[r]..<indptr[r + 1] }
+    @inlinable public func rowRange(_ r: Int) -> Range<Int> { indptr[r]..<indptr[r + 1] }
 
-    public func rowCount(_ r: Int) -> Int { indptr[r + 1] - indptr[r] }
+    @inlinable public func rowCount(_ r: Int) -> Int { indptr[r + 1] - indptr[r] }
 
     /// The same entries with rows and columns exchanged.
     public func transposed() -> CSRMatrix {

@@ -91,6 +91,13 @@ public enum MFSGD {
                                     let begin = worker * order.count / workers, end = (worker + 1) * order.count / workers
                                     var inBatch = 0
                                     for position in begin..<end {
+                                        // Rows are touched in random order: fetch the rows of the
+                                        // example a few positions ahead while this one computes.
+                                        if position + 4 < end {
+                                            let ahead = order[position + 4]
+                                            unfold_prefetch_range(U.baseAddress! + Int(rowOf[ahead]) * d, d * 4)
+                                            unfold_prefetch_range(V.baseAddress! + Int(userItems.indices[ahead]) * d, d * 4)
+                                        }
                                         let k = order[position]
                                         let u = Int(rowOf[k]), i = Int(userItems.indices[k])
                                         let positives = userItems.indices[userItems.rowRange(u)]
@@ -102,6 +109,7 @@ public enum MFSGD {
                                         }
                                     }
                                     step.flush()
+                                    step.release()
                                     lossOut[worker] = total
                                 }
                             }
@@ -126,42 +134,76 @@ public enum MFSGD {
         let d: Int
     }
 
-    /// One thread's gradient steps; with a batch size above 1 the gradients wait in `pending`.
+    /// One thread's gradient steps, on scratch buffers allocated once per thread; with a
+    /// batch size above 1 the gradients wait in `pending` until `flush`.
     struct Step {
         let p: Parameters
         let t: Tables
         var pending: [(row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>, gradient: [Float])] = []
-        var gradient: [Float]
+        let dUser: UnsafeMutablePointer<Float>
+        let gItem: UnsafeMutablePointer<Float>
+        let gNeg: UnsafeMutablePointer<Float>
+        var negatives: [Int]
+        var negScores: [Float]
+        var dNegs: [Float]
 
         init(p: Parameters, tables: Tables) {
             self.p = p
             self.t = tables
-            self.gradient = [Float](repeating: 0, count: tables.d)
+            dUser = .allocate(capacity: tables.d)
+            gItem = .allocate(capacity: tables.d)
+            gNeg = .allocate(capacity: tables.d)
+            negatives = []
+            negatives.reserveCapacity(max(p.negatives, 1))
+            negScores = []
+            negScores.reserveCapacity(max(p.negatives, 1))
+            dNegs = []
+            dNegs.reserveCapacity(max(p.negatives, 1))
         }
 
-        /// Applies (or queues) `gradient` to a row.
-        mutating func apply(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: [Float]) {
+        func release() {
+            dUser.deallocate()
+            gItem.deallocate()
+            gNeg.deallocate()
+        }
+
+        /// Applies (or, in mini-batch mode, queues) a gradient to a row.
+        mutating func apply(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>) {
             if p.batchSize > 1 {
-                pending.append((row, accumulator, g))
+                pending.append((row, accumulator, Array(UnsafeBufferPointer(start: g, count: t.d))))
                 return
             }
             update(row, accumulator, g)
         }
 
-        func update(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: [Float]) {
+        @inline(__always)
+        func update(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>) {
             switch p.optimizer {
             case .sgd:
-                for k in 0..<t.d { row[k] -= p.learningRate * g[k] }
+                axpy(-p.learningRate, g, row, t.d)
             case .adagrad:
-                for k in 0..<t.d {
+                // G += g²; x −= η g / √(G + ε), sixteen coordinates at a time.
+                let lr = SIMD16<Float>(repeating: p.learningRate), eps = SIMD16<Float>(repeating: 1e-8)
+                let rg = UnsafeRawPointer(g), ra = UnsafeMutableRawPointer(accumulator), rr = UnsafeMutableRawPointer(row)
+                var k = 0
+                while k + 16 <= t.d {
+                    let gv = rg.loadUnaligned(fromByteOffset: k * 4, as: SIMD16<Float>.self)
+                    let av = ra.loadUnaligned(fromByteOffset: k * 4, as: SIMD16<Float>.self) + gv * gv
+                    ra.storeBytes(of: av, toByteOffset: k * 4, as: SIMD16<Float>.self)
+                    let xv = rr.loadUnaligned(fromByteOffset: k * 4, as: SIMD16<Float>.self) - lr * gv / (av + eps).squareRoot()
+                    rr.storeBytes(of: xv, toByteOffset: k * 4, as: SIMD16<Float>.self)
+                    k += 16
+                }
+                while k < t.d {
                     accumulator[k] += g[k] * g[k]
                     row[k] -= p.learningRate * g[k] / (accumulator[k] + 1e-8).squareRoot()
+                    k += 1
                 }
             }
         }
 
         mutating func flush() {
-            for (row, accumulator, g) in pending { update(row, accumulator, g) }
+            for (row, accumulator, g) in pending { g.withUnsafeBufferPointer { update(row, accumulator, $0.baseAddress!) } }
             pending.removeAll(keepingCapacity: true)
         }
 
@@ -169,19 +211,18 @@ public enum MFSGD {
         mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, sampler: NegativeSampler, rng: inout SplitMix64) -> Double {
             let d = t.d
             let uRow = t.U + u * d, iRow = t.V + i * d
-            let uAcc = t.GU + u * d, iAcc = t.GV + i * d
             let sPos = dot(uRow, iRow, d)
-            var negatives: [Int] = []
-            for _ in 0..<max(p.negatives, 1) {
+            negatives.removeAll(keepingCapacity: true)
+            negScores.removeAll(keepingCapacity: true)
+            dNegs.removeAll(keepingCapacity: true)
+            let wanted = p.loss == .bpr ? 1 : max(p.negatives, 1)
+            for _ in 0..<wanted {
                 guard let j = sampler.sample(positives: positives, rng: &rng, score: { dot(uRow, t.V + $0 * d, d) }) else { break }
                 negatives.append(j)
-                if p.loss == .bpr { break }
+                negScores.append(dot(uRow, t.V + j * d, d))
             }
-            var dUser = [Float](repeating: 0, count: d)
             var loss: Float
             var dPos: Float
-            var dNegs: [Float] = []
-            let negScores = negatives.map { dot(uRow, t.V + $0 * d, d) }
             if negatives.isEmpty {
                 // Positives only.
                 (loss, dPos) = Losses.binaryCrossEntropy(score: sPos, label: 1)
@@ -189,7 +230,8 @@ public enum MFSGD {
                 switch p.loss {
                 case .bpr:
                     let r = Losses.bpr(positive: sPos, negative: negScores[0])
-                    (loss, dPos, dNegs) = (r.loss, r.dPositive, [r.dNegative])
+                    (loss, dPos) = (r.loss, r.dPositive)
+                    dNegs.append(r.dNegative)
                 case .bce:
                     let r = Losses.binaryCrossEntropy(score: sPos, label: 1)
                     (loss, dPos) = (r.loss, r.dScore)
@@ -200,28 +242,26 @@ public enum MFSGD {
                     }
                 case .softmax:
                     let r = Losses.sampledSoftmax(positive: sPos, negatives: negScores, logQPositive: sampler.logQ[i], logQNegatives: negatives.map { sampler.logQ[$0] })
-                    (loss, dPos, dNegs) = (r.loss, r.dPositive, r.dNegatives)
+                    (loss, dPos) = (r.loss, r.dPositive)
+                    dNegs.append(contentsOf: r.dNegatives)
                 }
             }
             // dL/du = dPos v_i + Σ dNeg_j v_j + λ u ; dL/dv_i = dPos u + λ v_i ; dL/dv_j = dNeg_j u + λ v_j
-            for k in 0..<d { dUser[k] = dPos * iRow[k] + p.regularization * uRow[k] }
-            for (j, g) in zip(negatives, dNegs) { axpy(g, t.V + j * d, &dUser, d) }
-            var gItem = [Float](repeating: 0, count: d)
-            for k in 0..<d { gItem[k] = dPos * uRow[k] + p.regularization * iRow[k] }
+            // (all computed from the values before this step's updates)
+            for k in 0..<d {
+                dUser[k] = dPos * iRow[k] + p.regularization * uRow[k]
+                gItem[k] = dPos * uRow[k] + p.regularization * iRow[k]
+            }
+            for (j, g) in zip(negatives, dNegs) { axpy(g, t.V + j * d, dUser, d) }
             for (j, g) in zip(negatives, dNegs) {
-                var gNeg = [Float](repeating: 0, count: d)
                 let jRow = t.V + j * d
                 for k in 0..<d { gNeg[k] = g * uRow[k] + p.regularization * jRow[k] }
                 apply(jRow, t.GV + j * d, gNeg)
             }
-            apply(iRow, iAcc, gItem)
-            apply(uRow, uAcc, dUser)
+            apply(iRow, t.GV + i * d, gItem)
+            apply(uRow, t.GU + u * d, dUser)
             return Double(loss)
         }
     }
 }
 
-@inline(__always)
-private func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: inout [Float], _ n: Int) {
-    for k in 0..<n { y[k] += alpha * x[k] }
-}
