@@ -55,20 +55,26 @@ public enum Recommender {
         let excluded = Set(query.exclude.compactMap { model.indexByID[$0].map(Int.init) }).union(query.excludeSeen ? seen : [])
         let allowed = allowedSet(query, model)
 
-        guard !known.isEmpty, let encoder = model.snapshot.foldIn else {
+        guard !known.isEmpty else {
             return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
         }
         let d = model.dimensions, n = model.itemCount
         let table = model.snapshot.itemTable
         var q = [Float](repeating: 0, count: d)
-        var scratch = [Float](repeating: 0, count: d * d)
-        let ok = scratch.withUnsafeMutableBufferPointer { s in
-            q.withUnsafeMutableBufferPointer { out in
-                encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
+        if let encoder = model.snapshot.foldIn {
+            // Matrix factorization: the fold-in solve.
+            var scratch = [Float](repeating: 0, count: d * d)
+            let ok = scratch.withUnsafeMutableBufferPointer { s in
+                q.withUnsafeMutableBufferPointer { out in
+                    encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
+                }
             }
-        }
-        guard ok else {
-            return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
+            guard ok else {
+                return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
+            }
+        } else {
+            // item2vec: the weighted mean of the posted items' vectors.
+            meanPool(table: table, d: d, indices: known, weights: weights, into: &q)
         }
         let items: [(index: Int, score: Float)] = q.withUnsafeBufferPointer { qp in
             if let allowed {
@@ -82,6 +88,16 @@ public enum Recommender {
             }
         }
         return Recommendation(source: .model, items: items, unknownItems: unknown)
+    }
+
+    /// q = Σ w_i v_i / Σ w_i (plain mean when every weight is zero).
+    public static func meanPool(table: UnsafePointer<Float>, d: Int, indices: [Int], weights: [Float], into q: inout [Float]) {
+        let total = weights.reduce(0, +)
+        q.withUnsafeMutableBufferPointer { out in
+            for (i, w) in zip(indices, weights) {
+                axpy(total > 0 ? w / total : 1 / Float(indices.count), table + i * d, out.baseAddress!, d)
+            }
+        }
     }
 
     static func scoreCandidates(_ candidates: Set<Int>, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int) -> [(index: Int, score: Float)] {

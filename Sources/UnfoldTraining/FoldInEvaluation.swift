@@ -32,4 +32,26 @@ extension Evaluation {
             }
         }
     }
+
+    /// A scorer for item2vec: the weighted mean of the user's training item vectors, then a scan.
+    public static func meanPoolingScorer(items: Matrix, train: CSRMatrix) -> Scorer {
+        let d = items.cols
+        var q = [Float](repeating: 0, count: d)
+        return { user, scores in
+            let range = train.rowRange(user)
+            let weights = Array(train.values[range])
+            let total = weights.reduce(0, +)
+            for k in 0..<d { q[k] = 0 }
+            items.storage.withUnsafeBufferPointer { table in
+                for (i, w) in zip(train.indices[range], weights) {
+                    let base = table.baseAddress! + Int(i) * d
+                    let share = total > 0 ? w / total : 1 / Float(max(range.count, 1))
+                    for k in 0..<d { q[k] += share * base[k] }
+                }
+                q.withUnsafeBufferPointer { qp in
+                    matrixVector(table.baseAddress!, rows: items.rows, cols: d, qp.baseAddress!, into: scores.baseAddress!)
+                }
+            }
+        }
+    }
 }

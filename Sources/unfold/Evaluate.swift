@@ -18,14 +18,18 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let model = try cliTry { try Snapshot.open(path: snapshot) }
-        guard let foldIn = model.foldIn else { throw ValidationError("snapshot \(snapshot) has no fold-in encoder") }
         let trainData = try cliTry { try InteractionReader().read(path: train) }.interactions
         let testData = try cliTry { try InteractionReader().read(path: test) }.interactions
         let itemSpace = IDMap(model.itemIDs)
         let trainMatrix = Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false)
         let testMatrix = Evaluation.matrix(testData, users: trainData.users, items: itemSpace, binary: true)
         let workers = threads > 0 ? threads : defaultThreadCount
-        let metrics = Evaluation.foldIn(items: model.itemMatrix(), encoder: foldIn, train: trainMatrix, test: testMatrix, k: k, threads: workers)
+        let items = model.itemMatrix()
+        // Fold-in for matrix factorization; the weighted mean of item vectors for item2vec.
+        let metrics = Evaluation.rank(train: trainMatrix, test: testMatrix, k: k, threads: workers) {
+            model.foldIn.map { Evaluation.foldInScorer(items: items, encoder: $0, train: trainMatrix) }
+                ?? Evaluation.meanPoolingScorer(items: items, train: trainMatrix)
+        }
         let baseline = Evaluation.popularity(train: trainMatrix, test: testMatrix, k: k)
         let out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics.dictionary, "popularity": baseline.dictionary]
         print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))

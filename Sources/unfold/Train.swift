@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
         discussion: "Hyperparameter names follow implicit's: --factors, --iterations, --regularization, --alpha."
     )
 
-    @Option(help: "Model kind: wals or mf-sgd.") var model = "wals"
+    @Option(help: "Model kind: wals, mf-sgd or item2vec.") var model = "wals"
     @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip): a path or an http(s)/file URL.") var data: String
     @Option(help: "Held-out interactions: held-out metrics go into the snapshot metadata.") var test: String?
     @Option(help: "Also train on the records of this interaction log directory (POST /v1/interactions).") var log: String?
@@ -46,10 +46,14 @@ struct Train: ParsableCommand {
     @Option(help: "mf-sgd: sgd or adagrad.") var optimizer = "adagrad"
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
     @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
+    @Option(help: "item2vec: context window.") var window = 5
+    @Option(help: "item2vec: subsampling threshold t (0: off).") var subsample = 1e-3
+    @Option(help: "item2vec: random walks per item on the transition graph (0: none).") var walks = 0
+    @Option(name: .customLong("walk-length"), help: "item2vec: items per random walk.") var walkLength = 20
     @Option(help: "Planted groups (unfold generate --groups-out): the folding rate goes into the metadata.") var groups: String?
 
     func validate() throws {
-        guard let kind = ModelKind(name: model), kind == .wals || kind == .mfSGD else { throw ValidationError("model '\(model)' is not available; available: wals, mf-sgd") }
+        guard let kind = ModelKind(name: model), kind != .softmax else { throw ValidationError("model '\(model)' is not available; available: wals, mf-sgd, item2vec") }
         guard MFSGD.Loss(rawValue: loss) != nil else { throw ValidationError("--loss must be bpr, bce or softmax") }
         guard ["none", "uniform", "popularity", "hard"].contains(sampler) else { throw ValidationError("--sampler must be none, uniform, popularity or hard") }
         guard MFSGD.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be sgd or adagrad") }
@@ -80,8 +84,29 @@ struct Train: ParsableCommand {
         let kind = ModelKind(name: model)!
         let trainStart = Date()
         var itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double], hyperparameters: [String: Double]
-        let foldIn: FoldIn
-        if kind == .wals {
+        let foldIn: FoldIn?
+        if kind == .item2vec {
+            var p = Item2Vec.Parameters()
+            p.factors = factors
+            p.window = window
+            p.epochs = epochs
+            p.negatives = negatives
+            p.learningRate = learningRate
+            p.subsample = subsample
+            p.walksPerItem = walks
+            p.walkLength = walkLength
+            p.threads = threadCount
+            p.seed = seed
+            let sequences = Item2Vec.sequences(interactions)
+            reporter.phase("train", detail: "item2vec \(sequences.count) sequences over \(matrix.cols) items")
+            var losses: [Double] = []
+            itemFactors = Item2Vec.train(sequences: sequences, items: matrix.cols, p) { epoch in
+                losses.append(epoch.loss)
+                reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
+            }
+            (userFactors, lossHistory, hyperparameters) = (Matrix(rows: 0, cols: factors), losses, p.dictionary)
+            foldIn = nil
+        } else if kind == .wals {
             var p = WALS.Parameters()
             p.factors = factors
             p.iterations = iterations
@@ -139,7 +164,10 @@ struct Train: ParsableCommand {
             let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: test) }.interactions
             let held = Evaluation.align(test: testData, to: interactions)
             let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
-            evaluation = Evaluation.foldIn(items: result.itemFactors, encoder: foldIn, train: binaryTrain, test: held, k: k, threads: p.threads).dictionary
+            evaluation = Evaluation.rank(train: binaryTrain, test: held, k: k, threads: p.threads) {
+                foldIn.map { Evaluation.foldInScorer(items: result.itemFactors, encoder: $0, train: binaryTrain) }
+                    ?? Evaluation.meanPoolingScorer(items: result.itemFactors, train: binaryTrain)
+            }.dictionary
             baseline = Evaluation.popularity(train: binaryTrain, test: held, k: k).dictionary
         }
         if let groups {
@@ -148,7 +176,8 @@ struct Train: ParsableCommand {
             let itemGroups = PlantedGroups.align(planted.items, to: interactions.items.ids)
             let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
             evaluation["folding@\(k)"] = Evaluation.foldingRate(train: binaryTrain, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: p.threads) {
-                Evaluation.foldInScorer(items: result.itemFactors, encoder: foldIn, train: binaryTrain)
+                foldIn.map { Evaluation.foldInScorer(items: result.itemFactors, encoder: $0, train: binaryTrain) }
+                    ?? Evaluation.meanPoolingScorer(items: result.itemFactors, train: binaryTrain)
             }
         }
         var attributes: [String: ItemAttributes] = [:]
@@ -166,7 +195,8 @@ struct Train: ParsableCommand {
             hyperparameters: p.dictionary, solver: kind == .wals ? solver : "\(optimizer)/\(loss)/\(sampler)",
             data: .init(source: data, fingerprint: interactions.fingerprint, users: interactions.users.count, items: interactions.items.count, interactions: interactions.count),
             evaluation: evaluation, popularityBaseline: baseline,
-            stableRank: ["users": Double(stableRank(result.userFactors)), "items": Double(stableRank(result.itemFactors))],
+            stableRank: result.userFactors.rows > 0 ? ["users": Double(stableRank(result.userFactors)), "items": Double(stableRank(result.itemFactors))]
+                : ["items": Double(stableRank(result.itemFactors))],
             itemSpectrum: singularValues(result.itemFactors), trainingSeconds: trainingSeconds, lossHistory: result.lossHistory
         )
         let contents = SnapshotContents(

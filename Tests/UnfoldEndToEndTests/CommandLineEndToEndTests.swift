@@ -131,6 +131,33 @@ final class TrainingCommandLineTests: XCTestCase {
         XCTAssertEqual((response.json?["model"] as? [String: Any])?["name"] as? String, "mf-sgd")
     }
 
+    func testItem2VecSnapshotIsServedByMeanPooling() throws {
+        let work = NSTemporaryDirectory() + "unfold-i2v-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        XCTAssertEqual(try runUnfold(["generate", "--users", "300", "--items", "60", "--interactions", "6000", "--groups", "3", "--out", work + "/d.tsv"]).status, 0)
+        XCTAssertEqual(try runUnfold(["split", "--data", work + "/d.tsv", "--train-out", work + "/tr.tsv", "--test-out", work + "/te.tsv"]).status, 0)
+        let train = try runUnfold(["train", "--model", "item2vec", "--data", work + "/tr.tsv", "--test", work + "/te.tsv", "--out", work + "/s",
+                                   "--factors", "8", "--epochs", "3", "--negatives", "3", "--learning-rate", "0.025", "--walks", "2", "--progress", "json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let done = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(train.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+        let snapshot = try XCTUnwrap(done["snapshot"] as? String)
+        XCTAssertNotNil((done["evaluation"] as? [String: Double])?["ndcg@10"])
+        let evaluate = try runUnfold(["evaluate", "--snapshot", snapshot, "--train", work + "/tr.tsv", "--test", work + "/te.tsv"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let server = try ServerProcess(["--snapshots", work + "/s", "--default-model", "item2vec"])
+        XCTAssertTrue(server.waitForLog("msg=\"model loaded\""), server.log)
+        let c = try RawClient(port: server.port)
+        let body = #"{"interactions":[{"item":"i0","weight":2},{"item":"i3"}],"k":5}"#
+        try c.send("POST /v1/recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let response = try c.readResponse()
+        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertEqual(response.json?["source"] as? String, "model")
+        XCTAssertEqual((response.json?["items"] as? [[String: Any]])?.count, 5)
+        try c.send(RawClient.get("/v1/items/i0/similar?k=3&model=item2vec"))
+        XCTAssertEqual(try c.readResponse().status, 200)
+    }
+
     func testTrainReportsBadInput() throws {
         let work = NSTemporaryDirectory() + "unfold-bad-\(UUID().uuidString).tsv"
         try "user\titem\tweight\nu1\ti1\t1\nu2\ti2\tmany\n".write(toFile: work, atomically: true, encoding: .utf8)
