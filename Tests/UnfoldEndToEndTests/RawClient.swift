@@ -61,6 +61,7 @@ final class RawClient: @unchecked Sendable {  // one reader thread and at most o
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }  // signals (SIGCHLD) must not fail a test
             if n <= 0 { throw ClientError.closed }
             offset += n
         }
@@ -74,7 +75,8 @@ final class RawClient: @unchecked Sendable {  // one reader thread and at most o
 
     private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &chunk, chunk.count, 0)
+        var n = recv(fd, &chunk, chunk.count, 0)
+        while n < 0 && errno == EINTR { n = recv(fd, &chunk, chunk.count, 0) }
         if n == 0 { throw ClientError.closed }
         if n < 0 { throw (errno == EAGAIN || errno == EWOULDBLOCK) ? ClientError.timeout : ClientError.closed }
         buffer += chunk[0..<n]

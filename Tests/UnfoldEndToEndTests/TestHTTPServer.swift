@@ -13,7 +13,9 @@ final class TestHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var seen: [(path: String, headers: [String: String])] = []
     private var stopped = false
-    private var openClients: [Int32] = []
+    /// Connections left unanswered on purpose (`.hang`); closed ones are never kept, since
+    /// their descriptor numbers are reused by other sockets.
+    private var hanging: [Int32] = []
 
     init(handler: @escaping @Sendable (_ path: String, _ headers: [String: String]) -> Reply) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -34,8 +36,8 @@ final class TestHTTPServer: @unchecked Sendable {
         Thread.detachNewThread { [weak self] in
             while true {
                 let client = accept(listener, nil, nil)
+                if client < 0 && errno == EINTR { continue }
                 guard client >= 0, let self else { return }
-                self.lock.withLock { self.openClients.append(client) }
                 Thread.detachNewThread { self.serve(client, handler) }
             }
         }
@@ -49,6 +51,7 @@ final class TestHTTPServer: @unchecked Sendable {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while !buffer.containsHeaderEnd {
             let n = recv(client, &chunk, chunk.count, 0)
+            if n < 0 && errno == EINTR { continue }  // SIGCHLD from child processes of other tests
             if n <= 0 { close(client); return }
             buffer += chunk[0..<n]
         }
@@ -63,6 +66,7 @@ final class TestHTTPServer: @unchecked Sendable {
         lock.withLock { seen.append((path, headers)) }
         switch handler(path, headers) {
         case .hang:
+            lock.withLock { hanging.append(client) }
             return  // keep the socket open and say nothing
         case .respond(let status, let extra, let body):
             var head = "HTTP/1.1 \(status) X\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
@@ -71,6 +75,7 @@ final class TestHTTPServer: @unchecked Sendable {
             var sent = 0
             while sent < bytes.count {
                 let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 sent += n
             }
@@ -81,7 +86,7 @@ final class TestHTTPServer: @unchecked Sendable {
     deinit {
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
-        lock.withLock { for c in openClients { shutdown(c, Int32(SHUT_RDWR)) } }
+        lock.withLock { for c in hanging { shutdown(c, Int32(SHUT_RDWR)); close(c) } }
     }
 }
 
