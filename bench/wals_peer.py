@@ -2,6 +2,8 @@
 
 usage: wals_peer.py quality TRAIN TEST SNAPSHOT [--factors 64 --iterations 15 --regularization 0.01 --alpha 1]
        wals_peer.py speed DATA --factors 64 --iterations 3
+       wals_peer.py bpr-quality TRAIN TEST [--learning-rate 0.01 --iterations 100]
+       wals_peer.py bpr-speed DATA --iterations 3
 Prints one JSON object.
 """
 import argparse
@@ -41,6 +43,46 @@ def index(values, mapping=None):
     return out, mapping
 
 
+def load_matrix(path, binary):
+    """users x items CSR (duplicates summed, or all 1 when binary) and the two id maps."""
+    tu, ti, tw = read_tsv(path)
+    u_idx, users = index(tu)
+    i_idx, items = index(ti)
+    values = np.ones(len(tu), np.float32) if binary else tw
+    matrix = sp.csr_matrix((values, (u_idx, i_idx)), shape=(len(users), len(items)))
+    matrix.sum_duplicates()
+    if binary:
+        matrix.data[:] = 1
+    return matrix, users, items
+
+
+def held_out(path, users, items):
+    """Test items per train user index, dropping users and items train never saw."""
+    eu, ei, _ = read_tsv(path)
+    rows = {}
+    for u, i in zip(eu, ei):
+        if u in users and i in items:
+            rows.setdefault(users[u], set()).add(items[i])
+    return rows
+
+
+def seen(matrix):
+    return {u: set(matrix.indices[matrix.indptr[u]:matrix.indptr[u + 1]]) for u in range(matrix.shape[0])}
+
+
+def timed_fit(model, matrix, **fit_args):
+    """Fits and returns the seconds of each iteration, from implicit's callback."""
+    times, last = [], [time.perf_counter()]
+
+    def on_iteration(*_):
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    model.fit(matrix, show_progress=False, callback=on_iteration, **fit_args)
+    return times
+
+
 def als(args):
     from implicit.cpu.als import AlternatingLeastSquares
     return AlternatingLeastSquares(factors=args.factors, regularization=args.regularization, alpha=args.alpha,
@@ -48,28 +90,21 @@ def als(args):
                                    use_cg=not args.cholesky, calculate_training_loss=False)
 
 
-def quality(args):
-    tu, ti, tw = read_tsv(args.train)
-    u_idx, users = index(tu)
-    i_idx, items = index(ti)
-    train = sp.csr_matrix((tw, (u_idx, i_idx)), shape=(len(users), len(items)))
-    train.sum_duplicates()
-    eu, ei, _ = read_tsv(args.test)
-    test_rows = {}
-    for u, i in zip(eu, ei):
-        if u in users and i in items:
-            test_rows.setdefault(users[u], set()).add(items[i])
-    train_rows = {u: set(train.indices[train.indptr[u]:train.indptr[u + 1]]) for u in range(train.shape[0])}
+def bpr(args):
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+    return BayesianPersonalizedRanking(factors=args.factors, learning_rate=args.learning_rate, regularization=args.regularization,
+                                       iterations=args.iterations, num_threads=args.threads, random_state=42)
 
-    model = als(args)
-    start = time.perf_counter()
-    model.fit(train, show_progress=False)
-    seconds = time.perf_counter() - start
+
+def quality(args, make_model, binary, key):
+    train, users, items = load_matrix(args.train, binary)
+    test_rows, train_rows = held_out(args.test, users, items), seen(train)
+    model = make_model(args)
+    seconds = sum(timed_fit(model, train))
     U, V = np.asarray(model.user_factors), np.asarray(model.item_factors)
-    implicit_metrics = ranking_metrics(lambda u: V @ U[u], train_rows, test_rows, len(items), args.k)
-
-    result = {"implicit_als": implicit_metrics, "implicit_seconds": seconds}
+    result = {key: ranking_metrics(lambda u: V @ U[u], train_rows, test_rows, len(items), args.k), "implicit_seconds": seconds}
     if args.snapshot:
+        # Unfold's metrics again, from the snapshot file, by this program's own fold-in.
         snap = read_snapshot(args.snapshot)
         position = {item: j for j, item in enumerate(snap["ids"])}
         to_snap = np.array([position[i] for i in sorted(items, key=items.get)])
@@ -85,71 +120,9 @@ def quality(args):
     print(json.dumps(result, sort_keys=True))
 
 
-def speed(args):
-    tu, ti, tw = read_tsv(args.data)
-    u_idx, users = index(tu)
-    i_idx, items = index(ti)
-    matrix = sp.csr_matrix((tw, (u_idx, i_idx)), shape=(len(users), len(items)))
-    matrix.sum_duplicates()
-    model = als(args)
-    times = []
-    last = [time.perf_counter()]
-
-    def on_iteration(*_):
-        now = time.perf_counter()
-        times.append(now - last[0])
-        last[0] = now
-
-    model.fit_callback = on_iteration
-    model.fit(matrix, show_progress=False)
-    print(json.dumps({"implicit_seconds_per_iteration": times, "nnz": int(matrix.nnz)}))
-
-
-def bpr_model(args):
-    from implicit.cpu.bpr import BayesianPersonalizedRanking
-    return BayesianPersonalizedRanking(factors=args.factors, learning_rate=args.learning_rate, regularization=args.regularization,
-                                       iterations=args.iterations, num_threads=args.threads, random_state=42)
-
-
-def bpr_quality(args):
-    tu, ti, tw = read_tsv(args.train)
-    u_idx, users = index(tu)
-    i_idx, items = index(ti)
-    train = sp.csr_matrix((np.ones(len(tu), np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
-    train.sum_duplicates()
-    train.data[:] = 1
-    eu, ei, _ = read_tsv(args.test)
-    test_rows = {}
-    for u, i in zip(eu, ei):
-        if u in users and i in items:
-            test_rows.setdefault(users[u], set()).add(items[i])
-    train_rows = {u: set(train.indices[train.indptr[u]:train.indptr[u + 1]]) for u in range(train.shape[0])}
-    model = bpr_model(args)
-    start = time.perf_counter()
-    model.fit(train, show_progress=False)
-    seconds = time.perf_counter() - start
-    U, V = np.asarray(model.user_factors), np.asarray(model.item_factors)
-    print(json.dumps({"implicit_bpr": ranking_metrics(lambda u: V @ U[u], train_rows, test_rows, len(items), args.k), "implicit_seconds": seconds}, sort_keys=True))
-
-
-def bpr_speed(args):
-    tu, ti, _ = read_tsv(args.data)
-    u_idx, users = index(tu)
-    i_idx, items = index(ti)
-    matrix = sp.csr_matrix((np.ones(len(tu), np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1
-    model = bpr_model(args)
-    times = []
-    last = [time.perf_counter()]
-
-    def on_iteration(*_):
-        now = time.perf_counter()
-        times.append(now - last[0])
-        last[0] = now
-
-    model.fit(matrix, show_progress=False, callback=on_iteration)
-    print(json.dumps({"implicit_seconds_per_epoch": times}))
+def speed(args, make_model, binary, key):
+    matrix, _, _ = load_matrix(args.data, binary)
+    print(json.dumps({key: timed_fit(make_model(args), matrix), "nnz": int(matrix.nnz)}))
 
 
 def main():
@@ -165,13 +138,19 @@ def main():
     p.add_argument("--cholesky", action="store_true")
     p.add_argument("--learning-rate", type=float, default=0.01)
     args = p.parse_args()
-    if args.mode in ("quality", "bpr-quality"):
+    if args.mode.endswith("quality"):
         args.train, args.test = args.paths[0], args.paths[1]
         args.snapshot = args.paths[2] if len(args.paths) > 2 else None
-        (quality if args.mode == "quality" else bpr_quality)(args)
+        if args.mode == "quality":
+            quality(args, als, binary=False, key="implicit_als")
+        else:
+            quality(args, bpr, binary=True, key="implicit_bpr")
     else:
         args.data = args.paths[0]
-        (speed if args.mode == "speed" else bpr_speed)(args)
+        if args.mode == "speed":
+            speed(args, als, binary=False, key="implicit_seconds_per_iteration")
+        else:
+            speed(args, bpr, binary=True, key="implicit_seconds_per_epoch")
 
 
 if __name__ == "__main__":
