@@ -31,13 +31,16 @@ public enum MFSGD {
         public var batchSize = 1
         public var optimizer: Optimizer = .adagrad
         public var initScale: Float = 0.1
+        /// Weight γ of the gravity regularizer (0: off); see `Regularizers.gravity`.
+        public var gravity: Float = 0
         public var threads = defaultThreadCount
         public var seed: UInt64 = 42
         public init() {}
 
         public var dictionary: [String: Double] {
             ["factors": Double(factors), "epochs": Double(epochs), "learning_rate": Double(learningRate), "regularization": Double(regularization),
-             "negatives": Double(negatives), "batch_size": Double(batchSize), "threads": Double(threads), "seed": Double(seed)]
+             "negatives": Double(negatives), "batch_size": Double(batchSize), "threads": Double(threads), "seed": Double(seed),
+             "gravity": Double(gravity)]
         }
     }
 
@@ -48,6 +51,8 @@ public enum MFSGD {
         public var seconds: Double
         public var userStableRank: Float
         public var itemStableRank: Float
+        /// G(U, V) after the epoch.
+        public var gravity: Double
     }
 
     public struct Result: Sendable {
@@ -69,6 +74,12 @@ public enum MFSGD {
         var rowOf = [Int32](repeating: 0, count: userItems.nonZeroCount)
         for u in 0..<userItems.rows { for k in userItems.rowRange(u) { rowOf[k] = Int32(u) } }
         var order = Array(0..<userItems.nonZeroCount)
+        // Gravity: the objective is the mean example loss plus γ·G. Per-example steps use the
+        // example's own loss (N times its share of the mean), so each row gets N·γ·∂G/∂u per
+        // epoch, spread over its examples: N · γ · 2/(|U||V|) · Gram · u / count.
+        let userCounts = (0..<userItems.rows).map { Float(max(userItems.rowCount($0), 1)) }
+        let examples = Float(max(userItems.nonZeroCount, 1))
+        let gravityScale = p.gravity > 0 ? examples * p.gravity * 2 / (Float(max(userItems.rows, 1)) * Float(max(userItems.cols, 1))) : 0
         var history: [Epoch] = []
         var rng = SplitMix64(seed: p.seed &+ 7)
         let workers = max(1, p.threads)
@@ -78,6 +89,9 @@ public enum MFSGD {
             order.shuffle(using: &rng)
             var losses = [Double](repeating: 0, count: workers)
             let epochSeed = rng.next()
+            // Grams of the other side, fixed for the epoch (stale by at most one epoch).
+            let userGram = gravityScale > 0 ? gram(users, threads: workers) : []
+            let itemGram = gravityScale > 0 ? gram(items, threads: workers) : []
             users.storage.withUnsafeMutableBufferPointer { U in
                 items.storage.withUnsafeMutableBufferPointer { V in
                     userAccumulator.withUnsafeMutableBufferPointer { GU in
@@ -87,6 +101,11 @@ public enum MFSGD {
                                     var local = SplitMix64(seed: epochSeed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15)
                                     let tables = Tables(U: U.baseAddress!, V: V.baseAddress!, GU: GU.baseAddress!, GV: GV.baseAddress!, d: d)
                                     var step = Step(p: p, tables: tables)
+                                    step.gravityScale = gravityScale
+                                    step.userGram = itemGram
+                                    step.itemGram = userGram
+                                    step.userCounts = userCounts
+                                    step.itemCounts = itemCounts
                                     var total = 0.0
                                     let begin = worker * order.count / workers, end = (worker + 1) * order.count / workers
                                     var inBatch = 0
@@ -119,7 +138,8 @@ public enum MFSGD {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let record = Epoch(epoch: epoch, of: p.epochs, loss: losses.reduce(0, +) / Double(max(order.count, 1)), seconds: seconds,
-                               userStableRank: stableRank(users), itemStableRank: stableRank(items))
+                               userStableRank: stableRank(users), itemStableRank: stableRank(items),
+                               gravity: Regularizers.gravity(users: users, items: items))
             history.append(record)
             onEpoch(record)
         }
@@ -146,6 +166,12 @@ public enum MFSGD {
         var negatives: [Int]
         var negScores: [Float]
         var dNegs: [Float]
+        var gravityScale: Float = 0
+        /// VᵀV for user rows and UᵀU for item rows (gravity only).
+        var userGram: [Float] = []
+        var itemGram: [Float] = []
+        var userCounts: [Float] = []
+        var itemCounts: [Float] = []
 
         init(p: Parameters, tables: Tables) {
             self.p = p
@@ -253,6 +279,17 @@ public enum MFSGD {
                 gItem[k] = dPos * uRow[k] + p.regularization * iRow[k]
             }
             for (j, g) in zip(negatives, dNegs) { axpy(g, t.V + j * d, dUser, d) }
+            if gravityScale > 0 {
+                // + γ ∂G/∂u and + γ ∂G/∂v_i, each row's share for this example.
+                userGram.withUnsafeBufferPointer { g in
+                    Regularizers.gravityGradient(row: uRow, otherGram: g.baseAddress!, d: d, scale: gravityScale / userCounts[u], into: gNeg)
+                }
+                axpy(1, gNeg, dUser, d)
+                itemGram.withUnsafeBufferPointer { g in
+                    Regularizers.gravityGradient(row: iRow, otherGram: g.baseAddress!, d: d, scale: gravityScale / max(itemCounts[i], 1), into: gNeg)
+                }
+                axpy(1, gNeg, gItem, d)
+            }
             for (j, g) in zip(negatives, dNegs) {
                 let jRow = t.V + j * d
                 for k in 0..<d { gNeg[k] = g * uRow[k] + p.regularization * jRow[k] }

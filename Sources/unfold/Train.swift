@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
     @Option(help: "mf-sgd: sgd or adagrad.") var optimizer = "adagrad"
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
     @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
+    @Option(help: "mf-sgd: weight of the gravity regularizer (mean squared score over all pairs; 0: off).") var gravity: Float = 0
     @Option(help: "item2vec: context window.") var window = 5
     @Option(help: "item2vec: subsampling threshold t (0: off).") var subsample = 1e-3
     @Option(help: "item2vec: random walks per item on the transition graph (0: none).") var walks = 0
@@ -131,6 +132,7 @@ struct Train: ParsableCommand {
             p.negatives = negatives
             p.batchSize = batchSize
             p.optimizer = MFSGD.Optimizer(rawValue: optimizer)!
+            p.gravity = gravity
             p.threads = threadCount
             p.seed = seed
             switch sampler {

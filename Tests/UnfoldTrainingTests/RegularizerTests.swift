@@ -1,0 +1,60 @@
+import XCTest
+import UnfoldData
+import UnfoldMath
+@testable import UnfoldTraining
+
+final class RegularizerTests: XCTestCase {
+    func bruteForceGravity(_ U: Matrix, _ V: Matrix) -> Double {
+        var sum = 0.0
+        for u in 0..<U.rows {
+            for i in 0..<V.rows {
+                let s = (0..<U.cols).reduce(0.0) { $0 + Double(U[u, $1]) * Double(V[i, $1]) }
+                sum += s * s
+            }
+        }
+        return sum / Double(U.rows * V.rows)
+    }
+
+    func testGravityThroughGramsEqualsTheSumOverAllPairs() {
+        let U = Matrix.random(rows: 30, cols: 6, scale: 1, seed: 1), V = Matrix.random(rows: 20, cols: 6, scale: 1, seed: 2)
+        XCTAssertEqual(Regularizers.gravity(users: U, items: V), bruteForceGravity(U, V), accuracy: 1e-4 * bruteForceGravity(U, V))
+    }
+
+    func testGravityGradientMatchesFiniteDifferences() {
+        var U = Matrix.random(rows: 5, cols: 4, scale: 1, seed: 3)
+        let V = Matrix.random(rows: 7, cols: 4, scale: 1, seed: 4)
+        let itemGram = gram(V)
+        var gradient = [Float](repeating: 0, count: 4)
+        let scale = Float(2.0 / Double(U.rows * V.rows))
+        U.storage.withUnsafeBufferPointer { u in
+            itemGram.withUnsafeBufferPointer { g in
+                gradient.withUnsafeMutableBufferPointer { Regularizers.gravityGradient(row: u.baseAddress! + 2 * 4, otherGram: g.baseAddress!, d: 4, scale: scale, into: $0.baseAddress!) }
+            }
+        }
+        let h: Float = 1e-2
+        for j in 0..<4 {
+            let original = U[2, j]
+            U[2, j] = original + h
+            let up = bruteForceGravity(U, V)
+            U[2, j] = original - h
+            let down = bruteForceGravity(U, V)
+            U[2, j] = original
+            XCTAssertEqual(Double(gradient[j]), (up - down) / Double(2 * h), accuracy: 1e-3)
+        }
+    }
+
+    func testTrainingWithGravityLowersTheMeanSquaredScore() throws {
+        let output = try SyntheticGenerator(users: 200, items: 80, interactions: 4000, groups: 2, seed: 6).generate()
+        let matrix = output.interactions.userItemMatrix()
+        var p = MFSGD.Parameters()
+        p.factors = 8
+        p.epochs = 5
+        p.threads = 1
+        p.sampling = .none  // positives only: nothing else holds the scores down
+        var plain: [MFSGD.Epoch] = [], pulled: [MFSGD.Epoch] = []
+        _ = MFSGD.train(matrix, p) { plain.append($0) }
+        p.gravity = 0.5
+        _ = MFSGD.train(matrix, p) { pulled.append($0) }
+        XCTAssertLessThan(pulled.last!.gravity, plain.last!.gravity * 0.8, "plain \(plain.last!.gravity), with gravity \(pulled.last!.gravity)")
+    }
+}
