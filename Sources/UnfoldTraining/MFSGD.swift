@@ -33,6 +33,10 @@ public enum MFSGD {
         public var initScale: Float = 0.1
         /// Weight γ of the gravity regularizer (0: off); see `Regularizers.gravity`.
         public var gravity: Float = 0
+        /// Weight γ of the stable-rank regularizer on each mini-batch's unique rows (0: off),
+        /// applied in the first `stableRankEpochs` epochs only (a warm start); needs batchSize > 1.
+        public var stableRankWeight: Float = 0
+        public var stableRankEpochs = 0
         public var threads = defaultThreadCount
         public var seed: UInt64 = 42
         public init() {}
@@ -40,7 +44,7 @@ public enum MFSGD {
         public var dictionary: [String: Double] {
             ["factors": Double(factors), "epochs": Double(epochs), "learning_rate": Double(learningRate), "regularization": Double(regularization),
              "negatives": Double(negatives), "batch_size": Double(batchSize), "threads": Double(threads), "seed": Double(seed),
-             "gravity": Double(gravity)]
+             "gravity": Double(gravity), "stable_rank_weight": Double(stableRankWeight), "stable_rank_epochs": Double(stableRankEpochs)]
         }
     }
 
@@ -106,6 +110,7 @@ public enum MFSGD {
                                     step.itemGram = userGram
                                     step.userCounts = userCounts
                                     step.itemCounts = itemCounts
+                                    step.stableRankWeight = epoch <= p.stableRankEpochs ? p.stableRankWeight : 0
                                     var total = 0.0
                                     let begin = worker * order.count / workers, end = (worker + 1) * order.count / workers
                                     var inBatch = 0
@@ -172,6 +177,10 @@ public enum MFSGD {
         var itemGram: [Float] = []
         var userCounts: [Float] = []
         var itemCounts: [Float] = []
+        var stableRankWeight: Float = 0
+        /// The distinct user and item rows of the current mini-batch (stable-rank regularizer).
+        var batchUsers: [Int: (row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>)] = [:]
+        var batchItems: [Int: (row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>)] = [:]
 
         init(p: Parameters, tables: Tables) {
             self.p = p
@@ -231,12 +240,28 @@ public enum MFSGD {
         mutating func flush() {
             for (row, accumulator, g) in pending { g.withUnsafeBufferPointer { update(row, accumulator, $0.baseAddress!) } }
             pending.removeAll(keepingCapacity: true)
+            if stableRankWeight > 0 {
+                // −γ srank/d on the batch's unit-normalized user rows, and on its item rows.
+                for set in [batchUsers, batchItems] where set.count > 1 {
+                    let rows = Array(set.values)
+                    let (_, gradients) = Regularizers.stableRank(rows: rows.map { UnsafePointer($0.row) }, d: t.d, weight: stableRankWeight)
+                    gradients.withUnsafeBufferPointer { g in
+                        for (r, target) in rows.enumerated() { update(target.row, target.accumulator, g.baseAddress! + r * t.d) }
+                    }
+                }
+                batchUsers.removeAll(keepingCapacity: true)
+                batchItems.removeAll(keepingCapacity: true)
+            }
         }
 
         /// One observed (u, i): draws negatives, takes the loss, steps; returns the loss.
         mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, sampler: NegativeSampler, rng: inout SplitMix64) -> Double {
             let d = t.d
             let uRow = t.U + u * d, iRow = t.V + i * d
+            if stableRankWeight > 0 {
+                batchUsers[u] = (uRow, t.GU + u * d)
+                batchItems[i] = (iRow, t.GV + i * d)
+            }
             let sPos = dot(uRow, iRow, d)
             negatives.removeAll(keepingCapacity: true)
             negScores.removeAll(keepingCapacity: true)

@@ -25,3 +25,59 @@ public enum Regularizers {
         for j in 0..<d { out[j] = scale * dot(otherGram + j * d, row, d) }
     }
 }
+
+extension Regularizers {
+    /// The stable-rank regularizer on a set of rows (after Loveland et al., WWW 2025):
+    ///
+    ///     R(E) = −γ · srank(Ê) / d,   Ê = E with rows scaled to unit length,
+    ///     srank(Ê) = ‖Ê‖_F² / σ_max(Ê)² = m / σ²   (m unit rows)
+    ///
+    /// Minimizing R raises the stable rank, spreading the rows over more directions. With v the
+    /// top right singular vector of Ê, ∂σ²/∂ê_r = 2 (ê_r·v) v, so
+    ///
+    ///     ∂R/∂ê_r = (2γm / (d σ⁴)) (ê_r·v) v,
+    ///
+    /// and through the normalization ∂R/∂e_r = (g − (g·ê_r) ê_r) / ‖e_r‖. Returns R and the
+    /// gradient of every row (m×d, row-major).
+    public static func stableRank(rows: [UnsafePointer<Float>], d: Int, weight gamma: Float) -> (value: Float, gradients: [Float]) {
+        let m = rows.count
+        guard m > 1 else { return (0, [Float](repeating: 0, count: m * d)) }
+        var unit = Matrix(rows: m, cols: d)
+        var norms = [Float](repeating: 0, count: m)
+        for (r, row) in rows.enumerated() {
+            norms[r] = max(sumOfSquares(row, d).squareRoot(), 1e-12)
+            for j in 0..<d { unit.storage[r * d + j] = row[j] / norms[r] }
+        }
+        let g = gram(unit, threads: 1)
+        // Top eigenvector of ÊᵀÊ by power iteration: σ² and v.
+        var v = [Float](repeating: 1 / Float(d).squareRoot(), count: d)
+        var sigma2: Float = 0
+        for _ in 0..<50 {
+            var w = [Float](repeating: 0, count: d)
+            g.withUnsafeBufferPointer { gp in v.withUnsafeBufferPointer { vp in for i in 0..<d { w[i] = dot(gp.baseAddress! + i * d, vp.baseAddress!, d) } } }
+            let norm = w.withUnsafeBufferPointer { sumOfSquares($0.baseAddress!, d) }.squareRoot()
+            guard norm > 0 else { break }
+            let converged = abs(norm - sigma2) <= 1e-6 * norm
+            sigma2 = norm
+            v = w.map { $0 / norm }
+            if converged { break }
+        }
+        guard sigma2 > 0 else { return (0, [Float](repeating: 0, count: m * d)) }
+        let value = -gamma * Float(m) / sigma2 / Float(d)
+        let coefficient = 2 * gamma * Float(m) / (Float(d) * sigma2 * sigma2)
+        var gradients = [Float](repeating: 0, count: m * d)
+        unit.storage.withUnsafeBufferPointer { u in
+            v.withUnsafeBufferPointer { vp in
+                for r in 0..<m {
+                    let e = u.baseAddress! + r * d
+                    let projection = dot(e, vp.baseAddress!, d)
+                    // g = c (ê·v) v; then remove the radial part and undo the scaling.
+                    var radial: Float = 0
+                    for j in 0..<d { radial += coefficient * projection * vp[j] * e[j] }
+                    for j in 0..<d { gradients[r * d + j] = (coefficient * projection * vp[j] - radial * e[j]) / norms[r] }
+                }
+            }
+        }
+        return (value, gradients)
+    }
+}

@@ -47,6 +47,8 @@ struct Train: ParsableCommand {
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
     @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
     @Option(help: "mf-sgd: weight of the gravity regularizer (mean squared score over all pairs; 0: off).") var gravity: Float = 0
+    @Option(name: .customLong("srank-weight"), help: "mf-sgd: weight γ of the stable-rank regularizer −γ·srank/d on each mini-batch (needs --batch-size > 1; 0: off).") var srankWeight: Float = 0
+    @Option(name: .customLong("srank-epochs"), help: "mf-sgd: epochs the stable-rank regularizer stays on (a warm start).") var srankEpochs = 0
     @Option(help: "item2vec: context window.") var window = 5
     @Option(help: "item2vec: subsampling threshold t (0: off).") var subsample = 1e-3
     @Option(help: "item2vec: random walks per item on the transition graph (0: none).") var walks = 0
@@ -133,6 +135,8 @@ struct Train: ParsableCommand {
             p.batchSize = batchSize
             p.optimizer = MFSGD.Optimizer(rawValue: optimizer)!
             p.gravity = gravity
+            p.stableRankWeight = srankWeight
+            p.stableRankEpochs = srankEpochs
             p.threads = threadCount
             p.seed = seed
             switch sampler {
