@@ -154,7 +154,10 @@ public final class InteractionLog: @unchecked Sendable {
             written += n
         }
         segmentSize += bytes.count
-        if fdatasync(fd) != 0 { return "fdatasync failed: \(String(cString: strerror(errno)))" }
+        while fdatasync(fd) != 0 {
+            if errno == EINTR { continue }  // interrupted by a signal: the sync must still happen
+            return "fdatasync failed: \(String(cString: strerror(errno)))"
+        }
         return nil
     }
 

@@ -102,7 +102,23 @@ struct Serve: ParsableCommand {
             source.resume()
             signalSources.append(source)
         }
-        withExtendedLifetime(signalSources) {
+        // SIGHUP: rescan the snapshot directory. Installed without SA_RESTART on purpose: a
+        // signal then interrupts blocking calls with EINTR, which every call site retries.
+        installHangupHandler()
+        let store = application.store
+        let hangups = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        hangups.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
+        var seen = hangupCount()
+        hangups.setEventHandler {
+            let now = hangupCount()
+            if now != seen {
+                seen = now
+                logger.notice("SIGHUP: rescanning snapshots", metadata: ["signals": .stringConvertible(now)])
+                store.refresh()
+            }
+        }
+        hangups.resume()
+        withExtendedLifetime((signalSources, hangups)) {
             dispatchMain()
         }
     }
@@ -116,4 +132,17 @@ struct Serve: ParsableCommand {
             logger.warning("could not raise the open-file limit", metadata: ["errno": .stringConvertible(errno)])
         }
     }
+}
+
+/// Counts SIGHUPs; the handler only increments a counter (async-signal-safe).
+nonisolated(unsafe) private var hangupCounter: sig_atomic_t = 0
+
+private func hangupCount() -> Int { Int(hangupCounter) }
+
+private func installHangupHandler() {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in hangupCounter &+= 1 }
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0  // no SA_RESTART
+    sigaction(SIGHUP, &action, nil)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldData
 import XCTest
 
 /// Deadlines, limits, misbehaving clients, load and shutdown, against the real binary.
@@ -137,6 +138,50 @@ final class HTTPResilienceEndToEndTests: XCTestCase {
         let c = try RawClient(port: server.port)
         try c.send(RawClient.get("/healthz"))
         XCTAssertEqual(try c.readResponse().status, 200)
+    }
+
+    /// EINTR: a storm of SIGHUPs (handled without SA_RESTART, so blocking calls such as the
+    /// ingest log's fdatasync are interrupted) while clients probe, hit worker-pool routes
+    /// and ingest: every request still succeeds and the server keeps running.
+    func testSignalStormInterruptsNothing() throws {
+        let root = NSTemporaryDirectory() + "unfold-eintr-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = try ServerProcess(["--interaction-log", root + "/log", "--snapshots", root + "/snapshots"])
+        let failures = Counter(), done = Counter()
+        let port = server.port
+        let clients = (0..<2).map { worker in
+            Thread {
+                guard let c = try? RawClient(port: port) else { failures.increment(); return }
+                for n in 0..<150 {
+                    let body = #"{"interactions":[{"user":"w\#(worker)","item":"i\#(n)"}]}"#
+                    let requests: [(String, Int)] = [
+                        (RawClient.get("/healthz"), 200),
+                        (RawClient.get("/no-such-route"), 404),
+                        ("POST /v1/interactions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)", 202),
+                    ]
+                    for (request, status) in requests {
+                        do {
+                            try c.send(request)
+                            if try c.readResponse().status != status { failures.increment() }
+                        } catch { failures.increment() }
+                    }
+                }
+                done.increment()
+            }
+        }
+        clients.forEach { $0.start() }
+        var sent = 0
+        while done.value < 2 && sent < 5000 {
+            server.signal(SIGHUP)
+            sent += 1
+            usleep(2_000)
+        }
+        while done.value < 2 { usleep(10_000) }
+        XCTAssertGreaterThan(sent, 100)
+        XCTAssertEqual(failures.value, 0)
+        XCTAssertTrue(server.isRunning)
+        XCTAssertTrue(server.waitForLog("SIGHUP: rescanning snapshots"))
+        XCTAssertEqual(try InteractionLog.readAll(directory: root + "/log").records.count, 300, "every acknowledged record is on disk")
     }
 
     /// 500 connections open at once, each doing 20 keep-alive requests.
