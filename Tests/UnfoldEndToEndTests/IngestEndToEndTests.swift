@@ -29,12 +29,15 @@ final class IngestEndToEndTests: XCTestCase {
         final class Acks: @unchecked Sendable {
             let lock = NSLock()
             var acknowledged: Set<String> = []
+            var stop = false
         }
         let acks = Acks()
         let port = server.port
         let writers = (0..<4).map { writer in
             Thread {
                 for number in 0..<100_000 {
+                    // Stop once the server is gone: never hammer a later server that reuses the port.
+                    if acks.lock.withLock({ acks.stop }) { return }
                     guard let response = try? IngestEndToEndTests.post(port, IngestEndToEndTests.batch(writer: writer, number: number)) else { return }
                     if response.status == 202 { acks.lock.withLock { _ = acks.acknowledged.insert("w\(writer)-b\(number)") } }
                 }
@@ -43,6 +46,7 @@ final class IngestEndToEndTests: XCTestCase {
         writers.forEach { $0.start() }
         while acks.lock.withLock({ acks.acknowledged.count }) < 200 { usleep(10_000) }
         server.signal(SIGKILL)
+        acks.lock.withLock { acks.stop = true }
         XCTAssertNotNil(server.waitForExit(timeout: 5))
         usleep(300_000)
         let acknowledged = acks.lock.withLock { acks.acknowledged }
