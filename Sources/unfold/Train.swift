@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
     @Option(help: "mf-sgd: sgd or adagrad.") var optimizer = "adagrad"
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
     @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
+    @Option(name: .customLong("fold-in-scale"), help: "mf-sgd: the fold-in λ as a multiple of the mean squared item norm (large: close to a weighted sum of item vectors).") var foldInScale = 1000.0
     @Option(help: "mf-sgd: weight of the gravity regularizer (mean squared score over all pairs; 0: off).") var gravity: Float = 0
     @Option(name: .customLong("srank-weight"), help: "mf-sgd: weight γ of the stable-rank regularizer −γ·srank/d on each mini-batch (needs --batch-size > 1; 0: off).") var srankWeight: Float = 0
     @Option(name: .customLong("srank-epochs"), help: "mf-sgd: epochs the stable-rank regularizer stays on (a warm start).") var srankEpochs = 0
@@ -151,10 +152,10 @@ struct Train: ParsableCommand {
             }
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss }, p.dictionary)
             hyperparameters["stable_rank_items_last"] = Double(result.epochs.last?.itemStableRank ?? 0)
-            // Served by the fold-in solve against the item table (c = 1 + r, w0 = 1), with λ at
-            // a tenth of the mean squared item norm so the solve matches the table's scale.
+            // Served by the fold-in solve against the item table (c = 1 + r, w0 = 1), with λ a
+            // multiple (--fold-in-scale) of the mean squared item norm, to match the table's scale.
             let meanSquaredNorm = Double(itemFactors.frobeniusNormSquared) / Double(max(itemFactors.rows, 1))
-            foldIn = FoldIn(items: itemFactors, alpha: 1, unobservedWeight: 1, regularization: Float(0.1 * meanSquaredNorm + 1e-6))
+            foldIn = FoldIn(items: itemFactors, alpha: 1, unobservedWeight: 1, regularization: Float(foldInScale * meanSquaredNorm + 1e-6))
         }
         let trainingSeconds = Date().timeIntervalSince(trainStart)
         let result = (itemFactors: itemFactors, userFactors: userFactors, lossHistory: lossHistory)
@@ -175,6 +176,21 @@ struct Train: ParsableCommand {
                     ?? Evaluation.meanPoolingScorer(items: result.itemFactors, train: binaryTrain)
             }.dictionary
             baseline = Evaluation.popularity(train: binaryTrain, test: held, k: k).dictionary
+            if kind == .mfSGD {
+                // The same users scored with their trained vectors instead of fold-in: tells
+                // training quality apart from the serving encoder's.
+                let users = result.userFactors, items = result.itemFactors, d = users.cols
+                let trained = Evaluation.rank(train: binaryTrain, test: held, k: k, threads: p.threads) {
+                    { user, scores in
+                        users.storage.withUnsafeBufferPointer { u in
+                            items.storage.withUnsafeBufferPointer { v in
+                                matrixVector(v.baseAddress!, rows: items.rows, cols: d, u.baseAddress! + user * d, into: scores.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                evaluation["trained_users_ndcg@\(k)"] = trained.ndcg
+            }
         }
         if let groups {
             let planted = try cliTry { try PlantedGroups.read(path: groups) }
