@@ -18,7 +18,7 @@ import UnfoldMath
 /// (mini-batch SGD).
 public enum MFSGD {
     public enum Loss: String, Sendable, CaseIterable { case bpr, bce, softmax }
-    public enum Optimizer: String, Sendable, CaseIterable { case sgd, adagrad }
+    public enum Optimizer: String, Sendable, CaseIterable { case sgd, adagrad, adam }
 
     public struct Parameters: Sendable {
         public var factors = 64
@@ -74,6 +74,8 @@ public enum MFSGD {
         let sampler = NegativeSampler(p.sampling, itemCounts: itemCounts)
         var userAccumulator = [Float](repeating: 0, count: users.storage.count)
         var itemAccumulator = [Float](repeating: 0, count: items.storage.count)
+        var userSecond = [Float](repeating: 0, count: p.optimizer == .adam ? users.storage.count : 0)
+        var itemSecond = [Float](repeating: 0, count: p.optimizer == .adam ? items.storage.count : 0)
         // Every observed (u, i) as a flat list of CSR positions.
         var rowOf = [Int32](repeating: 0, count: userItems.nonZeroCount)
         for u in 0..<userItems.rows { for k in userItems.rowRange(u) { rowOf[k] = Int32(u) } }
@@ -100,10 +102,13 @@ public enum MFSGD {
                 items.storage.withUnsafeMutableBufferPointer { V in
                     userAccumulator.withUnsafeMutableBufferPointer { GU in
                         itemAccumulator.withUnsafeMutableBufferPointer { GV in
+                          userSecond.withUnsafeMutableBufferPointer { SU in
+                            itemSecond.withUnsafeMutableBufferPointer { SV in
                             losses.withUnsafeMutableBufferPointer { lossOut in
                                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                                     var local = SplitMix64(seed: epochSeed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15)
-                                    let tables = Tables(U: U.baseAddress!, V: V.baseAddress!, GU: GU.baseAddress!, GV: GV.baseAddress!, d: d)
+                                    let tables = Tables(U: U.baseAddress!, V: V.baseAddress!, GU: GU.baseAddress!, GV: GV.baseAddress!,
+                                                        SU: SU.baseAddress ?? GU.baseAddress!, SV: SV.baseAddress ?? GV.baseAddress!, d: d)
                                     var step = Step(p: p, tables: tables)
                                     step.gravityScale = gravityScale
                                     step.userGram = itemGram
@@ -111,6 +116,7 @@ public enum MFSGD {
                                     step.userCounts = userCounts
                                     step.itemCounts = itemCounts
                                     step.stableRankWeight = epoch <= p.stableRankEpochs ? p.stableRankWeight : 0
+                                    step.adamStep = Float(epoch)
                                     var total = 0.0
                                     let begin = worker * order.count / workers, end = (worker + 1) * order.count / workers
                                     var inBatch = 0
@@ -137,6 +143,8 @@ public enum MFSGD {
                                     lossOut[worker] = total
                                 }
                             }
+                            }
+                          }
                         }
                     }
                 }
@@ -154,9 +162,20 @@ public enum MFSGD {
     struct Tables {
         let U: UnsafeMutablePointer<Float>
         let V: UnsafeMutablePointer<Float>
+        /// Adagrad: Σg². Adam: the first moment m.
         let GU: UnsafeMutablePointer<Float>
         let GV: UnsafeMutablePointer<Float>
+        /// Adam: the second moment v (unused otherwise).
+        let SU: UnsafeMutablePointer<Float>
+        let SV: UnsafeMutablePointer<Float>
         let d: Int
+    }
+
+    /// A parameter row with its optimizer state: Adagrad's Σg² (or Adam's m) and Adam's v.
+    struct Row {
+        let values: UnsafeMutablePointer<Float>
+        let first: UnsafeMutablePointer<Float>
+        let second: UnsafeMutablePointer<Float>
     }
 
     /// One thread's gradient steps, on scratch buffers allocated once per thread; with a
@@ -164,7 +183,7 @@ public enum MFSGD {
     struct Step {
         let p: Parameters
         let t: Tables
-        var pending: [(row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>, gradient: [Float])] = []
+        var pending: [(row: Row, gradient: [Float])] = []
         let dUser: UnsafeMutablePointer<Float>
         let gItem: UnsafeMutablePointer<Float>
         let gNeg: UnsafeMutablePointer<Float>
@@ -178,9 +197,11 @@ public enum MFSGD {
         var userCounts: [Float] = []
         var itemCounts: [Float] = []
         var stableRankWeight: Float = 0
+        /// Adam's bias-correction step, per epoch (lazy Adam: rows are corrected by epoch, not by touch).
+        var adamStep: Float = 1
         /// The distinct user and item rows of the current mini-batch (stable-rank regularizer).
-        var batchUsers: [Int: (row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>)] = [:]
-        var batchItems: [Int: (row: UnsafeMutablePointer<Float>, accumulator: UnsafeMutablePointer<Float>)] = [:]
+        var batchUsers: [Int: Row] = [:]
+        var batchItems: [Int: Row] = [:]
 
         init(p: Parameters, tables: Tables) {
             self.p = p
@@ -202,18 +223,33 @@ public enum MFSGD {
             gNeg.deallocate()
         }
 
+        func userRow(_ u: Int) -> Row { Row(values: t.U + u * t.d, first: t.GU + u * t.d, second: t.SU + (p.optimizer == .adam ? u * t.d : 0)) }
+        func itemRow(_ i: Int) -> Row { Row(values: t.V + i * t.d, first: t.GV + i * t.d, second: t.SV + (p.optimizer == .adam ? i * t.d : 0)) }
+
         /// Applies (or, in mini-batch mode, queues) a gradient to a row.
-        mutating func apply(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>) {
+        mutating func apply(_ target: Row, _ g: UnsafeMutablePointer<Float>) {
             if p.batchSize > 1 {
-                pending.append((row, accumulator, Array(UnsafeBufferPointer(start: g, count: t.d))))
+                pending.append((target, Array(UnsafeBufferPointer(start: g, count: t.d))))
                 return
             }
-            update(row, accumulator, g)
+            update(target, g)
         }
 
         @inline(__always)
-        func update(_ row: UnsafeMutablePointer<Float>, _ accumulator: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>) {
+        func update(_ target: Row, _ g: UnsafePointer<Float>) {
+            let row = target.values, accumulator = target.first
             switch p.optimizer {
+            case .adam:
+                // m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; x −= η m̂ / (√v̂ + ε), with the bias
+                // corrections of step t = the epoch (a lazy, per-epoch form for sparse rows).
+                let second = target.second
+                let b1: Float = 0.9, b2: Float = 0.999
+                let c1 = 1 - powf(b1, adamStep), c2 = 1 - powf(b2, adamStep)
+                for k in 0..<t.d {
+                    accumulator[k] = b1 * accumulator[k] + (1 - b1) * g[k]
+                    second[k] = b2 * second[k] + (1 - b2) * g[k] * g[k]
+                    row[k] -= p.learningRate * (accumulator[k] / c1) / ((second[k] / c2).squareRoot() + 1e-8)
+                }
             case .sgd:
                 axpy(-p.learningRate, g, row, t.d)
             case .adagrad:
@@ -238,15 +274,15 @@ public enum MFSGD {
         }
 
         mutating func flush() {
-            for (row, accumulator, g) in pending { g.withUnsafeBufferPointer { update(row, accumulator, $0.baseAddress!) } }
+            for (target, g) in pending { g.withUnsafeBufferPointer { update(target, $0.baseAddress!) } }
             pending.removeAll(keepingCapacity: true)
             if stableRankWeight > 0 {
                 // −γ srank/d on the batch's unit-normalized user rows, and on its item rows.
                 for set in [batchUsers, batchItems] where set.count > 1 {
                     let rows = Array(set.values)
-                    let (_, gradients) = Regularizers.stableRank(rows: rows.map { UnsafePointer($0.row) }, d: t.d, weight: stableRankWeight)
+                    let (_, gradients) = Regularizers.stableRank(rows: rows.map { UnsafePointer($0.values) }, d: t.d, weight: stableRankWeight)
                     gradients.withUnsafeBufferPointer { g in
-                        for (r, target) in rows.enumerated() { update(target.row, target.accumulator, g.baseAddress! + r * t.d) }
+                        for (r, target) in rows.enumerated() { update(target, g.baseAddress! + r * t.d) }
                     }
                 }
                 batchUsers.removeAll(keepingCapacity: true)
@@ -259,8 +295,8 @@ public enum MFSGD {
             let d = t.d
             let uRow = t.U + u * d, iRow = t.V + i * d
             if stableRankWeight > 0 {
-                batchUsers[u] = (uRow, t.GU + u * d)
-                batchItems[i] = (iRow, t.GV + i * d)
+                batchUsers[u] = userRow(u)
+                batchItems[i] = itemRow(i)
             }
             let sPos = dot(uRow, iRow, d)
             negatives.removeAll(keepingCapacity: true)
@@ -318,10 +354,10 @@ public enum MFSGD {
             for (j, g) in zip(negatives, dNegs) {
                 let jRow = t.V + j * d
                 for k in 0..<d { gNeg[k] = g * uRow[k] + p.regularization * jRow[k] }
-                apply(jRow, t.GV + j * d, gNeg)
+                apply(itemRow(j), gNeg)
             }
-            apply(iRow, t.GV + i * d, gItem)
-            apply(uRow, t.GU + u * d, dUser)
+            apply(itemRow(i), gItem)
+            apply(userRow(u), dUser)
             return Double(loss)
         }
     }

@@ -43,7 +43,7 @@ struct Train: ParsableCommand {
     @Option(help: "mf-sgd: negatives from none (positives only), uniform, popularity or hard.") var sampler = "uniform"
     @Option(help: "mf-sgd: negatives per positive (bpr uses one).") var negatives = 1
     @Option(name: .customLong("batch-size"), help: "mf-sgd: positives per update (1: plain SGD).") var batchSize = 1
-    @Option(help: "mf-sgd: sgd or adagrad.") var optimizer = "adagrad"
+    @Option(help: "mf-sgd: sgd, adagrad or adam.") var optimizer = "adagrad"
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
     @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
     @Option(name: .customLong("fold-in-scale"), help: "mf-sgd: the fold-in λ as a multiple of the mean squared item norm (large: close to a weighted sum of item vectors).") var foldInScale = 1000.0
@@ -60,7 +60,7 @@ struct Train: ParsableCommand {
         guard let kind = ModelKind(name: model), kind != .softmax else { throw ValidationError("model '\(model)' is not available; available: wals, mf-sgd, item2vec") }
         guard MFSGD.Loss(rawValue: loss) != nil else { throw ValidationError("--loss must be bpr, bce or softmax") }
         guard ["none", "uniform", "popularity", "hard"].contains(sampler) else { throw ValidationError("--sampler must be none, uniform, popularity or hard") }
-        guard MFSGD.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be sgd or adagrad") }
+        guard MFSGD.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be sgd, adagrad or adam") }
         guard epochs >= 1, negatives >= 1, batchSize >= 1, learningRate > 0 else { throw ValidationError("--epochs, --negatives, --batch-size must be at least 1 and --learning-rate positive") }
         guard WALS.Solver(rawValue: solver) != nil else { throw ValidationError("--solver must be cholesky or cg, got '\(solver)'") }
         guard factors >= 1 && factors <= 1024 else { throw ValidationError("--factors must be within 1...1024") }

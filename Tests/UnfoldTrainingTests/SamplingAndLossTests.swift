@@ -101,16 +101,25 @@ final class SamplingAndLossTests: XCTestCase {
     }
 
     func testMFSGDWithNegativesRecoversPlantedGroups() throws {
+        for optimizer in MFSGD.Optimizer.allCases {
+            try recoversPlantedGroups(optimizer: optimizer, batchSize: optimizer == .sgd ? 16 : 1)
+        }
+    }
+
+    func recoversPlantedGroups(optimizer: MFSGD.Optimizer, batchSize: Int) throws {
         let output = try SyntheticGenerator(users: 300, items: 120, interactions: 9000, groups: 3, inGroupProbability: 1, seed: 4).generate()
         let matrix = output.interactions.userItemMatrix()
         var p = MFSGD.Parameters()
         p.factors = 16
         p.epochs = 8
         p.threads = 2
+        p.optimizer = optimizer
+        p.batchSize = batchSize
+        p.learningRate = optimizer == .adam ? 0.01 : (optimizer == .sgd ? 0.5 : 0.05)
         var epochs: [MFSGD.Epoch] = []
         let result = MFSGD.train(matrix, p) { epochs.append($0) }
         XCTAssertEqual(epochs.count, 8)
-        XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss, "the loss falls")
+        XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss, "the loss falls (\(optimizer))")
         XCTAssertTrue(epochs.allSatisfy { $0.itemStableRank >= 1 && $0.itemStableRank <= 16 })
         let d = 16
         let rate = Evaluation.foldingRate(train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10, threads: 1) {
@@ -120,6 +129,6 @@ final class SamplingAndLossTests: XCTestCase {
                 }
             }
         }
-        XCTAssertLessThan(rate, 0.05, "BPR with uniform negatives keeps the groups apart")
+        XCTAssertLessThan(rate, 0.05, "BPR with uniform negatives keeps the groups apart (\(optimizer), batch \(batchSize))")
     }
 }
