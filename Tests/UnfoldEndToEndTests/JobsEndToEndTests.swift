@@ -153,6 +153,16 @@ final class JobsEndToEndTests: XCTestCase {
         XCTAssertEqual(list?.compactMap { $0["id"] as? String }, [limited, slow], "newest first")
     }
 
+    /// `retrain_every_minutes`: a retrain starts on its own on the schedule and its model is served.
+    func testScheduledRetraining() throws {
+        let (server, _) = try server("schedule", extra: ["--retrain-every-minutes", "0.02"])  // every 1.2 s
+        XCTAssertTrue(server.waitForLog("scheduled retrain started", timeout: 10), server.log)
+        XCTAssertTrue(server.waitForLog("msg=\"model activated\"", timeout: 30), server.log)
+        let jobs = try call(server, "GET", "/admin/jobs").json?["jobs"] as? [[String: Any]] ?? []
+        XCTAssertFalse(jobs.isEmpty)
+        XCTAssertEqual(try call(server, "GET", "/readyz").status, 200)
+    }
+
     func testBadRetrainRequests() throws {
         let (server, _) = try server("bad")
         let cases: [(String, String)] = [
