@@ -74,7 +74,7 @@ public enum Recommender {
             }
         } else {
             // item2vec: the weighted mean of the posted items' vectors.
-            meanPool(table: table, d: d, indices: known, weights: weights, into: &q)
+            q.withUnsafeMutableBufferPointer { MeanPooling.encode(items: table, d: d, indices: known, weights: weights, out: $0.baseAddress!) }
         }
         let items: [(index: Int, score: Float)] = q.withUnsafeBufferPointer { qp in
             if let allowed {
@@ -88,16 +88,6 @@ public enum Recommender {
             }
         }
         return Recommendation(source: .model, items: items, unknownItems: unknown)
-    }
-
-    /// q = Σ w_i v_i / Σ w_i (plain mean when every weight is zero).
-    public static func meanPool(table: UnsafePointer<Float>, d: Int, indices: [Int], weights: [Float], into q: inout [Float]) {
-        let total = weights.reduce(0, +)
-        q.withUnsafeMutableBufferPointer { out in
-            for (i, w) in zip(indices, weights) {
-                axpy(total > 0 ? w / total : 1 / Float(indices.count), table + i * d, out.baseAddress!, d)
-            }
-        }
     }
 
     static func scoreCandidates(_ candidates: Set<Int>, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int) -> [(index: Int, score: Float)] {

@@ -27,8 +27,7 @@ struct Evaluate: ParsableCommand {
         let items = model.itemMatrix()
         // Fold-in for matrix factorization; the weighted mean of item vectors for item2vec.
         let metrics = Evaluation.rank(train: trainMatrix, test: testMatrix, k: k, threads: workers) {
-            model.foldIn.map { Evaluation.foldInScorer(items: items, encoder: $0, train: trainMatrix) }
-                ?? Evaluation.meanPoolingScorer(items: items, train: trainMatrix)
+            Evaluation.servingScorer(items: items, foldIn: model.foldIn, train: trainMatrix)
         }
         let baseline = Evaluation.popularity(train: trainMatrix, test: testMatrix, k: k)
         let out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics.dictionary, "popularity": baseline.dictionary]

@@ -87,7 +87,8 @@ struct Train: ParsableCommand {
         let threadCount = threads > 0 ? threads : defaultThreadCount
         let kind = ModelKind(name: model)!
         let trainStart = Date()
-        var itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double], hyperparameters: [String: Double]
+        let itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double]
+        var hyperparameters: [String: Double]
         let foldIn: FoldIn?
         if kind == .item2vec {
             var p = Item2Vec.Parameters()
@@ -158,29 +159,25 @@ struct Train: ParsableCommand {
             foldIn = FoldIn(items: itemFactors, alpha: 1, unobservedWeight: 1, regularization: Float(foldInScale * meanSquaredNorm + 1e-6))
         }
         let trainingSeconds = Date().timeIntervalSince(trainStart)
-        let result = (itemFactors: itemFactors, userFactors: userFactors, lossHistory: lossHistory)
-        let p = (threads: threadCount, dictionary: hyperparameters)
 
-        let table = ItemTable(ids: interactions.items.ids, vectors: result.itemFactors)
+        let table = ItemTable(ids: interactions.items.ids, vectors: itemFactors)
         reporter.phase("neighbours", detail: "\(neighbours) per item")
-        let nb = neighbours > 0 ? table.cosineNeighbours(k: neighbours, threads: p.threads) : (indices: [], scores: [])
+        let nb = neighbours > 0 ? table.cosineNeighbours(k: neighbours, threads: threadCount) : (indices: [], scores: [])
 
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
         if let test {
             reporter.phase("evaluate", detail: test)
             let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: test) }.interactions
             let held = Evaluation.align(test: testData, to: interactions)
-            let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
-            evaluation = Evaluation.rank(train: binaryTrain, test: held, k: k, threads: p.threads) {
-                foldIn.map { Evaluation.foldInScorer(items: result.itemFactors, encoder: $0, train: binaryTrain) }
-                    ?? Evaluation.meanPoolingScorer(items: result.itemFactors, train: binaryTrain)
+            evaluation = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount) {
+                Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix)
             }.dictionary
-            baseline = Evaluation.popularity(train: binaryTrain, test: held, k: k).dictionary
+            baseline = Evaluation.popularity(train: matrix, test: held, k: k).dictionary
             if kind == .mfSGD {
                 // The same users scored with their trained vectors instead of fold-in: tells
                 // training quality apart from the serving encoder's.
-                let users = result.userFactors, items = result.itemFactors, d = users.cols
-                let trained = Evaluation.rank(train: binaryTrain, test: held, k: k, threads: p.threads) {
+                let users = userFactors, items = itemFactors, d = users.cols
+                let trained = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount) {
                     { user, scores in
                         users.storage.withUnsafeBufferPointer { u in
                             items.storage.withUnsafeBufferPointer { v in
@@ -196,10 +193,8 @@ struct Train: ParsableCommand {
             let planted = try cliTry { try PlantedGroups.read(path: groups) }
             let userGroups = PlantedGroups.align(planted.users, to: interactions.users.ids)
             let itemGroups = PlantedGroups.align(planted.items, to: interactions.items.ids)
-            let binaryTrain = Evaluation.matrix(interactions, users: interactions.users, items: interactions.items, binary: false)
-            evaluation["folding@\(k)"] = Evaluation.foldingRate(train: binaryTrain, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: p.threads) {
-                foldIn.map { Evaluation.foldInScorer(items: result.itemFactors, encoder: $0, train: binaryTrain) }
-                    ?? Evaluation.meanPoolingScorer(items: result.itemFactors, train: binaryTrain)
+            evaluation["folding@\(k)"] = Evaluation.foldingRate(train: matrix, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: threadCount) {
+                Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix)
             }
         }
         var attributes: [String: ItemAttributes] = [:]
@@ -214,12 +209,12 @@ struct Train: ParsableCommand {
         let version = nextVersion(directory: out, name: modelName)
         let metadata = ModelMetadata(
             name: modelName, kind: model, version: version, createdAt: ISO8601DateFormatter().string(from: Date()),
-            hyperparameters: p.dictionary, solver: kind == .wals ? solver : "\(optimizer)/\(loss)/\(sampler)",
+            hyperparameters: hyperparameters, solver: kind == .wals ? solver : "\(optimizer)/\(loss)/\(sampler)",
             data: .init(source: data, fingerprint: interactions.fingerprint, users: interactions.users.count, items: interactions.items.count, interactions: interactions.count),
             evaluation: evaluation, popularityBaseline: baseline,
-            stableRank: result.userFactors.rows > 0 ? ["users": Double(stableRank(result.userFactors)), "items": Double(stableRank(result.itemFactors))]
-                : ["items": Double(stableRank(result.itemFactors))],
-            itemSpectrum: singularValues(result.itemFactors), trainingSeconds: trainingSeconds, lossHistory: result.lossHistory
+            stableRank: userFactors.rows > 0 ? ["users": Double(stableRank(userFactors)), "items": Double(stableRank(itemFactors))]
+                : ["items": Double(stableRank(itemFactors))],
+            itemSpectrum: singularValues(itemFactors), trainingSeconds: trainingSeconds, lossHistory: lossHistory
         )
         let contents = SnapshotContents(
             kind: kind, version: version, createdAt: UInt64(Date().timeIntervalSince1970), items: table, foldIn: foldIn,
