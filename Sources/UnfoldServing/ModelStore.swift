@@ -158,7 +158,7 @@ public final class ModelStore: @unchecked Sendable {
         var present = Set<String>()
         var fresh: [(name: String, version: UInt64, path: String)] = []
         for file in files {
-            guard let (name, version) = Self.parse(fileName: file) else { continue }
+            guard let (name, version) = SnapshotWriter.parse(fileName: file) else { continue }
             let path = (directory as NSString).appendingPathComponent(file)
             present.insert(path)
             if lock.withLock({ known[path] }) == nil { fresh.append((name, version, path)) }
@@ -262,14 +262,5 @@ public final class ModelStore: @unchecked Sendable {
         if result.items.isEmpty { return "no items returned" }
         if result.items.contains(where: { !$0.score.isFinite }) { return "non-finite score" }
         return nil
-    }
-
-    /// `NAME-VERSION.unfold` → (NAME, VERSION); temporary and other files → nil.
-    public static func parse(fileName: String) -> (String, UInt64)? {
-        guard fileName.hasSuffix(".unfold"), !fileName.hasPrefix(".") else { return nil }
-        let stem = fileName.dropLast(".unfold".count)
-        guard let dash = stem.lastIndex(of: "-"), let version = UInt64(stem[stem.index(after: dash)...]) else { return nil }
-        let name = String(stem[..<dash])
-        return name.isEmpty ? nil : (name, version)
     }
 }

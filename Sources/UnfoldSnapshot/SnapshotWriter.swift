@@ -10,6 +10,15 @@ public enum SnapshotWriter {
     /// `NAME-VERSION.unfold`, e.g. `wals-1763862405123.unfold`.
     public static func fileName(name: String, version: UInt64) -> String { "\(name)-\(version).unfold" }
 
+    /// The inverse of `fileName`: (NAME, VERSION), or nil for temporary (`.`-prefixed) and other files.
+    public static func parse(fileName: String) -> (name: String, version: UInt64)? {
+        guard fileName.hasSuffix(".unfold"), !fileName.hasPrefix(".") else { return nil }
+        let stem = fileName.dropLast(".unfold".count)
+        guard let dash = stem.lastIndex(of: "-"), let version = UInt64(stem[stem.index(after: dash)...]) else { return nil }
+        let name = String(stem[..<dash])
+        return name.isEmpty ? nil : (name, version)
+    }
+
     public static func encode(_ s: SnapshotContents) throws -> [UInt8] {
         let n = s.items.count, d = s.items.dimensions
         var payloads: [(SnapshotFormat.Section, [UInt8])] = []

@@ -230,9 +230,8 @@ struct Train: ParsableCommand {
     private func nextVersion(directory: String, name: String) -> UInt64 {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let highest = existing.compactMap { file -> UInt64? in
-            guard file.hasPrefix(name + "-"), file.hasSuffix(".unfold") else { return nil }
-            return UInt64(file.dropFirst(name.count + 1).dropLast(".unfold".count))
+        let highest = existing.compactMap { file in
+            SnapshotWriter.parse(fileName: file).flatMap { $0.name == name ? $0.version : nil }
         }.max() ?? 0
         return max(now, highest + 1)
     }
