@@ -71,7 +71,7 @@ public final class JobManager: @unchecked Sendable {
     public func job(_ id: String) -> TrainingJob? { lock.withLock { records[id] } }
 
     /// Validates a retrain request and starts its trainer process.
-    public func start(model: String, parameters: [String: JSONValueLike], data: String?, test: String?, items: String?, timeLimit: Double?, includeLog: Bool = false) throws(RequestError) -> TrainingJob {
+    func start(model: String, parameters: [String: JSONValue], data: String?, test: String?, items: String?, timeLimit: Double?, includeLog: Bool = false) throws(RequestError) -> TrainingJob {
         guard model == "wals" else { throw .badRequest("model '\(model)' cannot be trained yet; available: wals") }
         var arguments = ["train", "--model", model, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
         for key in parameters.keys.sorted() {
@@ -279,10 +279,4 @@ public final class JobManager: @unchecked Sendable {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date())
     }
-}
-
-/// The JSON values a retrain request's parameters may hold.
-public enum JSONValueLike: Sendable {
-    case number(Double)
-    case string(String)
 }

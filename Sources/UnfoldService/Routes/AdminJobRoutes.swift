@@ -42,17 +42,10 @@ struct AdminJobRoutes {
             guard case .string(let s) = value else { throw .badRequest("model must be a string") }
             model = s
         }
-        var parameters: [String: JSONValueLike] = [:]
+        var parameters: [String: JSONValue] = [:]
         switch body["params"] {
         case nil, .null?: break
-        case .object(let object)?:
-            for (key, value) in object {
-                switch value {
-                case .number(let n): parameters[key] = .number(n)
-                case .string(let s): parameters[key] = .string(s)
-                default: throw .badRequest("parameter '\(key)' must be a number or a string")
-                }
-            }
+        case .object(let object)?: parameters = object
         default: throw .badRequest("params must be an object")
         }
         var path: String?, test: String?, items: String?, includeLog = false
