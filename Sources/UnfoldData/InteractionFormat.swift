@@ -1,3 +1,5 @@
+import Foundation
+
 /// How an interaction file is laid out, from its name.
 public enum InteractionFormat: String, Sendable, CaseIterable {
     case tsv, csv, jsonl
@@ -46,5 +48,3 @@ struct ColumnLayout: Equatable {
         )
     }
 }
-
-import Foundation

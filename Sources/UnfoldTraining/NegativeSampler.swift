@@ -1,3 +1,4 @@
+import Foundation
 import UnfoldData
 import UnfoldMath
 
@@ -83,5 +84,3 @@ public struct NegativeSampler: Sendable {
         return lo < sorted.endIndex && sorted[lo] == value
     }
 }
-
-import Foundation

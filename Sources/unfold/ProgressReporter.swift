@@ -10,7 +10,7 @@ struct ProgressReporter {
 
     init(mode: Train.Progress) {
         let tty = isatty(STDERR_FILENO) == 1
-        self.mode = mode == .auto ? (tty ? .text : .text) : mode
+        self.mode = mode == .auto ? .text : mode  // auto: text, drawn as a bar on a terminal
         self.terminal = tty && mode == .auto
     }
 
