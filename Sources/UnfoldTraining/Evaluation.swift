@@ -38,40 +38,26 @@ public enum Evaluation {
         let itemCount = train.cols
         let workers = max(1, min(threads, users.count))
         var sums = [[Double]](repeating: [0, 0, 0, 0], count: workers)
-        var recommended = [[Bool]](repeating: [], count: workers)
-        let scorers = (0..<workers).map { _ in makeScorer() }
+        var recommended = [[Bool]](repeating: [Bool](repeating: false, count: itemCount), count: workers)
         sums.withUnsafeMutableBufferPointer { sumsBuffer in
             recommended.withUnsafeMutableBufferPointer { seenBuffer in
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var scores = [Float](repeating: 0, count: itemCount)
-                    var seen = [Bool](repeating: false, count: itemCount)
-                    var local = [0.0, 0.0, 0.0, 0.0]
-                    var position = worker
-                    while position < users.count {
-                        let u = users[position]
-                        position += workers
-                        scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
-                        let trainItems = Set(train.indices[train.rowRange(u)].map(Int.init))
-                        let relevant = Set(test.indices[test.rowRange(u)].map(Int.init))
-                        let list = scores.withUnsafeBufferPointer { topK($0, k: k) { trainItems.contains($0) } }
-                        var hits = 0, dcg = 0.0, ap = 0.0
-                        for (j, hit) in list.enumerated() {
-                            seen[hit.index] = true
-                            if relevant.contains(hit.index) {
-                                hits += 1
-                                dcg += 1 / log2(Double(j + 2))
-                                ap += Double(hits) / Double(j + 1)
-                            }
+                forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: makeScorer) { worker, u, list in
+                    let relevant = Set(test.indices[test.rowRange(u)].map(Int.init))
+                    var hits = 0, dcg = 0.0, ap = 0.0
+                    for (j, hit) in list.enumerated() {
+                        seenBuffer[worker][hit.index] = true
+                        if relevant.contains(hit.index) {
+                            hits += 1
+                            dcg += 1 / log2(Double(j + 2))
+                            ap += Double(hits) / Double(j + 1)
                         }
-                        let ideal = min(k, relevant.count)
-                        let idcg = (0..<ideal).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) }
-                        local[0] += Double(hits) / Double(k)
-                        local[1] += Double(hits) / Double(relevant.count)
-                        local[2] += idcg > 0 ? dcg / idcg : 0
-                        local[3] += ideal > 0 ? ap / Double(ideal) : 0
                     }
-                    sumsBuffer[worker] = local
-                    seenBuffer[worker] = seen
+                    let ideal = min(k, relevant.count)
+                    let idcg = (0..<ideal).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) }
+                    sumsBuffer[worker][0] += Double(hits) / Double(k)
+                    sumsBuffer[worker][1] += Double(hits) / Double(relevant.count)
+                    sumsBuffer[worker][2] += idcg > 0 ? dcg / idcg : 0
+                    sumsBuffer[worker][3] += ideal > 0 ? ap / Double(ideal) : 0
                 }
             }
         }
@@ -81,6 +67,26 @@ public enum Evaluation {
         for item in 0..<itemCount where recommended.contains(where: { $0[item] }) { covered += 1 }
         return RankingMetrics(k: k, users: users.count, precision: total[0] / n, recall: total[1] / n, ndcg: total[2] / n, map: total[3] / n,
                               coverage: itemCount > 0 ? Double(covered) / Double(itemCount) : 0)
+    }
+
+    /// The top-k list of every user in `users`, spread over `workers` threads (each with its
+    /// own scorer, users interleaved): the user's training items are never in it, nor items
+    /// for which `excluded` holds. `visit(worker, user, list)` runs on the worker's thread.
+    static func forEachTopList(users: [Int], train: CSRMatrix, k: Int, workers: Int, makeScorer: () -> Scorer,
+                               excluded: (Int) -> Bool = { _ in false }, visit: (Int, Int, [(index: Int, score: Float)]) -> Void) {
+        let scorers = (0..<workers).map { _ in makeScorer() }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var scores = [Float](repeating: 0, count: train.cols)
+            var position = worker
+            while position < users.count {
+                let u = users[position]
+                position += workers
+                scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
+                let trainItems = Set(train.indices[train.rowRange(u)].map(Int.init))
+                let list = scores.withUnsafeBufferPointer { topK($0, k: k) { trainItems.contains($0) || excluded($0) } }
+                visit(worker, u, list)
+            }
+        }
     }
 
     /// Everyone gets the most popular unseen items: the baseline a model must beat.

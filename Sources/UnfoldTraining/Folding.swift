@@ -14,21 +14,12 @@ extension Evaluation {
         let users = (0..<train.rows).filter { train.rowCount($0) > 0 && userGroups[$0] >= 0 }
         let workers = max(1, min(threads, users.count))
         var outside = [Int](repeating: 0, count: workers), total = [Int](repeating: 0, count: workers)
-        let scorers = (0..<workers).map { _ in makeScorer() }
         outside.withUnsafeMutableBufferPointer { out in
             total.withUnsafeMutableBufferPointer { all in
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var scores = [Float](repeating: 0, count: train.cols)
-                    var position = worker
-                    while position < users.count {
-                        let u = users[position]
-                        position += workers
-                        scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
-                        let seen = Set(train.indices[train.rowRange(u)].map(Int.init))
-                        for hit in scores.withUnsafeBufferPointer({ topK($0, k: k) { seen.contains($0) || itemGroups[$0] < 0 } }) {
-                            all[worker] += 1
-                            if itemGroups[hit.index] != userGroups[u] { out[worker] += 1 }
-                        }
+                forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: makeScorer, excluded: { itemGroups[$0] < 0 }) { worker, u, list in
+                    for hit in list {
+                        all[worker] += 1
+                        if itemGroups[hit.index] != userGroups[u] { out[worker] += 1 }
                     }
                 }
             }
