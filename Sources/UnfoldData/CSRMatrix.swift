@@ -20,9 +20,7 @@ public struct CSRMatrix: Sendable, Equatable {
     /// Builds from coordinates; duplicate (row, col) entries are summed.
     public init(rows: Int, cols: Int, rowIndex: [Int32], colIndex: [Int32], values: [Float]) {
         precondition(rowIndex.count == colIndex.count && colIndex.count == values.count)
-        var counts = [Int](repeating: 0, count: rows + 1)
-        for r in rowIndex { counts[Int(r) + 1] += 1 }
-        for r in 0..<rows { counts[r + 1] += counts[r] }
+        let counts = Self.rowStarts(of: rowIndex, rows: rows)
         var cursor = counts
         var cols0 = [Int32](repeating: 0, count: rowIndex.count)
         var vals0 = [Float](repeating: 0, count: rowIndex.count)
@@ -60,11 +58,18 @@ public struct CSRMatrix: Sendable, Equatable {
 
     @inlinable public func rowCount(_ r: Int) -> Int { indptr[r + 1] - indptr[r] }
 
+    /// Where each row's entries start once grouped by row (`rows + 1` offsets): the prefix
+    /// sums of how many entries each row index has.
+    static func rowStarts(of rowIndex: [Int32], rows: Int) -> [Int] {
+        var starts = [Int](repeating: 0, count: rows + 1)
+        for r in rowIndex { starts[Int(r) + 1] += 1 }
+        for r in 0..<rows { starts[r + 1] += starts[r] }
+        return starts
+    }
+
     /// The same entries with rows and columns exchanged.
     public func transposed() -> CSRMatrix {
-        var counts = [Int](repeating: 0, count: cols + 1)
-        for c in indices { counts[Int(c) + 1] += 1 }
-        for c in 0..<cols { counts[c + 1] += counts[c] }
+        let counts = Self.rowStarts(of: indices, rows: cols)
         var cursor = counts
         var outIndices = [Int32](repeating: 0, count: indices.count)
         var outValues = [Float](repeating: 0, count: values.count)
