@@ -88,7 +88,7 @@ struct Train: ParsableCommand {
         let kind = ModelKind(name: model)!
         let trainStart = Date()
         let itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double]
-        var hyperparameters: [String: Double]
+        let hyperparameters: [String: Double]
         let foldIn: FoldIn?
         if kind == .item2vec {
             var p = Item2Vec.Parameters()
@@ -152,7 +152,6 @@ struct Train: ParsableCommand {
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
             }
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss }, p.dictionary)
-            hyperparameters["stable_rank_items_last"] = Double(result.epochs.last?.itemStableRank ?? 0)
             // Served by the fold-in solve against the item table (c = 1 + r, w0 = 1), with λ a
             // multiple (--fold-in-scale) of the mean squared item norm, to match the table's scale.
             let meanSquaredNorm = Double(itemFactors.frobeniusNormSquared) / Double(max(itemFactors.rows, 1))
