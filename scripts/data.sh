@@ -11,7 +11,7 @@ SYN=$DATA/synthetic
 mkdir -p "$DATA/cache"
 
 fetch_movielens() {
-  [ -s "$ML/ml-100k.inter" ] && [ -s "$ML/ml-100k.item" ] && return 0
+  [ -s "$ML/ml-100k.inter" ] && [ -s "$ML/ml-100k.item" ] && [ -s "$ML/ml-100k.user" ] && return 0
   command -v python3 >/dev/null 2>&1 || { echo "python3 not found"; return 1; }
   echo "fetching MovieLens-100k (pip download --no-deps recbole==1.2.1)"
   python3 -m pip download --quiet --no-deps recbole==1.2.1 -d "$DATA/cache" || return 1
@@ -21,7 +21,7 @@ import glob, sys, zipfile
 cache, out = sys.argv[1], sys.argv[2]
 wheel = sorted(glob.glob(cache + "/recbole-1.2.1-*.whl"))[-1]
 with zipfile.ZipFile(wheel) as z:
-    for name in ("ml-100k.inter", "ml-100k.item"):
+    for name in ("ml-100k.inter", "ml-100k.item", "ml-100k.user"):
         with open(f"{out}/{name}", "wb") as f:
             f.write(z.read(f"recbole/dataset_example/ml-100k/{name}"))
 PY

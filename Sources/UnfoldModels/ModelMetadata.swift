@@ -15,6 +15,28 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     public var itemSpectrum: [Double]
     public var trainingSeconds: Double
     public var lossHistory: [Double]
+    /// Per training epoch (SGD-family models): loss, seconds and the tables' stable ranks.
+    public var epochs: [EpochRecord]
+
+    public struct EpochRecord: Sendable, Codable, Equatable {
+        public var epoch: Int
+        public var loss: Double
+        public var seconds: Double
+        public var stableRankItems: Double
+        public var stableRankUsers: Double?
+        public init(epoch: Int, loss: Double, seconds: Double, stableRankItems: Double, stableRankUsers: Double?) {
+            self.epoch = epoch
+            self.loss = loss
+            self.seconds = seconds
+            self.stableRankItems = stableRankItems
+            self.stableRankUsers = stableRankUsers
+        }
+        enum CodingKeys: String, CodingKey {
+            case epoch, loss, seconds
+            case stableRankItems = "stable_rank_items"
+            case stableRankUsers = "stable_rank_users"
+        }
+    }
 
     public struct DataSummary: Sendable, Codable, Equatable {
         public var source: String
@@ -33,7 +55,7 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
 
     public init(name: String, kind: String, version: UInt64, createdAt: String, hyperparameters: [String: Double], solver: String?, data: DataSummary,
                 evaluation: [String: Double] = [:], popularityBaseline: [String: Double] = [:], stableRank: [String: Double] = [:],
-                itemSpectrum: [Double] = [], trainingSeconds: Double = 0, lossHistory: [Double] = []) {
+                itemSpectrum: [Double] = [], trainingSeconds: Double = 0, lossHistory: [Double] = [], epochs: [EpochRecord] = []) {
         self.name = name
         self.kind = kind
         self.version = version
@@ -47,6 +69,26 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         self.itemSpectrum = itemSpectrum
         self.trainingSeconds = trainingSeconds
         self.lossHistory = lossHistory
+        self.epochs = epochs
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        kind = try c.decode(String.self, forKey: .kind)
+        version = try c.decode(UInt64.self, forKey: .version)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        hyperparameters = try c.decode([String: Double].self, forKey: .hyperparameters)
+        solver = try c.decodeIfPresent(String.self, forKey: .solver)
+        data = try c.decode(DataSummary.self, forKey: .data)
+        evaluation = try c.decode([String: Double].self, forKey: .evaluation)
+        popularityBaseline = try c.decode([String: Double].self, forKey: .popularityBaseline)
+        stableRank = try c.decode([String: Double].self, forKey: .stableRank)
+        itemSpectrum = try c.decode([Double].self, forKey: .itemSpectrum)
+        trainingSeconds = try c.decode(Double.self, forKey: .trainingSeconds)
+        lossHistory = try c.decode([Double].self, forKey: .lossHistory)
+        // Snapshots written before per-epoch records existed have none.
+        epochs = try c.decodeIfPresent([EpochRecord].self, forKey: .epochs) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
@@ -57,5 +99,6 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         case itemSpectrum = "item_spectrum"
         case trainingSeconds = "training_seconds"
         case lossHistory = "loss_history"
+        case epochs
     }
 }

@@ -258,7 +258,12 @@ public final class ModelStore: @unchecked Sendable {
     static func smokeTest(_ model: ServedModel) -> String? {
         guard model.itemCount > 0 else { return "the model has no items" }
         let probe = model.id(Int(model.popularityOrder[0]))
-        let result = Recommender.recommend(RecommendQuery(interactions: [(probe, 1)], k: min(10, model.itemCount), excludeSeen: false), with: model)
+        let result: Recommendation
+        do {
+            result = try Recommender.recommend(RecommendQuery(interactions: [(probe, 1)], k: min(10, model.itemCount), excludeSeen: false), with: model)
+        } catch {
+            return "\(error)"
+        }
         if result.items.isEmpty { return "no items returned" }
         if result.items.contains(where: { !$0.score.isFinite }) { return "non-finite score" }
         return nil

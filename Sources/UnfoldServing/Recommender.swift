@@ -11,14 +11,18 @@ public struct RecommendQuery: Sendable {
     public var include: Set<String>?
     /// Only items in one of these categories (nil: all).
     public var categories: Set<String>?
+    /// Query features (softmax models); a name the model does not know is an error.
+    public var features: [String: FeatureValue]
 
-    public init(interactions: [(item: String, weight: Float)], k: Int, excludeSeen: Bool = true, exclude: Set<String> = [], include: Set<String>? = nil, categories: Set<String>? = nil) {
+    public init(interactions: [(item: String, weight: Float)], k: Int, excludeSeen: Bool = true, exclude: Set<String> = [], include: Set<String>? = nil,
+                categories: Set<String>? = nil, features: [String: FeatureValue] = [:]) {
         self.interactions = interactions
         self.k = k
         self.excludeSeen = excludeSeen
         self.exclude = exclude
         self.include = include
         self.categories = categories
+        self.features = features
     }
 }
 
@@ -32,7 +36,15 @@ public struct Recommendation: Sendable {
 /// Encode, retrieve, filter: the same for every model. Retrieval is an exact SIMD scan
 /// of the item table with a partial top-k.
 public enum Recommender {
-    public static func recommend(_ query: RecommendQuery, with model: ServedModel) -> Recommendation {
+    /// Throws when the query's features do not fit the model's schema.
+    public static func recommend(_ query: RecommendQuery, with model: ServedModel) throws(FeatureError) -> Recommendation {
+        // Features first: an unknown name or a wrong type is the caller's error.
+        var featureVector: [Float] = []
+        if let tower = model.snapshot.tower {
+            featureVector = try tower.featureVector(query.features)
+        } else if let name = query.features.keys.sorted().first {
+            throw .unknown(name: name, known: [])
+        }
         var known: [Int] = [], weights: [Float] = [], unknown: [String] = []
         var seen = Set<Int>()
         // Repeated items are one interaction with the weights summed, as in training.
@@ -55,7 +67,8 @@ public enum Recommender {
         let excluded = Set(query.exclude.compactMap { model.indexByID[$0].map(Int.init) }).union(query.excludeSeen ? seen : [])
         let allowed = allowedSet(query, model)
 
-        guard !known.isEmpty else {
+        // A tower answers from features alone (cold start); the other encoders need items.
+        guard !known.isEmpty || (model.snapshot.tower != nil && !query.features.isEmpty) else {
             return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
         }
         let d = model.dimensions, n = model.itemCount
@@ -72,6 +85,9 @@ public enum Recommender {
             guard ok else {
                 return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
             }
+        } else if let tower = model.snapshot.tower {
+            // softmax: the forward pass of the query tower.
+            q.withUnsafeMutableBufferPointer { tower.encode(indices: known, weights: weights, features: featureVector, out: $0.baseAddress!) }
         } else {
             // item2vec: the weighted mean of the posted items' vectors.
             q.withUnsafeMutableBufferPointer { MeanPooling.encode(items: table, d: d, indices: known, weights: weights, out: $0.baseAddress!) }
@@ -79,22 +95,23 @@ public enum Recommender {
         let items: [(index: Int, score: Float)] = q.withUnsafeBufferPointer { qp in
             if let allowed {
                 // A small candidate set: score just those.
-                return scoreCandidates(allowed.subtracting(excluded), query: qp.baseAddress!, table: table, d: d, k: query.k)
+                return scoreCandidates(allowed.subtracting(excluded), query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
             }
             var scores = [Float](repeating: 0, count: n)
             return scores.withUnsafeMutableBufferPointer { sp in
                 model.scanTable.scores(qp.baseAddress!, into: sp.baseAddress!)
+                if let bias = model.snapshot.tower?.itemBias { for i in 0..<n { sp[i] += bias[i] } }
                 return topK(UnsafeBufferPointer(sp), k: query.k) { excluded.contains($0) }
             }
         }
         return Recommendation(source: .model, items: items, unknownItems: unknown)
     }
 
-    static func scoreCandidates(_ candidates: Set<Int>, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int) -> [(index: Int, score: Float)] {
+    static func scoreCandidates(_ candidates: Set<Int>, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int, bias: [Float]?) -> [(index: Int, score: Float)] {
         var scored: [(index: Int, score: Float)] = []
         scored.reserveCapacity(candidates.count)
         for i in candidates {
-            scored.append((index: i, score: dot(table + i * d, query, d)))
+            scored.append((index: i, score: dot(table + i * d, query, d) + (bias?[i] ?? 0)))
         }
         scored.sort { a, b in a.score > b.score || (a.score == b.score && a.index < b.index) }
         return Array(scored.prefix(k))

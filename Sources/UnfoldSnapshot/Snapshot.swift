@@ -18,6 +18,8 @@ public final class Snapshot: @unchecked Sendable {
     public let itemCount: Int
     public let itemIDs: [String]
     public let foldIn: FoldIn?
+    /// The softmax model's query tower.
+    public let tower: Tower?
     public let popularity: [Float]
     public let neighbourCount: Int
     public let metadata: ModelMetadata
@@ -138,6 +140,12 @@ public final class Snapshot: @unchecked Sendable {
             self.foldIn = nil
         }
         if kind == .wals || kind == .mfSGD, foldIn == nil { throw .badSection("a \(kind) snapshot needs a fold-in section") }
+        if let t = sections[.tower] {
+            self.tower = try Self.readTower(t, items: n, dimensions: d)
+        } else {
+            self.tower = nil
+        }
+        if kind == .softmax, tower == nil { throw .badSection("a softmax snapshot needs a tower section") }
 
         let pop = try require(.popularity)
         guard pop.count == n * 4 else { throw .inconsistent("popularity is \(pop.count) bytes, expected \(n) floats") }
@@ -166,6 +174,42 @@ public final class Snapshot: @unchecked Sendable {
         } else {
             self.attributes = [:]
         }
+    }
+
+    static func readTower(_ bytes: UnsafeRawBufferPointer, items n: Int, dimensions d: Int) throws(SnapshotError) -> Tower {
+        let r = ByteReader(base: bytes.baseAddress!, count: bytes.count)
+        guard bytes.count >= 4 else { throw .inconsistent("tower section too short") }
+        let headerLength = Int(r.u32(0))
+        guard 4 + headerLength <= bytes.count else { throw .inconsistent("tower header runs past the section") }
+        let header: TowerHeader
+        do {
+            header = try JSONDecoder().decode(TowerHeader.self, from: Data(UnsafeRawBufferPointer(rebasing: bytes[4..<(4 + headerLength)])))
+        } catch {
+            throw .inconsistent("tower header is not valid JSON: \(error)")
+        }
+        guard header.items == n, header.inputDimensions > 0, header.layers.last == d, header.layers.allSatisfy({ $0 > 0 }),
+              header.features.allSatisfy({ $0.dimensions > 0 }) else {
+            throw .inconsistent("tower shapes do not fit \(n) items of dimension \(d)")
+        }
+        var tower = Tower(inputDimensions: header.inputDimensions, features: header.features, layerSizes: header.layers,
+                          inputTable: [], featureTables: [], weights: [], biases: [], itemBias: [])
+        var offset = (4 + headerLength + 3) / 4 * 4
+        func next(_ count: Int) throws(SnapshotError) -> [Float] {
+            guard offset + count * 4 <= bytes.count else { throw .inconsistent("tower section holds \(bytes.count) bytes, needs more than \(offset + count * 4)") }
+            let p = UnsafeBufferPointer(start: (bytes.baseAddress! + offset).assumingMemoryBound(to: Float.self), count: count)
+            for v in p where !v.isFinite { throw .nonFinite(section: SnapshotFormat.Section.tower.description) }
+            offset += count * 4
+            return Array(p)
+        }
+        tower.inputTable = try next(n * header.inputDimensions)
+        for f in header.features { tower.featureTables.append(try next(f.tableCount)) }
+        for shape in tower.layerShapes {
+            tower.weights.append(try next(shape.input * shape.output))
+            tower.biases.append(try next(shape.output))
+        }
+        tower.itemBias = try next(n)
+        guard offset == bytes.count else { throw .inconsistent("tower section has \(bytes.count - offset) bytes past its parameters") }
+        return tower
     }
 
     /// The precomputed neighbours of item `i`, best first (padding removed).

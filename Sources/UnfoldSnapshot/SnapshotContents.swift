@@ -8,6 +8,8 @@ public struct SnapshotContents: Sendable {
     public var createdAt: UInt64
     public var items: ItemTable
     public var foldIn: FoldIn?
+    /// The softmax model's query tower (nil for the other kinds).
+    public var tower: Tower?
     public var popularity: [Float]
     /// Per item, `neighbourCount` nearest items (−1 padded) and their cosine scores.
     public var neighbourCount: Int
@@ -18,7 +20,7 @@ public struct SnapshotContents: Sendable {
     public var attributes: [String: ItemAttributes]
 
     public init(kind: ModelKind, version: UInt64, createdAt: UInt64, items: ItemTable, foldIn: FoldIn?, popularity: [Float],
-                neighbourCount: Int, neighbourIndices: [Int32], neighbourScores: [Float], metadata: ModelMetadata, attributes: [String: ItemAttributes]) {
+                neighbourCount: Int, neighbourIndices: [Int32], neighbourScores: [Float], metadata: ModelMetadata, attributes: [String: ItemAttributes], tower: Tower? = nil) {
         self.kind = kind
         self.version = version
         self.createdAt = createdAt
@@ -30,6 +32,7 @@ public struct SnapshotContents: Sendable {
         self.neighbourScores = neighbourScores
         self.metadata = metadata
         self.attributes = attributes
+        self.tower = tower
     }
 }
 
@@ -40,5 +43,25 @@ public struct ItemAttributes: Sendable, Codable, Equatable {
     public init(title: String?, categories: [String]) {
         self.title = title
         self.categories = categories
+    }
+}
+
+/// The JSON header of the tower section: everything needed to know the parameter shapes.
+struct TowerHeader: Codable {
+    var inputDimensions: Int
+    var layers: [Int]
+    var items: Int
+    var features: [FeatureSpec]
+
+    init(_ tower: Tower, items: Int) {
+        inputDimensions = tower.inputDimensions
+        layers = tower.layerSizes
+        self.items = items
+        features = tower.features
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case layers, items, features
+        case inputDimensions = "input_dimensions"
     }
 }

@@ -20,6 +20,7 @@ public enum SnapshotFormat {
         case neighbours = 6
         case metadata = 7
         case itemAttributes = 8
+        case tower = 9
 
         public var description: String {
             switch self {
@@ -31,6 +32,7 @@ public enum SnapshotFormat {
             case .neighbours: return "neighbours"
             case .metadata: return "metadata"
             case .itemAttributes: return "item-attributes"
+            case .tower: return "tower"
             }
         }
     }

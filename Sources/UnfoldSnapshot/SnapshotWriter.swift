@@ -55,6 +55,18 @@ public enum SnapshotWriter {
             payloads.append((.foldIn, f.bytes))
         }
 
+        if let tower = s.tower {
+            // u32 length of a JSON header (shapes and the feature schema), the JSON, zero
+            // padding to 4 bytes, then every parameter array as f32 in `Tower.parameterArrays` order.
+            var t = ByteWriter()
+            let header = Array(try JSONEncoder().encode(TowerHeader(tower, items: n)))
+            t.u32(UInt32(header.count))
+            t.bytes.append(contentsOf: header)
+            t.pad(to: 4)
+            for array in tower.parameterArrays { t.f32s(array) }
+            payloads.append((.tower, t.bytes))
+        }
+
         var popularity = ByteWriter()
         popularity.f32s(s.popularity)
         payloads.append((.popularity, popularity.bytes))

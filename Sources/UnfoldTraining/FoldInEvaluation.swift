@@ -6,7 +6,9 @@ extension Evaluation {
     /// Ranks users the way the server does: the model's query encoder (fold-in when the
     /// model has one, else the weighted mean of item vectors) over the user's training row,
     /// then an exact scan of the item table.
-    public static func servingScorer(items: Matrix, foldIn: FoldIn?, train: CSRMatrix) -> Scorer {
+    /// With a `tower` (softmax), the query is its forward pass over the training row and
+    /// the user's feature vector (`features[user]`, empty without features), plus item biases.
+    public static func servingScorer(items: Matrix, foldIn: FoldIn?, train: CSRMatrix, tower: Tower? = nil, features: [[Float]] = []) -> Scorer {
         let d = items.cols
         var scratch = [Float](repeating: 0, count: foldIn == nil ? 0 : d * d)
         var q = [Float](repeating: 0, count: d)
@@ -20,10 +22,13 @@ extension Evaluation {
                                           scratch: s.baseAddress!, out: out.baseAddress!)
                         }
                         if !ok { out.update(repeating: 0) }
+                    } else if let tower {
+                        tower.encode(indices: train.indices[range], weights: train.values[range], features: features.isEmpty ? [] : features[user], out: out.baseAddress!)
                     } else {
                         MeanPooling.encode(items: table.baseAddress!, d: d, indices: train.indices[range], weights: train.values[range], out: out.baseAddress!)
                     }
                     matrixVector(table.baseAddress!, rows: items.rows, cols: d, out.baseAddress!, into: scores.baseAddress!)
+                    if let bias = tower?.itemBias { for i in 0..<items.rows { scores[i] += bias[i] } }
                 }
             }
         }

@@ -120,7 +120,13 @@ public enum MFSGD {
                                     var total = 0.0
                                     let begin = worker * order.count / workers, end = (worker + 1) * order.count / workers
                                     var inBatch = 0
+                                    // In-batch negatives: the items of the current mini-batch.
+                                    var pool: [Int32] = []
                                     for position in begin..<end {
+                                        if p.sampling == .inBatch && inBatch == 0 {
+                                            pool.removeAll(keepingCapacity: true)
+                                            for q in position..<min(position + p.batchSize, end) { pool.append(userItems.indices[order[q]]) }
+                                        }
                                         // Rows are touched in random order: fetch the rows of the
                                         // example a few positions ahead while this one computes.
                                         if position + 4 < end {
@@ -131,7 +137,7 @@ public enum MFSGD {
                                         let k = order[position]
                                         let u = Int(rowOf[k]), i = Int(userItems.indices[k])
                                         let positives = userItems.indices[userItems.rowRange(u)]
-                                        total += step.example(user: u, item: i, positives: positives, sampler: sampler, rng: &local)
+                                        total += pool.withUnsafeBufferPointer { step.example(user: u, item: i, positives: positives, sampler: sampler, batch: $0, rng: &local) }
                                         inBatch += 1
                                         if inBatch >= p.batchSize {
                                             step.flush()
@@ -291,7 +297,7 @@ public enum MFSGD {
         }
 
         /// One observed (u, i): draws negatives, takes the loss, steps; returns the loss.
-        mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, sampler: NegativeSampler, rng: inout SplitMix64) -> Double {
+        mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, sampler: NegativeSampler, batch: UnsafeBufferPointer<Int32>, rng: inout SplitMix64) -> Double {
             let d = t.d
             let uRow = t.U + u * d, iRow = t.V + i * d
             if stableRankWeight > 0 {
@@ -304,7 +310,7 @@ public enum MFSGD {
             dNegs.removeAll(keepingCapacity: true)
             let wanted = p.loss == .bpr ? 1 : max(p.negatives, 1)
             for _ in 0..<wanted {
-                guard let j = sampler.sample(positives: positives, rng: &rng, score: { dot(uRow, t.V + $0 * d, d) }) else { break }
+                guard let j = sampler.sample(positives: positives, rng: &rng, batch: batch, score: { dot(uRow, t.V + $0 * d, d) }) else { break }
                 negatives.append(j)
                 negScores.append(dot(uRow, t.V + j * d, d))
             }

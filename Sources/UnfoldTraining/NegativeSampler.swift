@@ -14,6 +14,9 @@ public enum NegativeSampling: Sendable, Equatable {
     /// `candidates` uniform candidates, one drawn with probability ∝ exp(score / temperature):
     /// the higher the current model scores it, the likelier.
     case hard(candidates: Int, temperature: Float)
+    /// The positives of the other examples in the same mini-batch (Yi et al. 2019): items
+    /// arrive with probability ∝ their count, so log q(i) = log(count_i / N).
+    case inBatch
 }
 
 public struct NegativeSampler: Sendable {
@@ -27,7 +30,11 @@ public struct NegativeSampler: Sendable {
     public init(_ kind: NegativeSampling, itemCounts: [Float]) {
         self.kind = kind
         self.itemCount = itemCounts.count
-        if case .popularity(let beta) = kind {
+        if kind == .inBatch {
+            let total = Double(max(itemCounts.reduce(0, +), 1))
+            alias = nil
+            logQ = itemCounts.map { Float(log(Double(max($0, 1e-3)) / total)) }
+        } else if case .popularity(let beta) = kind {
             let weights = itemCounts.map { pow(Double(max($0, 0)), beta) + 1e-12 }
             let total = weights.reduce(0, +)
             alias = AliasSampler(weights: weights)
@@ -39,10 +46,19 @@ public struct NegativeSampler: Sendable {
     }
 
     /// One negative for a user whose positives are `positives` (sorted), or nil for `.none`.
-    /// `score(i)` is the current model's score, used by hard negatives only.
-    public func sample(positives: ArraySlice<Int32>, rng: inout SplitMix64, score: (Int) -> Float) -> Int? {
+    /// `score(i)` is the current model's score, used by hard negatives only; `batch` holds
+    /// the items of the current mini-batch, used by in-batch negatives only (nil when every
+    /// batch item is a positive of this user).
+    public func sample(positives: ArraySlice<Int32>, rng: inout SplitMix64, batch: UnsafeBufferPointer<Int32> = UnsafeBufferPointer(start: nil, count: 0), score: (Int) -> Float) -> Int? {
         switch kind {
         case .none:
+            return nil
+        case .inBatch:
+            guard batch.count > 0 else { return nil }
+            for _ in 0..<Self.maxTries {
+                let candidate = batch[rng.nextInt(below: batch.count)]
+                if !Self.contains(positives, candidate) { return Int(candidate) }
+            }
             return nil
         case .uniform:
             return draw(positives, &rng) { $0.nextInt(below: itemCount) }

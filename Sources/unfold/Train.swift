@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
         discussion: "Hyperparameter names follow implicit's: --factors, --iterations, --regularization, --alpha."
     )
 
-    @Option(help: "Model kind: wals, mf-sgd or item2vec.") var model = "wals"
+    @Option(help: "Model kind: wals, mf-sgd, softmax or item2vec.") var model = "wals"
     @Option(help: "Training interactions (TSV, CSV or JSONL, optionally gzip): a path or an http(s)/file URL.") var data: String
     @Option(help: "Held-out interactions: held-out metrics go into the snapshot metadata.") var test: String?
     @Option(help: "Also train on the records of this interaction log directory (POST /v1/interactions).") var log: String?
@@ -37,11 +37,11 @@ struct Train: ParsableCommand {
     @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout), text or none.") var progress: Progress = .auto
     @Flag(name: .customLong("skip-bad-lines"), help: "Count bad lines instead of stopping.") var skipBadLines = false
     @Option(help: "Lower this process's scheduling priority by N (the server's jobs use 10).") var nice = 0
-    @Option(help: "mf-sgd: epochs.") var epochs = 20
-    @Option(name: .customLong("learning-rate"), help: "mf-sgd: learning rate.") var learningRate: Float = 0.05
+    @Option(help: "mf-sgd, softmax, item2vec: epochs.") var epochs = 20
+    @Option(name: .customLong("learning-rate"), help: "mf-sgd, softmax, item2vec: learning rate (default 0.05; softmax 0.002, Adam).") var learningRate: Float?
     @Option(help: "mf-sgd: bpr, bce or softmax (sampled, with logQ correction).") var loss = "bpr"
-    @Option(help: "mf-sgd: negatives from none (positives only), uniform, popularity or hard.") var sampler = "uniform"
-    @Option(help: "mf-sgd: negatives per positive (bpr uses one).") var negatives = 1
+    @Option(help: "mf-sgd: negatives from none (positives only), uniform, popularity, hard or in-batch; softmax: uniform or popularity.") var sampler = "uniform"
+    @Option(help: "mf-sgd, softmax, item2vec: negatives per positive (default 1; softmax 100; bpr uses one).") var negatives: Int?
     @Option(name: .customLong("batch-size"), help: "mf-sgd: positives per update (1: plain SGD).") var batchSize = 1
     @Option(help: "mf-sgd: sgd, adagrad or adam.") var optimizer = "adagrad"
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
@@ -54,19 +54,34 @@ struct Train: ParsableCommand {
     @Option(help: "item2vec: subsampling threshold t (0: off).") var subsample = 1e-3
     @Option(help: "item2vec: random walks per item on the transition graph (0: none).") var walks = 0
     @Option(name: .customLong("walk-length"), help: "item2vec: items per random walk.") var walkLength = 20
+    @Option(help: "softmax: hidden ReLU layer widths, comma-separated (e.g. 256,128; empty: none).") var hidden = "128"
+    @Option(name: .customLong("input-dimensions"), help: "softmax: width of the input item embeddings (default: --factors).") var inputDimensions: Int?
+    @Option(name: .customLong("user-features"), help: "softmax: users file (TSV with a header: user id, then feature columns; RecBole .user).") var userFeatures: String?
+    @Option(help: "softmax: feature columns to use, each optionally typed, e.g. age:numeric,gender,occupation (default: all).") var features: String?
+    @Option(name: .customLong("feature-dimensions"), help: "softmax: embedding width of each categorical feature.") var featureDimensions = 8
     @Option(help: "Planted groups (unfold generate --groups-out): the folding rate goes into the metadata.") var groups: String?
 
     func validate() throws {
-        guard let kind = ModelKind(name: model), kind != .softmax else { throw ValidationError("model '\(model)' is not available; available: wals, mf-sgd, item2vec") }
+        guard let kind = ModelKind(name: model) else { throw ValidationError("model '\(model)' is not available; available: wals, mf-sgd, softmax, item2vec") }
         guard MFSGD.Loss(rawValue: loss) != nil else { throw ValidationError("--loss must be bpr, bce or softmax") }
-        guard ["none", "uniform", "popularity", "hard"].contains(sampler) else { throw ValidationError("--sampler must be none, uniform, popularity or hard") }
+        guard ["none", "uniform", "popularity", "hard", "in-batch"].contains(sampler) else { throw ValidationError("--sampler must be none, uniform, popularity, hard or in-batch") }
+        if kind == .softmax, !["uniform", "popularity"].contains(sampler) { throw ValidationError("--sampler must be uniform or popularity for softmax") }
+        if sampler == "in-batch", batchSize < 2 { throw ValidationError("--sampler in-batch needs --batch-size of at least 2") }
         guard MFSGD.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be sgd, adagrad or adam") }
-        guard epochs >= 1, negatives >= 1, batchSize >= 1, learningRate > 0 else { throw ValidationError("--epochs, --negatives, --batch-size must be at least 1 and --learning-rate positive") }
+        guard epochs >= 1, (negatives ?? 1) >= 1, batchSize >= 1, (learningRate ?? 1) > 0 else { throw ValidationError("--epochs, --negatives, --batch-size must be at least 1 and --learning-rate positive") }
+        guard hiddenSizes != nil else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
+        guard (inputDimensions ?? 1) >= 1, featureDimensions >= 1 else { throw ValidationError("--input-dimensions and --feature-dimensions must be at least 1") }
         guard WALS.Solver(rawValue: solver) != nil else { throw ValidationError("--solver must be cholesky or cg, got '\(solver)'") }
         guard factors >= 1 && factors <= 1024 else { throw ValidationError("--factors must be within 1...1024") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard regularization >= 0, alpha >= 0, unobservedWeight >= 0 else { throw ValidationError("--regularization, --alpha and --unobserved-weight must be non-negative") }
         guard k >= 1 && k <= 1000 else { throw ValidationError("--k must be within 1...1000") }
+    }
+
+    var hiddenSizes: [Int]? {
+        let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else { return nil }
+        return parts.map { $0! }
     }
 
     func run() throws {
@@ -88,6 +103,9 @@ struct Train: ParsableCommand {
         let kind = ModelKind(name: model)!
         let trainStart = Date()
         let itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double]
+        var tower: Tower?
+        var towerFeatures: SoftmaxDNN.Features?
+        var epochRecords: [ModelMetadata.EpochRecord] = []
         let hyperparameters: [String: Double]
         let foldIn: FoldIn?
         if kind == .item2vec {
@@ -95,8 +113,8 @@ struct Train: ParsableCommand {
             p.factors = factors
             p.window = window
             p.epochs = epochs
-            p.negatives = negatives
-            p.learningRate = learningRate
+            p.negatives = negatives ?? 1
+            p.learningRate = learningRate ?? 0.05
             p.subsample = subsample
             p.walksPerItem = walks
             p.walkLength = walkLength
@@ -110,6 +128,34 @@ struct Train: ParsableCommand {
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
             }
             (userFactors, lossHistory, hyperparameters) = (Matrix(rows: 0, cols: factors), losses, p.dictionary)
+            foldIn = nil
+        } else if kind == .softmax {
+            var p = SoftmaxDNN.Parameters()
+            p.factors = factors
+            p.inputDimensions = inputDimensions ?? factors
+            p.hidden = hiddenSizes!
+            p.featureDimensions = featureDimensions
+            p.epochs = epochs
+            p.learningRate = learningRate ?? 0.002
+            p.regularization = regularization
+            p.negatives = negatives ?? 100
+            p.batchSize = batchSize > 1 ? batchSize : 64
+            p.sampling = sampler == "popularity" ? .popularity(beta: beta) : .uniform
+            p.threads = threadCount
+            p.seed = seed
+            let (sequences, ordered) = SoftmaxDNN.sequences(interactions)
+            if let userFeatures {
+                let file = try cliTry { try UserFeatureFile.read(path: userFeatures) }
+                towerFeatures = try cliTry { try SoftmaxDNN.features(file, path: userFeatures, selection: features, users: interactions.users, dimensions: featureDimensions) }
+                reporter.note("features: " + towerFeatures!.schema.map { "\($0.name) (\($0.kind.rawValue)\($0.kind == .categorical ? ", \($0.values.count) values" : ""))" }.joined(separator: ", "))
+            }
+            reporter.phase("train", detail: "softmax \(sequences.count) users x \(matrix.cols) items, layers \(p.hidden.map(String.init).joined(separator: "-"))-\(factors), \(p.negatives) \(sampler) negatives, \(ordered ? "next item in time" : "leave one out")")
+            let result = SoftmaxDNN.train(sequences, ordered: ordered, items: matrix.cols, features: towerFeatures, p) { epoch in
+                reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
+                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank), stableRankUsers: nil))
+            }
+            (itemFactors, userFactors, lossHistory, hyperparameters) = (result.items, Matrix(rows: 0, cols: factors), result.epochs.map { $0.loss }, p.dictionary)
+            tower = result.tower
             foldIn = nil
         } else if kind == .wals {
             var p = WALS.Parameters()
@@ -130,10 +176,10 @@ struct Train: ParsableCommand {
             var p = MFSGD.Parameters()
             p.factors = factors
             p.epochs = epochs
-            p.learningRate = learningRate
+            p.learningRate = learningRate ?? 0.05
             p.regularization = regularization
             p.loss = MFSGD.Loss(rawValue: loss)!
-            p.negatives = negatives
+            p.negatives = negatives ?? 1
             p.batchSize = batchSize
             p.optimizer = MFSGD.Optimizer(rawValue: optimizer)!
             p.gravity = gravity
@@ -145,11 +191,13 @@ struct Train: ParsableCommand {
             case "none": p.sampling = .none
             case "popularity": p.sampling = .popularity(beta: beta)
             case "hard": p.sampling = .hard(candidates: hardCandidates, temperature: 1)
+            case "in-batch": p.sampling = .inBatch
             default: p.sampling = .uniform
             }
             reporter.phase("train", detail: "mf-sgd \(loss)/\(sampler) \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
             let result = MFSGD.train(matrix, p) { epoch in
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
+                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank), stableRankUsers: Double(epoch.userStableRank)))
             }
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss }, p.dictionary)
             // Served by the fold-in solve against the item table (c = 1 + r, w0 = 1), with λ a
@@ -163,14 +211,15 @@ struct Train: ParsableCommand {
         reporter.phase("neighbours", detail: "\(neighbours) per item")
         let nb = neighbours > 0 ? table.cosineNeighbours(k: neighbours, threads: threadCount) : (indices: [], scores: [])
 
+        // Each training user's feature vector (softmax with features), for evaluation.
+        let featureVectors: [[Float]] = tower.flatMap { t in towerFeatures.map { f in f.values.map { (try? t.featureVector($0)) ?? [] } } } ?? []
+        let makeScorer = { Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix, tower: tower, features: featureVectors) }
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
         if let test {
             reporter.phase("evaluate", detail: test)
             let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: test) }.interactions
             let held = Evaluation.align(test: testData, to: interactions)
-            evaluation = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount) {
-                Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix)
-            }.dictionary
+            evaluation = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount, makeScorer: makeScorer).dictionary
             baseline = Evaluation.popularity(train: matrix, test: held, k: k).dictionary
             if kind == .mfSGD {
                 // The same users scored with their trained vectors instead of fold-in: tells
@@ -192,9 +241,7 @@ struct Train: ParsableCommand {
             let planted = try cliTry { try PlantedGroups.read(path: groups) }
             let userGroups = PlantedGroups.align(planted.users, to: interactions.users.ids)
             let itemGroups = PlantedGroups.align(planted.items, to: interactions.items.ids)
-            evaluation["folding@\(k)"] = Evaluation.foldingRate(train: matrix, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: threadCount) {
-                Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix)
-            }
+            evaluation["folding@\(k)"] = Evaluation.foldingRate(train: matrix, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: threadCount, makeScorer: makeScorer)
         }
         var attributes: [String: ItemAttributes] = [:]
         if let items {
@@ -208,17 +255,17 @@ struct Train: ParsableCommand {
         let version = nextVersion(directory: out, name: modelName)
         let metadata = ModelMetadata(
             name: modelName, kind: model, version: version, createdAt: ISO8601DateFormatter().string(from: Date()),
-            hyperparameters: hyperparameters, solver: kind == .wals ? solver : "\(optimizer)/\(loss)/\(sampler)",
+            hyperparameters: hyperparameters, solver: kind == .wals ? solver : kind == .softmax ? "adam/softmax/\(sampler)" : "\(optimizer)/\(loss)/\(sampler)",
             data: .init(source: data, fingerprint: interactions.fingerprint, users: interactions.users.count, items: interactions.items.count, interactions: interactions.count),
             evaluation: evaluation, popularityBaseline: baseline,
             stableRank: userFactors.rows > 0 ? ["users": Double(stableRank(userFactors)), "items": Double(stableRank(itemFactors))]
                 : ["items": Double(stableRank(itemFactors))],
-            itemSpectrum: singularValues(itemFactors), trainingSeconds: trainingSeconds, lossHistory: lossHistory
+            itemSpectrum: singularValues(itemFactors), trainingSeconds: trainingSeconds, lossHistory: lossHistory, epochs: epochRecords
         )
         let contents = SnapshotContents(
             kind: kind, version: version, createdAt: UInt64(Date().timeIntervalSince1970), items: table, foldIn: foldIn,
             popularity: interactions.itemCounts(), neighbourCount: neighbours > 0 ? neighbours : 0,
-            neighbourIndices: nb.indices, neighbourScores: nb.scores, metadata: metadata, attributes: attributes
+            neighbourIndices: nb.indices, neighbourScores: nb.scores, metadata: metadata, attributes: attributes, tower: tower
         )
         reporter.phase("write", detail: out)
         let path = try cliTry { try SnapshotWriter.write(contents, name: modelName, to: out) }

@@ -168,7 +168,7 @@ final class JobsEndToEndTests: XCTestCase {
         let cases: [(String, String)] = [
             (#"{"params":{"factorz":3}}"#, "unknown parameter 'factorz'"),
             (#"{"params":{"factors":"many"}}"#, "parameter 'factors' must be a whole number"),
-            (#"{"model":"bert"}"#, "model 'bert' cannot be trained yet"),
+            (#"{"model":"bert"}"#, "unknown model kind 'bert'"),
             (#"{"data":{"source":"file","path":"/no/such/file.tsv"}}"#, "is not a readable file"),
             (#"{"data":{"source":"url"}}"#, "data.url must be an http, https or file URL"),
             (#"{"data":{"source":"ftp"}}"#, "data.source must be file, log or url"),

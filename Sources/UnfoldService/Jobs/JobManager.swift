@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldModels
 import Logging
 import UnfoldData
 import UnfoldServing
@@ -27,6 +28,11 @@ public final class JobManager: @unchecked Sendable {
     static let parameters: [String: String] = [
         "factors": "int", "iterations": "int", "regularization": "number", "alpha": "number", "unobserved_weight": "number",
         "solver": "string", "cg_steps": "int", "seed": "int", "threads": "int", "neighbours": "int", "k": "int",
+        // mf-sgd, softmax, item2vec
+        "epochs": "int", "learning_rate": "number", "loss": "string", "sampler": "string", "negatives": "int", "batch_size": "int",
+        "optimizer": "string", "beta": "number", "hard_candidates": "int", "fold_in_scale": "number", "gravity": "number",
+        "srank_weight": "number", "srank_epochs": "int", "window": "int", "subsample": "number", "walks": "int", "walk_length": "int",
+        "hidden": "string", "input_dimensions": "int", "user_features": "string", "features": "string", "feature_dimensions": "int",
     ]
 
     private let settings: Settings
@@ -72,7 +78,12 @@ public final class JobManager: @unchecked Sendable {
 
     /// Validates a retrain request and starts its trainer process.
     func start(model: String, parameters: [String: JSONValue], data: String?, test: String?, items: String?, timeLimit: Double?, includeLog: Bool = false) throws(RequestError) -> TrainingJob {
-        guard model == "wals" else { throw .badRequest("model '\(model)' cannot be trained yet; available: wals") }
+        guard ModelKind(name: model) != nil else {
+            throw .badRequest("unknown model kind '\(model)'; available: \(ModelKind.allCases.map(\.name).joined(separator: ", "))")
+        }
+        if case .string(let path)? = parameters["user_features"], !FileManager.default.isReadableFile(atPath: path) {
+            throw .badRequest("user_features '\(path)' is not a readable file")
+        }
         var arguments = ["train", "--model", model, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
         for key in parameters.keys.sorted() {
             guard let kind = Self.parameters[key] else {

@@ -1,4 +1,5 @@
 import UnfoldHTTP
+import UnfoldModels
 import UnfoldServing
 
 /// The body of `POST /v1/recommend`, checked field by field.
@@ -9,7 +10,6 @@ struct RecommendRequest {
 
     var query: RecommendQuery
     var model: String?
-    var hasFeatures: Bool
 
     init(body: [UInt8]) throws(RequestError) {
         guard case .object(let object) = try JSONValue.parse(body) else {
@@ -67,12 +67,27 @@ struct RecommendRequest {
         case .string(let s)?: model = s
         case let other?: throw .badRequest("model must be a string, got \(other.typeName)")
         }
-        hasFeatures = object["features"].map { $0 != .null } ?? false
+        var features: [String: FeatureValue] = [:]
+        switch object["features"] {
+        case nil, .null?: break
+        case .object(let values)?:
+            for (name, value) in values {
+                switch value {
+                case .null: continue
+                case .number(let x) where x.isFinite: features[name] = .number(x)
+                case .string(let s): features[name] = .string(s)
+                default: throw .badRequest("features.\(name) must be a number or a string, got \(value.typeName)")
+                }
+            }
+        case let other?:
+            throw .badRequest("features must be an object of names to numbers or strings, got \(other.typeName)")
+        }
         query = RecommendQuery(
             interactions: interactions, k: k, excludeSeen: excludeSeen,
             exclude: try Self.strings(object, "exclude") ?? [],
             include: try Self.strings(object, "include"),
-            categories: try Self.strings(object, "categories")
+            categories: try Self.strings(object, "categories"),
+            features: features
         )
     }
 

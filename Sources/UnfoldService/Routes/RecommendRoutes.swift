@@ -31,10 +31,12 @@ struct RecommendRoutes {
         }
         let body = try RecommendRequest(body: request.body)
         let served = try model(body.model)
-        if body.hasFeatures {
-            throw .badRequest("model '\(served.name)' takes no query features")
+        let result: Recommendation
+        do {
+            result = try Recommender.recommend(body.query, with: served)
+        } catch {
+            throw .badRequest("model '\(served.name)': \(error)")
         }
-        let result = Recommender.recommend(body.query, with: served)
         var json = JSONWriter()
         json.open()
         json.modelField(served)
