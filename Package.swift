@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "UnfoldSnapshotTests", dependencies: ["UnfoldSnapshot", "UnfoldModels", "UnfoldMath"]),
         .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
-        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData"]),
+        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining"]),
     ]
 )

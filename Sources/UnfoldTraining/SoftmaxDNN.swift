@@ -10,7 +10,8 @@ import UnfoldModels
 ///
 /// Examples: for a user with items s_0 … s_{n−1} ordered by time, example t has target s_t
 /// and input bag s_0 … s_{t−1} (the next item in time; the first example has an empty bag
-/// and, with features, teaches the cold start). Without timestamps, example t has the bag of
+/// and, with features, teaches the cold start, as does dropping an example's bag with
+/// probability `bagDropout`). Without timestamps, example t has the bag of
 /// every other item (leave one out). With the query q_t, K negatives j drawn by the sampler
 /// (the user's positives excluded), and logits z = q·v + b − log Q:
 ///
@@ -37,6 +38,9 @@ public enum SoftmaxDNN {
         public var negatives = 100
         public var sampling: NegativeSampling = .uniform
         public var batchSize = 64
+        /// Probability that an example's bag is dropped (features only), so the tower also
+        /// learns to answer new users from their features (cold start).
+        public var bagDropout: Float = 0
         public var initScale: Float = 0.1
         public var threads = defaultThreadCount
         public var seed: UInt64 = 42
@@ -45,7 +49,8 @@ public enum SoftmaxDNN {
         public var dictionary: [String: Double] {
             var out: [String: Double] = ["factors": Double(factors), "input_dimensions": Double(inputDimensions), "feature_dimensions": Double(featureDimensions),
                                          "epochs": Double(epochs), "learning_rate": Double(learningRate), "regularization": Double(regularization),
-                                         "negatives": Double(negatives), "batch_size": Double(batchSize), "threads": Double(threads), "seed": Double(seed)]
+                                         "negatives": Double(negatives), "batch_size": Double(batchSize), "threads": Double(threads), "seed": Double(seed),
+                                         "bag_dropout": Double(bagDropout)]
             for (l, h) in hidden.enumerated() { out["hidden_\(l + 1)"] = Double(h) }
             return out
         }
@@ -85,6 +90,11 @@ public enum SoftmaxDNN {
         public var tower: Tower
         public var items: Matrix
         public var epochs: [Epoch]
+        public init(tower: Tower, items: Matrix, epochs: [Epoch]) {
+            self.tower = tower
+            self.items = items
+            self.epochs = epochs
+        }
     }
 
     /// Each user's (item, weight) in time order (file order without timestamps); `ordered`
@@ -436,8 +446,11 @@ public enum SoftmaxDNN {
             var loss = 0.0
             for t in range {
                 let target = Int(s.items[t])
-                let bagWeight: Float
-                if ordered {
+                var bagWeight: Float
+                if p.bagDropout > 0 && rng.nextFloat() < p.bagDropout {
+                    bagWeight = 0
+                    bag.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                } else if ordered {
                     bagWeight = weightSum
                     for k in 0..<e { bag[k] = bagWeight > 0 ? sum[k] / bagWeight : 0 }
                 } else {

@@ -58,6 +58,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("input-dimensions"), help: "softmax: width of the input item embeddings (default: --factors).") var inputDimensions: Int?
     @Option(name: .customLong("user-features"), help: "softmax: users file (TSV with a header: user id, then feature columns; RecBole .user).") var userFeatures: String?
     @Option(help: "softmax: feature columns to use, each optionally typed, e.g. age:numeric,gender,occupation (default: all).") var features: String?
+    @Option(name: .customLong("bag-dropout"), help: "softmax: probability an example's item bag is dropped, teaching answers from features alone.") var bagDropout: Float = 0
     @Option(name: .customLong("feature-dimensions"), help: "softmax: embedding width of each categorical feature.") var featureDimensions = 8
     @Option(help: "Planted groups (unfold generate --groups-out): the folding rate goes into the metadata.") var groups: String?
 
@@ -70,6 +71,7 @@ struct Train: ParsableCommand {
         guard MFSGD.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be sgd, adagrad or adam") }
         guard epochs >= 1, (negatives ?? 1) >= 1, batchSize >= 1, (learningRate ?? 1) > 0 else { throw ValidationError("--epochs, --negatives, --batch-size must be at least 1 and --learning-rate positive") }
         guard hiddenSizes != nil else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
+        guard bagDropout >= 0 && bagDropout < 1 else { throw ValidationError("--bag-dropout must be within [0, 1)") }
         guard (inputDimensions ?? 1) >= 1, featureDimensions >= 1 else { throw ValidationError("--input-dimensions and --feature-dimensions must be at least 1") }
         guard WALS.Solver(rawValue: solver) != nil else { throw ValidationError("--solver must be cholesky or cg, got '\(solver)'") }
         guard factors >= 1 && factors <= 1024 else { throw ValidationError("--factors must be within 1...1024") }
@@ -141,6 +143,7 @@ struct Train: ParsableCommand {
             p.negatives = negatives ?? 100
             p.batchSize = batchSize > 1 ? batchSize : 64
             p.sampling = sampler == "popularity" ? .popularity(beta: beta) : .uniform
+            p.bagDropout = bagDropout
             p.threads = threadCount
             p.seed = seed
             let (sequences, ordered) = SoftmaxDNN.sequences(interactions)

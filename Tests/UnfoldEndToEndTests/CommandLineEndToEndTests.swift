@@ -168,6 +168,6 @@ final class TrainingCommandLineTests: XCTestCase {
         let unknown = try runUnfold(["train", "--model", "bert", "--data", work])
         XCTAssertTrue(unknown.stderr.contains("model 'bert' is not available"), unknown.stderr)
         let badSampler = try runUnfold(["train", "--model", "mf-sgd", "--sampler", "magic", "--data", work])
-        XCTAssertTrue(badSampler.stderr.contains("--sampler must be none, uniform, popularity or hard"), badSampler.stderr)
+        XCTAssertTrue(badSampler.stderr.contains("--sampler must be none, uniform, popularity, hard or in-batch"), badSampler.stderr)
     }
 }

@@ -108,6 +108,29 @@ final class JobsEndToEndTests: XCTestCase {
 
     /// kill -9 of the trainer in the middle of training: the job fails, the server keeps
     /// serving the previous model, no new snapshot appears.
+    /// Every model kind retrains through the admin API, loads, and answers under its name.
+    func testRetrainEveryModelKind() throws {
+        let (server, _) = try server("kinds")
+        let bodies = [
+            "mf-sgd": #"{"model":"mf-sgd","params":{"factors":8,"epochs":2,"loss":"softmax","sampler":"in-batch","batch_size":32,"negatives":4}}"#,
+            "item2vec": #"{"model":"item2vec","params":{"factors":8,"epochs":2,"window":3}}"#,
+            "softmax": #"{"model":"softmax","params":{"factors":8,"epochs":2,"hidden":"16","negatives":10}}"#,
+        ]
+        for (kind, body) in bodies.sorted(by: { $0.key < $1.key }) {
+            let id = try retrain(server, body)
+            let job = try waitJob(server, id, until: finished)
+            XCTAssertEqual(job["state"] as? String, "succeeded", "\(kind): \(job)")
+            XCTAssertTrue(server.waitForLog("model=\(kind)"), server.log)
+            let response = try call(server, "POST", "/v1/recommend", #"{"model":"\#(kind)","interactions":[{"item":"i1"},{"item":"i2"}],"k":5}"#)
+            XCTAssertEqual(response.status, 200, "\(kind): \(response.text)")
+            XCTAssertEqual((response.json?["model"] as? [String: Any])?["name"] as? String, kind)
+            XCTAssertEqual(response.json?["source"] as? String, "model")
+        }
+        let bad = try call(server, "POST", "/admin/retrain", #"{"model":"softmax","params":{"user_features":"/no/such/file"}}"#)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertTrue(bad.text.contains("user_features '/no/such/file' is not a readable file"), bad.text)
+    }
+
     func testKillNineOfTheTrainer() throws {
         let (server, root) = try server("kill")
         let first = try retrain(server, #"{"params":{"factors":8,"iterations":2}}"#)

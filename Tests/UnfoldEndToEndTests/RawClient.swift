@@ -15,6 +15,7 @@ struct WireResponse {
     var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
 
     var errorCode: String? { (json?["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String? { (json?["error"] as? [String: Any])?["message"] as? String }
 }
 
 enum ClientError: Error { case connect(Int32), closed, timeout, malformed(String) }

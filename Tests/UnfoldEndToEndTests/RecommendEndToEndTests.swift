@@ -154,7 +154,7 @@ final class RecommendEndToEndTests: XCTestCase {
             (#"{"interactions":[],"exclude_seen":"yes"}"#, 400, "exclude_seen must be a boolean"),
             (#"{"interactons":[]}"#, 400, "unknown field 'interactons'"),
             (#"{"model":"softmax"}"#, 404, "no model named 'softmax'"),
-            (#"{"interactions":[{"item":"i1"}],"features":{"age":3}}"#, 400, "takes no query features"),
+            (#"{"interactions":[{"item":"i1"}],"features":{"age":3}}"#, 400, "unknown feature 'age'; this model's features are: (none)"),
         ]
         for (body, status, message) in cases {
             let response = try post(body)

@@ -15,7 +15,27 @@ final class SnapshotTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    func contents(items: Int = 40, d: Int = 8) -> SnapshotContents {
+    /// A small softmax tower over `items` items: one categorical and one numeric feature.
+    func tower(items: Int, d: Int) -> Tower {
+        let features: [FeatureSpec] = [.categorical("job", values: ["a", "b"], dimensions: 3), .numeric("age", mean: 30, std: 12)]
+        var rng = SplitMix64(seed: 8)
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in rng.nextGaussian() } }
+        let input = 6 + 4
+        return Tower(inputDimensions: 6, features: features, layerSizes: [5, d], inputTable: random(items * 6), featureTables: [random(9), []],
+                     weights: [random(input * 5), random(5 * d)], biases: [random(5), random(d)], itemBias: random(items))
+    }
+
+    func contents(items: Int = 40, d: Int = 8, softmax: Bool = false) -> SnapshotContents {
+        var c = walsContents(items: items, d: d)
+        if softmax {
+            c.kind = .softmax
+            c.foldIn = nil
+            c.tower = tower(items: items, d: d)
+        }
+        return c
+    }
+
+    func walsContents(items: Int, d: Int) -> SnapshotContents {
         let table = ItemTable(ids: (0..<items).map { "item-\($0)-é" }, vectors: Matrix.random(rows: items, cols: d, scale: 1, seed: 4))
         let foldIn = FoldIn(items: table.vectors, alpha: 2, unobservedWeight: 0.5, regularization: 0.1)
         let neighbours = table.cosineNeighbours(k: 5)
@@ -53,8 +73,35 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["wals-17.unfold"])
     }
 
-    func corrupt(_ mutate: (inout [UInt8]) -> Void) throws -> SnapshotError? {
-        var bytes = try SnapshotWriter.encode(contents())
+    func testTowerRoundTrip() throws {
+        let original = contents(softmax: true)
+        let snapshot = try Snapshot.open(path: try SnapshotWriter.write(original, name: "softmax", to: directory))
+        XCTAssertEqual(snapshot.kind, .softmax)
+        XCTAssertNil(snapshot.foldIn)
+        XCTAssertEqual(snapshot.tower, original.tower)
+        XCTAssertEqual(snapshot.tower?.features.map(\.name), ["job", "age"])
+    }
+
+    func testSoftmaxWithoutATowerAndNonFiniteTowerWeightsAreRejected() throws {
+        var c = contents(softmax: true)
+        c.tower = nil
+        XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "a", to: directory))) {
+            XCTAssertEqual($0 as? SnapshotError, .badSection("a softmax snapshot needs a tower section"))
+        }
+        c = contents(softmax: true)
+        c.tower!.weights[1][3] = .infinity
+        XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "b", to: directory))) {
+            XCTAssertEqual($0 as? SnapshotError, .nonFinite(section: "tower"))
+        }
+        c = contents(softmax: true)
+        c.tower!.itemBias.removeLast()
+        XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "c", to: directory))) {
+            guard case .inconsistent = $0 as? SnapshotError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func corrupt(softmax: Bool = false, _ mutate: (inout [UInt8]) -> Void) throws -> SnapshotError? {
+        var bytes = try SnapshotWriter.encode(contents(softmax: softmax))
         mutate(&bytes)
         let path = directory + "/corrupt-\(UUID().uuidString).unfold"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -67,7 +114,12 @@ final class SnapshotTests: XCTestCase {
     }
 
     func testAFlippedByteInEverySectionIsRejected() throws {
-        let bytes = try SnapshotWriter.encode(contents())
+        try flippedBytes(softmax: false)
+        try flippedBytes(softmax: true)
+    }
+
+    func flippedBytes(softmax: Bool) throws {
+        let bytes = try SnapshotWriter.encode(contents(softmax: softmax))
         let count = Int(bytes[24])
         for index in 0..<count {
             let entry = 64 + index * 32
@@ -75,7 +127,7 @@ final class SnapshotTests: XCTestCase {
             let offset = u64(entry + 8), length = u64(entry + 16)
             let kind = SnapshotFormat.Section(rawValue: UInt32(bytes[entry]))!
             for position in [offset, offset + length / 2, offset + length - 1] {
-                let error = try corrupt { $0[position] ^= 0x10 }
+                let error = try corrupt(softmax: softmax) { $0[position] ^= 0x10 }
                 XCTAssertEqual(error, .checksumMismatch(section: kind.description), "byte \(position) of \(kind)")
             }
         }

@@ -32,7 +32,7 @@ public final class JobManager: @unchecked Sendable {
         "epochs": "int", "learning_rate": "number", "loss": "string", "sampler": "string", "negatives": "int", "batch_size": "int",
         "optimizer": "string", "beta": "number", "hard_candidates": "int", "fold_in_scale": "number", "gravity": "number",
         "srank_weight": "number", "srank_epochs": "int", "window": "int", "subsample": "number", "walks": "int", "walk_length": "int",
-        "hidden": "string", "input_dimensions": "int", "user_features": "string", "features": "string", "feature_dimensions": "int",
+        "hidden": "string", "input_dimensions": "int", "user_features": "string", "features": "string", "feature_dimensions": "int", "bag_dropout": "number",
     ]
 
     private let settings: Settings
