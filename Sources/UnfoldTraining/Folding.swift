@@ -29,6 +29,61 @@ extension Evaluation {
     }
 }
 
+extension Evaluation {
+    /// The mean positive excess of cross-group scores over within-group relatedness: for a
+    /// user u with scores s_u over the items not in u's training row, m_u the mean score of
+    /// the items of u's own group and σ_u the standard deviation of all of u's scores,
+    ///
+    ///     excess(u) = mean over items j outside u's group of max(0, (s_uj − m_u) / σ_u)
+    ///
+    /// averaged over users. Scale-free (scores of WALS and of BPR live on different scales);
+    /// 0 when every cross-group item scores below the user's typical in-group item, and
+    /// large when unrelated groups are folded onto each other.
+    public static func foldingExcess(train: CSRMatrix, userGroups: [Int32], itemGroups: [Int32], threads: Int = defaultThreadCount, makeScorer: () -> Scorer) -> Double {
+        let users = (0..<train.rows).filter { train.rowCount($0) > 0 && userGroups[$0] >= 0 }
+        let workers = max(1, min(threads, users.count))
+        let scorers = (0..<workers).map { _ in makeScorer() }
+        var sums = [Double](repeating: 0, count: workers), counts = [Int](repeating: 0, count: workers)
+        sums.withUnsafeMutableBufferPointer { sumOut in
+            counts.withUnsafeMutableBufferPointer { countOut in
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var scores = [Float](repeating: 0, count: train.cols)
+                    var inTrain = [Bool](repeating: false, count: train.cols)
+                    var position = worker
+                    while position < users.count {
+                        let u = users[position]
+                        position += workers
+                        scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
+                        let row = train.indices[train.rowRange(u)]
+                        for i in row { inTrain[Int(i)] = true }
+                        var own = 0.0, ownCount = 0, sum = 0.0, squares = 0.0, all = 0
+                        for i in 0..<train.cols where !inTrain[i] && itemGroups[i] >= 0 {
+                            let s = Double(scores[i])
+                            sum += s
+                            squares += s * s
+                            all += 1
+                            if itemGroups[i] == userGroups[u] { own += s; ownCount += 1 }
+                        }
+                        if ownCount > 0 && all > ownCount {
+                            let mean = own / Double(ownCount)
+                            let sigma = max((squares / Double(all) - (sum / Double(all)) * (sum / Double(all))).squareRoot(), 1e-12)
+                            var excess = 0.0
+                            for i in 0..<train.cols where !inTrain[i] && itemGroups[i] >= 0 && itemGroups[i] != userGroups[u] {
+                                excess += max(0, (Double(scores[i]) - mean) / sigma)
+                            }
+                            sumOut[worker] += excess / Double(all - ownCount)
+                            countOut[worker] += 1
+                        }
+                        for i in row { inTrain[Int(i)] = false }
+                    }
+                }
+            }
+        }
+        let n = counts.reduce(0, +)
+        return n > 0 ? sums.reduce(0, +) / Double(n) : 0
+    }
+}
+
 /// The ground truth of `unfold generate --groups-out`: `kind id group` lines.
 public struct PlantedGroups: Sendable {
     public var users: [String: Int32] = [:]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import UnfoldData
 import UnfoldMath
+import UnfoldModels
 import UnfoldSnapshot
 import UnfoldTraining
 
@@ -15,6 +16,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Held-out interactions.") var test: String
     @Option(help: "Cut-off k.") var k = 10
     @Option(help: "Threads (0: one per core).") var threads = 0
+    @Option(name: .customLong("user-features"), help: "softmax: the users file with the features the model was trained with.") var userFeatures: String?
+    @Option(help: "Planted groups (unfold generate --groups-out): adds the folding rate and excess.") var groups: String?
 
     func run() throws {
         let model = try cliTry { try Snapshot.open(path: snapshot) }
@@ -25,12 +28,29 @@ struct Evaluate: ParsableCommand {
         let testMatrix = Evaluation.matrix(testData, users: trainData.users, items: itemSpace, binary: true)
         let workers = threads > 0 ? threads : defaultThreadCount
         let items = model.itemMatrix()
-        // Fold-in for matrix factorization; the weighted mean of item vectors for item2vec.
-        let metrics = Evaluation.rank(train: trainMatrix, test: testMatrix, k: k, threads: workers) {
-            Evaluation.servingScorer(items: items, foldIn: model.foldIn, train: trainMatrix)
+        // Each user's feature vector for a softmax tower (defaults without a users file).
+        var features: [[Float]] = []
+        if let tower = model.tower {
+            var values = [[String: FeatureValue]](repeating: [:], count: trainData.users.count)
+            if let userFeatures {
+                let file = try cliTry { try UserFeatureFile.read(path: userFeatures) }
+                let selection = tower.features.map { "\($0.name):\($0.kind.rawValue)" }.joined(separator: ",")
+                values = try cliTry { try SoftmaxDNN.features(file, path: userFeatures, selection: selection, users: trainData.users, dimensions: 1) }.values
+            }
+            features = values.map { (try? tower.featureVector($0)) ?? [] }
+        }
+        // The server's encoder: fold-in, the tower's forward pass, or the mean of item vectors.
+        let makeScorer = { Evaluation.servingScorer(items: items, foldIn: model.foldIn, train: trainMatrix, tower: model.tower, features: features) }
+        var metrics = Evaluation.rank(train: trainMatrix, test: testMatrix, k: k, threads: workers, makeScorer: makeScorer).dictionary
+        if let groups {
+            let planted = try cliTry { try PlantedGroups.read(path: groups) }
+            let userGroups = PlantedGroups.align(planted.users, to: trainData.users.ids)
+            let itemGroups = PlantedGroups.align(planted.items, to: model.itemIDs)
+            metrics["folding@\(k)"] = Evaluation.foldingRate(train: trainMatrix, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: workers, makeScorer: makeScorer)
+            metrics["folding_excess"] = Evaluation.foldingExcess(train: trainMatrix, userGroups: userGroups, itemGroups: itemGroups, threads: workers, makeScorer: makeScorer)
         }
         let baseline = Evaluation.popularity(train: trainMatrix, test: testMatrix, k: k)
-        let out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics.dictionary, "popularity": baseline.dictionary]
+        let out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics, "popularity": baseline.dictionary]
         print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
     }
 }

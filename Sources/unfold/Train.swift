@@ -217,6 +217,17 @@ struct Train: ParsableCommand {
         // Each training user's feature vector (softmax with features), for evaluation.
         let featureVectors: [[Float]] = tower.flatMap { t in towerFeatures.map { f in f.values.map { (try? t.featureVector($0)) ?? [] } } } ?? []
         let makeScorer = { Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix, tower: tower, features: featureVectors) }
+        // mf-sgd also has trained user vectors: scoring with them tells training quality apart
+        // from the serving encoder's.
+        let trainedScorer: (() -> Evaluation.Scorer)? = kind != .mfSGD ? nil : { [userFactors, itemFactors] in
+            { user, scores in
+                userFactors.storage.withUnsafeBufferPointer { u in
+                    itemFactors.storage.withUnsafeBufferPointer { v in
+                        matrixVector(v.baseAddress!, rows: itemFactors.rows, cols: itemFactors.cols, u.baseAddress! + user * itemFactors.cols, into: scores.baseAddress!)
+                    }
+                }
+            }
+        }
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
         if let test {
             reporter.phase("evaluate", detail: test)
@@ -224,20 +235,10 @@ struct Train: ParsableCommand {
             let held = Evaluation.align(test: testData, to: interactions)
             evaluation = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount, makeScorer: makeScorer).dictionary
             baseline = Evaluation.popularity(train: matrix, test: held, k: k).dictionary
-            if kind == .mfSGD {
+            if let trainedScorer {
                 // The same users scored with their trained vectors instead of fold-in: tells
                 // training quality apart from the serving encoder's.
-                let users = userFactors, items = itemFactors, d = users.cols
-                let trained = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount) {
-                    { user, scores in
-                        users.storage.withUnsafeBufferPointer { u in
-                            items.storage.withUnsafeBufferPointer { v in
-                                matrixVector(v.baseAddress!, rows: items.rows, cols: d, u.baseAddress! + user * d, into: scores.baseAddress!)
-                            }
-                        }
-                    }
-                }
-                evaluation["trained_users_ndcg@\(k)"] = trained.ndcg
+                evaluation["trained_users_ndcg@\(k)"] = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount, makeScorer: trainedScorer).ndcg
             }
         }
         if let groups {
@@ -245,6 +246,12 @@ struct Train: ParsableCommand {
             let userGroups = PlantedGroups.align(planted.users, to: interactions.users.ids)
             let itemGroups = PlantedGroups.align(planted.items, to: interactions.items.ids)
             evaluation["folding@\(k)"] = Evaluation.foldingRate(train: matrix, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: threadCount, makeScorer: makeScorer)
+            evaluation["folding_excess"] = Evaluation.foldingExcess(train: matrix, userGroups: userGroups, itemGroups: itemGroups, threads: threadCount, makeScorer: makeScorer)
+            if let trainedScorer {
+                // The trained user vectors fold where the served fold-in may not: report both.
+                evaluation["trained_users_folding@\(k)"] = Evaluation.foldingRate(train: matrix, userGroups: userGroups, itemGroups: itemGroups, k: k, threads: threadCount, makeScorer: trainedScorer)
+                evaluation["trained_users_folding_excess"] = Evaluation.foldingExcess(train: matrix, userGroups: userGroups, itemGroups: itemGroups, threads: threadCount, makeScorer: trainedScorer)
+            }
         }
         var attributes: [String: ItemAttributes] = [:]
         if let items {

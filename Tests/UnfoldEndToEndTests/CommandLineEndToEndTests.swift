@@ -119,7 +119,17 @@ final class TrainingCommandLineTests: XCTestCase {
         XCTAssertTrue(snapshot.contains("/mf-sgd-"))
         let inspect = try runUnfold(["inspect", snapshot])
         XCTAssertTrue(inspect.stdout.contains("\"kind\" : \"mf-sgd\""), inspect.stdout)
-        XCTAssertTrue(inspect.stdout.contains("\"folding@10\""), inspect.stdout)
+        for key in ["\"folding@10\"", "\"folding_excess\"", "\"trained_users_folding@10\"", "\"stable_rank_items\""] {
+            XCTAssertTrue(inspect.stdout.contains(key), "\(key) in \(inspect.stdout)")
+        }
+        // unfold evaluate reports folding when given the group labels.
+        let evaluate = try runUnfold(["evaluate", "--snapshot", snapshot, "--train", work + "/d.tsv", "--test", work + "/d.tsv", "--groups", work + "/g.tsv"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        let metrics = try XCTUnwrap(report["model"] as? [String: Double])
+        let rate = try XCTUnwrap(metrics["folding@10"])
+        XCTAssertTrue(rate >= 0 && rate <= 1)
+        XCTAssertNotNil(metrics["folding_excess"])
         let server = try ServerProcess(["--snapshots", work + "/s", "--default-model", "mf-sgd"])
         XCTAssertTrue(server.waitForLog("msg=\"model loaded\""))
         let c = try RawClient(port: server.port)

@@ -100,6 +100,27 @@ final class SamplingAndLossTests: XCTestCase {
         XCTAssertEqual(folded, 0.5, "top-2 of every user is items 7 and 6: one from each group")
     }
 
+    func testFoldingExcessOfAHandBuiltEmbedding() {
+        // One user of group 0 who saw item 0; items 1…7 alternate groups 1, 0, 1, ...
+        let train = CSRMatrix(rows: 1, cols: 8, rowIndex: [0], colIndex: [0], values: [1])
+        let itemGroups: [Int32] = (0..<8).map { Int32($0 % 2) }
+        let separated = Evaluation.foldingExcess(train: train, userGroups: [0], itemGroups: itemGroups, threads: 1) {
+            { _, scores in for i in 0..<8 { scores[i] = itemGroups[i] == 0 ? 5 : Float(i) * 0.1 } }
+        }
+        XCTAssertEqual(separated, 0, "every cross-group score is below the in-group mean")
+        // Folded: score = i. In-group items 2, 4, 6 (mean 4); all scores 1…7 (σ = 2); the
+        // cross-group items 1, 3, 5, 7 exceed by 0, 0, 0.5, 1.5 σ: mean 0.5.
+        let folded = Evaluation.foldingExcess(train: train, userGroups: [0], itemGroups: itemGroups, threads: 1) {
+            { _, scores in for i in 0..<8 { scores[i] = Float(i) } }
+        }
+        XCTAssertEqual(folded, 0.5, accuracy: 1e-9)
+        // Scale-free: multiplying every score by 100 changes nothing.
+        let scaled = Evaluation.foldingExcess(train: train, userGroups: [0], itemGroups: itemGroups, threads: 1) {
+            { _, scores in for i in 0..<8 { scores[i] = Float(i) * 100 } }
+        }
+        XCTAssertEqual(scaled, 0.5, accuracy: 1e-6)
+    }
+
     func testMFSGDWithNegativesRecoversPlantedGroups() throws {
         for optimizer in MFSGD.Optimizer.allCases {
             try recoversPlantedGroups(optimizer: optimizer, batchSize: optimizer == .sgd ? 16 : 1)
