@@ -24,15 +24,18 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         public var seconds: Double
         public var stableRankItems: Double
         public var stableRankUsers: Double?
-        public init(epoch: Int, loss: Double, seconds: Double, stableRankItems: Double, stableRankUsers: Double?) {
+        /// The held-out NDCG@k after the epoch (`unfold train --eval-every-epoch`).
+        public var ndcg: Double?
+        public init(epoch: Int, loss: Double, seconds: Double, stableRankItems: Double, stableRankUsers: Double?, ndcg: Double? = nil) {
             self.epoch = epoch
             self.loss = loss
             self.seconds = seconds
             self.stableRankItems = stableRankItems
             self.stableRankUsers = stableRankUsers
+            self.ndcg = ndcg
         }
         enum CodingKeys: String, CodingKey {
-            case epoch, loss, seconds
+            case epoch, loss, seconds, ndcg
             case stableRankItems = "stable_rank_items"
             case stableRankUsers = "stable_rank_users"
         }

@@ -84,6 +84,8 @@ public enum SoftmaxDNN {
         public var seconds: Double
         public var itemStableRank: Float
         public var inputStableRank: Float
+        /// The held-out metric of `evaluate` after the epoch (nil without one).
+        public var heldOut: Double?
     }
 
     public struct Result: Sendable {
@@ -191,8 +193,10 @@ public enum SoftmaxDNN {
         var inputWidth: Int { shapes[0].input }
     }
 
+    /// `evaluate(model)`, when given, runs after every epoch (untimed); its value is the
+    /// epoch's `heldOut`.
     public static func train(_ sequences: [Sequence], ordered: Bool, items n: Int, features: Features?, _ p: Parameters,
-                             onEpoch: (Epoch) -> Void = { _ in }) -> Result {
+                             evaluate: ((Result) -> Double)? = nil, onEpoch: (Epoch) -> Void = { _ in }) -> Result {
         let schema = features?.schema ?? []
         let layout = Layout(n: n, e: p.inputDimensions, d: p.factors, hidden: p.hidden, features: schema)
         var params = initialParameters(layout, p)
@@ -262,7 +266,8 @@ public enum SoftmaxDNN {
             let record = Epoch(epoch: epoch, of: p.epochs, loss: losses.reduce(0, +) / Double(max(examples.reduce(0, +), 1)),
                                seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
                                itemStableRank: stableRank(result.items),
-                               inputStableRank: stableRank(Matrix(rows: n, cols: p.inputDimensions, storage: result.tower.inputTable)))
+                               inputStableRank: stableRank(Matrix(rows: n, cols: p.inputDimensions, storage: result.tower.inputTable)),
+                               heldOut: evaluate?(result))
             history.append(record)
             onEpoch(record)
         }

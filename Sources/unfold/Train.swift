@@ -60,6 +60,7 @@ struct Train: ParsableCommand {
     @Option(help: "softmax: feature columns to use, each optionally typed, e.g. age:numeric,gender,occupation (default: all).") var features: String?
     @Option(name: .customLong("bag-dropout"), help: "softmax: probability an example's item bag is dropped, teaching answers from features alone.") var bagDropout: Float = 0
     @Option(name: .customLong("feature-dimensions"), help: "softmax: embedding width of each categorical feature.") var featureDimensions = 8
+    @Flag(name: .customLong("eval-every-epoch"), help: "mf-sgd, softmax: held-out NDCG@k after every epoch (needs --test; untimed) into the metadata.") var evalEveryEpoch = false
     @Option(help: "Planted groups (unfold generate --groups-out): the folding rate goes into the metadata.") var groups: String?
 
     func validate() throws {
@@ -78,6 +79,14 @@ struct Train: ParsableCommand {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard regularization >= 0, alpha >= 0, unobservedWeight >= 0 else { throw ValidationError("--regularization, --alpha and --unobserved-weight must be non-negative") }
         guard k >= 1 && k <= 1000 else { throw ValidationError("--k must be within 1...1000") }
+        if evalEveryEpoch && test == nil { throw ValidationError("--eval-every-epoch needs --test") }
+    }
+
+    /// mf-sgd is served by the fold-in solve against its item table (c = 1 + r, w0 = 1), with
+    /// λ a multiple (--fold-in-scale) of the mean squared item norm, to match the table's scale.
+    func servedFoldIn(_ items: Matrix) -> FoldIn {
+        let meanSquaredNorm = Double(items.frobeniusNormSquared) / Double(max(items.rows, 1))
+        return FoldIn(items: items, alpha: 1, unobservedWeight: 1, regularization: Float(foldInScale * meanSquaredNorm + 1e-6))
     }
 
     var hiddenSizes: [Int]? {
@@ -103,6 +112,18 @@ struct Train: ParsableCommand {
 
         let threadCount = threads > 0 ? threads : defaultThreadCount
         let kind = ModelKind(name: model)!
+        // Held-out interactions, mapped into the training id spaces.
+        var held: CSRMatrix?
+        if let test {
+            let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: test) }.interactions
+            held = Evaluation.align(test: testData, to: interactions)
+        }
+        /// NDCG@k of a model state through the serving encoder, for --eval-every-epoch.
+        func heldOutNDCG(items: Matrix, foldIn: FoldIn?, tower: Tower?, features: [[Float]]) -> Double {
+            Evaluation.rank(train: matrix, test: held!, k: k, threads: threadCount) {
+                Evaluation.servingScorer(items: items, foldIn: foldIn, train: matrix, tower: tower, features: features)
+            }.ndcg
+        }
         let trainStart = Date()
         let itemFactors: Matrix, userFactors: Matrix, lossHistory: [Double]
         var tower: Tower?
@@ -153,9 +174,15 @@ struct Train: ParsableCommand {
                 reporter.note("features: " + towerFeatures!.schema.map { "\($0.name) (\($0.kind.rawValue)\($0.kind == .categorical ? ", \($0.values.count) values" : ""))" }.joined(separator: ", "))
             }
             reporter.phase("train", detail: "softmax \(sequences.count) users x \(matrix.cols) items, layers \(p.hidden.map(String.init).joined(separator: "-"))-\(factors), \(p.negatives) \(sampler) negatives, \(ordered ? "next item in time" : "leave one out")")
-            let result = SoftmaxDNN.train(sequences, ordered: ordered, items: matrix.cols, features: towerFeatures, p) { epoch in
+            let values = towerFeatures?.values
+            let evaluate: ((SoftmaxDNN.Result) -> Double)? = !evalEveryEpoch ? nil : { model in
+                let vectors = values.map { $0.map { (try? model.tower.featureVector($0)) ?? [] } } ?? []
+                return heldOutNDCG(items: model.items, foldIn: nil, tower: model.tower, features: vectors)
+            }
+            let result = SoftmaxDNN.train(sequences, ordered: ordered, items: matrix.cols, features: towerFeatures, p, evaluate: evaluate) { epoch in
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
-                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank), stableRankUsers: nil))
+                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank),
+                                          stableRankUsers: nil, ndcg: epoch.heldOut))
             }
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.items, Matrix(rows: 0, cols: factors), result.epochs.map { $0.loss }, p.dictionary)
             tower = result.tower
@@ -198,15 +225,16 @@ struct Train: ParsableCommand {
             default: p.sampling = .uniform
             }
             reporter.phase("train", detail: "mf-sgd \(loss)/\(sampler) \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
-            let result = MFSGD.train(matrix, p) { epoch in
+            let evaluate: ((Matrix, Matrix) -> Double)? = !evalEveryEpoch ? nil : { _, items in
+                heldOutNDCG(items: items, foldIn: servedFoldIn(items), tower: nil, features: [])
+            }
+            let result = MFSGD.train(matrix, p, evaluate: evaluate) { epoch in
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
-                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank), stableRankUsers: Double(epoch.userStableRank)))
+                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank),
+                                          stableRankUsers: Double(epoch.userStableRank), ndcg: epoch.heldOut))
             }
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss }, p.dictionary)
-            // Served by the fold-in solve against the item table (c = 1 + r, w0 = 1), with λ a
-            // multiple (--fold-in-scale) of the mean squared item norm, to match the table's scale.
-            let meanSquaredNorm = Double(itemFactors.frobeniusNormSquared) / Double(max(itemFactors.rows, 1))
-            foldIn = FoldIn(items: itemFactors, alpha: 1, unobservedWeight: 1, regularization: Float(foldInScale * meanSquaredNorm + 1e-6))
+            foldIn = servedFoldIn(itemFactors)
         }
         let trainingSeconds = Date().timeIntervalSince(trainStart)
 
@@ -229,10 +257,8 @@ struct Train: ParsableCommand {
             }
         }
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
-        if let test {
-            reporter.phase("evaluate", detail: test)
-            let testData = try cliTry { try InteractionReader(skipBadLines: skipBadLines).read(location: test) }.interactions
-            let held = Evaluation.align(test: testData, to: interactions)
+        if test != nil, let held {
+            reporter.phase("evaluate", detail: test!)
             evaluation = Evaluation.rank(train: matrix, test: held, k: k, threads: threadCount, makeScorer: makeScorer).dictionary
             baseline = Evaluation.popularity(train: matrix, test: held, k: k).dictionary
             if let trainedScorer {
