@@ -24,20 +24,24 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         public var seconds: Double
         public var stableRankItems: Double
         public var stableRankUsers: Double?
-        /// The held-out NDCG@k after the epoch (`unfold train --eval-every-epoch`).
+        /// The held-out NDCG@k after the epoch through the serving encoder (`unfold train
+        /// --eval-every-epoch`), and with the trained user vectors (mf-sgd).
         public var ndcg: Double?
-        public init(epoch: Int, loss: Double, seconds: Double, stableRankItems: Double, stableRankUsers: Double?, ndcg: Double? = nil) {
+        public var trainedUsersNDCG: Double?
+        public init(epoch: Int, loss: Double, seconds: Double, stableRankItems: Double, stableRankUsers: Double?, ndcg: Double? = nil, trainedUsersNDCG: Double? = nil) {
             self.epoch = epoch
             self.loss = loss
             self.seconds = seconds
             self.stableRankItems = stableRankItems
             self.stableRankUsers = stableRankUsers
             self.ndcg = ndcg
+            self.trainedUsersNDCG = trainedUsersNDCG
         }
         enum CodingKeys: String, CodingKey {
             case epoch, loss, seconds, ndcg
             case stableRankItems = "stable_rank_items"
             case stableRankUsers = "stable_rank_users"
+            case trainedUsersNDCG = "trained_users_ndcg"
         }
     }
 

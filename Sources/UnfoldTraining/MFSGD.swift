@@ -57,8 +57,8 @@ public enum MFSGD {
         public var itemStableRank: Float
         /// G(U, V) after the epoch.
         public var gravity: Double
-        /// The held-out metric of `evaluate` after the epoch (nil without one).
-        public var heldOut: Double?
+        /// The held-out metrics of `evaluate` after the epoch (empty without one).
+        public var heldOut: [String: Double] = [:]
     }
 
     public struct Result: Sendable {
@@ -69,7 +69,7 @@ public enum MFSGD {
 
     /// `evaluate(users, items)`, when given, runs after every epoch (untimed); its value is
     /// the epoch's `heldOut`.
-    public static func train(_ userItems: CSRMatrix, _ p: Parameters, evaluate: ((Matrix, Matrix) -> Double)? = nil, onEpoch: (Epoch) -> Void = { _ in }) -> Result {
+    public static func train(_ userItems: CSRMatrix, _ p: Parameters, evaluate: ((Matrix, Matrix) -> [String: Double])? = nil, onEpoch: (Epoch) -> Void = { _ in }) -> Result {
         let d = p.factors
         var users = Matrix.random(rows: userItems.rows, cols: d, scale: p.initScale / Float(d).squareRoot(), seed: p.seed)
         var items = Matrix.random(rows: userItems.cols, cols: d, scale: p.initScale / Float(d).squareRoot(), seed: p.seed &+ 1)
@@ -162,7 +162,7 @@ public enum MFSGD {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let record = Epoch(epoch: epoch, of: p.epochs, loss: losses.reduce(0, +) / Double(max(order.count, 1)), seconds: seconds,
                                userStableRank: stableRank(users), itemStableRank: stableRank(items),
-                               gravity: Regularizers.gravity(users: users, items: items), heldOut: evaluate?(users, items))
+                               gravity: Regularizers.gravity(users: users, items: items), heldOut: evaluate?(users, items) ?? [:])
             history.append(record)
             onEpoch(record)
         }

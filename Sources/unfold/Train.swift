@@ -89,6 +89,19 @@ struct Train: ParsableCommand {
         return FoldIn(items: items, alpha: 1, unobservedWeight: 1, regularization: Float(foldInScale * meanSquaredNorm + 1e-6))
     }
 
+    /// Scores a user with its trained vector (mf-sgd) instead of the serving encoder.
+    func trainedUserScorer(_ users: Matrix, _ items: Matrix) -> () -> Evaluation.Scorer {
+        {
+            { user, scores in
+                users.storage.withUnsafeBufferPointer { u in
+                    items.storage.withUnsafeBufferPointer { v in
+                        matrixVector(v.baseAddress!, rows: items.rows, cols: items.cols, u.baseAddress! + user * items.cols, into: scores.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
     var hiddenSizes: [Int]? {
         let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else { return nil }
@@ -225,13 +238,15 @@ struct Train: ParsableCommand {
             default: p.sampling = .uniform
             }
             reporter.phase("train", detail: "mf-sgd \(loss)/\(sampler) \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
-            let evaluate: ((Matrix, Matrix) -> Double)? = !evalEveryEpoch ? nil : { _, items in
-                heldOutNDCG(items: items, foldIn: servedFoldIn(items), tower: nil, features: [])
+            let evaluate: ((Matrix, Matrix) -> [String: Double])? = !evalEveryEpoch ? nil : { users, items in
+                ["served": heldOutNDCG(items: items, foldIn: servedFoldIn(items), tower: nil, features: []),
+                 "trained": Evaluation.rank(train: matrix, test: held!, k: k, threads: threadCount, makeScorer: trainedUserScorer(users, items)).ndcg]
             }
             let result = MFSGD.train(matrix, p, evaluate: evaluate) { epoch in
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
                 epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank),
-                                          stableRankUsers: Double(epoch.userStableRank), ndcg: epoch.heldOut))
+                                          stableRankUsers: Double(epoch.userStableRank), ndcg: epoch.heldOut["served"],
+                                          trainedUsersNDCG: epoch.heldOut["trained"]))
             }
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss }, p.dictionary)
             foldIn = servedFoldIn(itemFactors)
@@ -247,15 +262,7 @@ struct Train: ParsableCommand {
         let makeScorer = { Evaluation.servingScorer(items: itemFactors, foldIn: foldIn, train: matrix, tower: tower, features: featureVectors) }
         // mf-sgd also has trained user vectors: scoring with them tells training quality apart
         // from the serving encoder's.
-        let trainedScorer: (() -> Evaluation.Scorer)? = kind != .mfSGD ? nil : { [userFactors, itemFactors] in
-            { user, scores in
-                userFactors.storage.withUnsafeBufferPointer { u in
-                    itemFactors.storage.withUnsafeBufferPointer { v in
-                        matrixVector(v.baseAddress!, rows: itemFactors.rows, cols: itemFactors.cols, u.baseAddress! + user * itemFactors.cols, into: scores.baseAddress!)
-                    }
-                }
-            }
-        }
+        let trainedScorer = kind != .mfSGD ? nil : trainedUserScorer(userFactors, itemFactors)
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
         if test != nil, let held {
             reporter.phase("evaluate", detail: test!)
