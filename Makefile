@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test bench bench-http bench-wals bench-serve bench-swap bench-sgd fuzz fuzz-smoke clean
+.PHONY: all deps build data model run test bench bench-http bench-wals bench-serve bench-swap bench-sgd experiments fuzz fuzz-smoke clean
 
 all: build
 
@@ -82,6 +82,11 @@ bench-swap: data
 
 bench-sgd: data
 	bash bench/sgd.sh
+
+## experiments: planted-group folding, every model on MovieLens-100k beside implicit, the
+## stable-rank warm start (docs/experiments.md; EXPERIMENTS_FLAGS=--quick for a short run)
+experiments: data
+	@PY=$$(bash bench/venv.sh) && $$PY bench/experiments.py --python $$PY $(EXPERIMENTS_FLAGS)
 
 ## fuzz: run the libFuzzer target of the HTTP parser until stopped (FUZZ_TIME seconds if set)
 FUZZ_BIN  := .build/fuzz/http-parser

@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 
 SECTIONS = {1: "item-ids", 2: "item-table", 3: "item-norms", 4: "fold-in", 5: "popularity",
-            6: "neighbours", 7: "metadata", 8: "item-attributes"}
+            6: "neighbours", 7: "metadata", 8: "item-attributes", 9: "tower"}
 
 
 def read_snapshot(path):
@@ -35,9 +35,12 @@ def read_snapshot(path):
     blob = ids_raw[4 + 4 * (n_ids + 1):]
     ids = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_ids)]
     table = np.frombuffer(sections["item-table"], dtype="<f4").reshape(n, d)
-    fold = sections["fold-in"]
-    alpha, w0, lam = struct.unpack_from("<3f", fold, 0)
-    gram = np.frombuffer(fold, dtype="<f4", offset=16).reshape(d, d)
+    # mf models carry the fold-in system; item2vec and softmax snapshots have none.
+    alpha = w0 = lam = gram = None
+    if "fold-in" in sections:
+        fold = sections["fold-in"]
+        alpha, w0, lam = struct.unpack_from("<3f", fold, 0)
+        gram = np.frombuffer(fold, dtype="<f4", offset=16).reshape(d, d)
     return {
         "kind": kind, "version": model_version, "dimensions": d, "ids": ids, "items": table,
         "alpha": alpha, "unobserved_weight": w0, "regularization": lam, "gram": gram,
