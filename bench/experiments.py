@@ -168,10 +168,14 @@ def report(results):
         lines += ["![spectra](planted-spectra.svg)", ""]
     if "movielens" in results:
         lines += ["### 2. MovieLens-100k", "",
-                  "| model | NDCG@10 | recall@10 | coverage@10 | train seconds |", "| --- | ---: | ---: | ---: | ---: |"]
+                  "| model | NDCG@10 | recall@10 | coverage@10 | train seconds | NDCG@10, trained user vectors | fold-in scale |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in results["movielens"] + results["peers"]:
             e = r["evaluation"]
-            lines.append(f"| {r['name']} | {e['ndcg@10']:.4f} | {e['recall@10']:.4f} | {e['coverage@10']:.4f} | {r['training_seconds']:.2f} |")
+            trained = e.get("trained_users_ndcg@10")
+            scale = r.get("hyperparameters", {}).get("fold_in_scale")
+            lines.append(f"| {r['name']} | {e['ndcg@10']:.4f} | {e['recall@10']:.4f} | {e['coverage@10']:.4f} | {r['training_seconds']:.2f} | "
+                         + (f"{trained:.4f}" if trained is not None else "–") + " | " + (f"{scale:g}" if scale is not None else "–") + " |")
         lines.append("")
         curves = [(r["name"], r["loss_history"]) for r in results["movielens"] if r["kind"] in ("mf-sgd", "softmax") and len(r["loss_history"]) > 1]
         svgplot.curves(f"{DOCS}/movielens-loss.svg", "MovieLens-100k: training loss per epoch (each divided by its first epoch's)",
