@@ -34,3 +34,24 @@ extension Evaluation {
         }
     }
 }
+
+extension Evaluation {
+    /// The mean overlap |A_u ∩ B_u| / k of two scorers' top-k lists (training items removed)
+    /// over `users`: how well one encoder reproduces another's rankings.
+    public static func topListAgreement(train: CSRMatrix, users: [Int], k: Int, threads: Int = defaultThreadCount,
+                                        reference: () -> Scorer, candidate: () -> Scorer) -> Double {
+        let workers = max(1, min(threads, users.count))
+        var lists = [[Int]](repeating: [], count: train.rows)
+        lists.withUnsafeMutableBufferPointer { out in
+            forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: reference) { _, u, list in out[u] = list.map(\.index) }
+        }
+        var overlap = [Double](repeating: 0, count: workers)
+        overlap.withUnsafeMutableBufferPointer { out in
+            forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: candidate) { worker, u, list in
+                let reference = Set(lists[u])
+                out[worker] += Double(list.filter { reference.contains($0.index) }.count) / Double(k)
+            }
+        }
+        return users.isEmpty ? 0 : overlap.reduce(0, +) / Double(users.count)
+    }
+}

@@ -46,7 +46,7 @@ struct Train: ParsableCommand {
     @Option(help: "mf-sgd: sgd, adagrad or adam.") var optimizer = "adagrad"
     @Option(help: "mf-sgd: popularity sampler exponent β in count^β.") var beta = 0.75
     @Option(name: .customLong("hard-candidates"), help: "mf-sgd: candidates per hard negative.") var hardCandidates = 20
-    @Option(name: .customLong("fold-in-scale"), help: "mf-sgd: the fold-in λ as a multiple of the mean squared item norm (large: close to a weighted sum of item vectors); default: chosen from 1, 10, …, 10⁴ on a hold-out within the training data.") var foldInScale: Double?
+    @Option(name: .customLong("fold-in-scale"), help: "mf-sgd: the fold-in λ as a multiple of the mean squared item norm (large: close to a weighted sum of item vectors); default: the one of 1, 10, …, 10⁴ whose rankings best agree with the trained user vectors'.") var foldInScale: Double?
     @Option(help: "mf-sgd: weight of the gravity regularizer (mean squared score over all pairs; 0: off).") var gravity: Float = 0
     @Option(name: .customLong("srank-weight"), help: "mf-sgd: weight γ of the stable-rank regularizer −γ·srank/d on each mini-batch (needs --batch-size > 1; 0: off).") var srankWeight: Float = 0
     @Option(name: .customLong("srank-epochs"), help: "mf-sgd: epochs the stable-rank regularizer stays on (a warm start).") var srankEpochs = 0
@@ -89,37 +89,20 @@ struct Train: ParsableCommand {
         return FoldIn(items: items, alpha: 1, unobservedWeight: 1, regularization: Float(scale * meanSquaredNorm + 1e-6))
     }
 
-    /// The fold-in scale that ranks best on a hold-out carved from the training rows: up to
-    /// 3,000 users with at least 5 items, every 5th of their items held out, folded in from the
-    /// rest. (The item table has seen the held-out items, so this picks the encoder that best
-    /// reads the table, not a generalization estimate.) Returns the scale and each grid NDCG.
-    func chooseFoldInScale(_ items: Matrix, _ matrix: CSRMatrix, threads: Int) -> (scale: Double, grid: [Double: Double]) {
-        let eligible = (0..<matrix.rows).filter { matrix.rowCount($0) >= 5 }
+    /// The fold-in scale whose served rankings best reproduce the model's own: for up to
+    /// 3,000 training users, the overlap of the top-k by fold-in (over the user's training
+    /// row) with the top-k by the trained user vector, over scales 1, 10, …, 10⁴. Uses no
+    /// held-out data. Returns the scale and each grid point's agreement.
+    func chooseFoldInScale(users: Matrix, items: Matrix, _ matrix: CSRMatrix, threads: Int) -> (scale: Double, grid: [Double: Double]) {
+        let eligible = (0..<matrix.rows).filter { matrix.rowCount($0) > 0 }
         let stride = max(1, eligible.count / 3000)
-        var keepRows: [Int32] = [], keepCols: [Int32] = [], keepValues: [Float] = []
-        var heldRows: [Int32] = [], heldCols: [Int32] = []
-        var chosen = Set<Int>()
-        for (k, u) in eligible.enumerated() where k % stride == 0 { chosen.insert(u) }
-        for u in 0..<matrix.rows {
-            for (position, k) in matrix.rowRange(u).enumerated() {
-                if chosen.contains(u) && position % 5 == 4 {
-                    heldRows.append(Int32(u))
-                    heldCols.append(matrix.indices[k])
-                } else {
-                    keepRows.append(Int32(u))
-                    keepCols.append(matrix.indices[k])
-                    keepValues.append(matrix.values[k])
-                }
-            }
-        }
-        let kept = CSRMatrix(rows: matrix.rows, cols: matrix.cols, rowIndex: keepRows, colIndex: keepCols, values: keepValues)
-        let held = CSRMatrix(rows: matrix.rows, cols: matrix.cols, rowIndex: heldRows, colIndex: heldCols, values: [Float](repeating: 1, count: heldRows.count))
+        let sample = eligible.enumerated().filter { $0.offset % stride == 0 }.map(\.element)
         var grid: [Double: Double] = [:]
         for scale in [1.0, 10, 100, 1000, 10000] {
             let encoder = servedFoldIn(items, scale: scale)
-            grid[scale] = Evaluation.rank(train: kept, test: held, k: k, threads: threads) {
-                Evaluation.servingScorer(items: items, foldIn: encoder, train: kept)
-            }.ndcg
+            grid[scale] = Evaluation.topListAgreement(train: matrix, users: sample, k: k, threads: threads, reference: trainedUserScorer(users, items)) {
+                Evaluation.servingScorer(items: items, foldIn: encoder, train: matrix)
+            }
         }
         let best = grid.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!.key
         return (best, grid)
@@ -287,10 +270,10 @@ struct Train: ParsableCommand {
             (itemFactors, userFactors, lossHistory) = (result.itemFactors, result.userFactors, result.epochs.map { $0.loss })
             var scale = foldInScale ?? 0
             if foldInScale == nil {
-                reporter.phase("fold-in", detail: "choosing the fold-in scale on a hold-out of the training rows")
-                let choice = chooseFoldInScale(itemFactors, matrix, threads: threadCount)
+                reporter.phase("fold-in", detail: "choosing the fold-in scale that reproduces the trained users' rankings")
+                let choice = chooseFoldInScale(users: userFactors, items: itemFactors, matrix, threads: threadCount)
                 scale = choice.scale
-                reporter.note("fold-in scale \(scale) (hold-out NDCG@\(k): " + choice.grid.sorted { $0.key < $1.key }.map { String(format: "%g: %.4f", $0.key, $0.value) }.joined(separator: ", ") + ")")
+                reporter.note("fold-in scale \(scale) (top-\(k) agreement with the trained user vectors: " + choice.grid.sorted { $0.key < $1.key }.map { String(format: "%g: %.4f", $0.key, $0.value) }.joined(separator: ", ") + ")")
             }
             hyperparameters = p.dictionary.merging(["fold_in_scale": scale]) { $1 }
             foldIn = servedFoldIn(itemFactors, scale: scale)
