@@ -52,9 +52,9 @@ final class RegularizerTests: XCTestCase {
         p.threads = 1
         p.sampling = .none  // positives only: nothing else holds the scores down
         var plain: [MFSGD.Epoch] = [], pulled: [MFSGD.Epoch] = []
-        _ = MFSGD.train(matrix, p) { plain.append($0) }
+        _ = MFSGD.train(matrix, p, onEpoch: { plain.append($0) })
         p.gravity = 0.5
-        _ = MFSGD.train(matrix, p) { pulled.append($0) }
+        _ = MFSGD.train(matrix, p, onEpoch: { pulled.append($0) })
         XCTAssertLessThan(pulled.last!.gravity, plain.last!.gravity * 0.8, "plain \(plain.last!.gravity), with gravity \(pulled.last!.gravity)")
     }
 }
@@ -82,10 +82,10 @@ final class StableRankRegularizerTests: XCTestCase {
         p.threads = 1
         p.sampling = .none  // positives only collapse the tables toward one direction
         var plain: [MFSGD.Epoch] = [], warm: [MFSGD.Epoch] = []
-        _ = MFSGD.train(matrix, p) { plain.append($0) }
+        _ = MFSGD.train(matrix, p, onEpoch: { plain.append($0) })
         p.stableRankWeight = 5
         p.stableRankEpochs = 2
-        _ = MFSGD.train(matrix, p) { warm.append($0) }
+        _ = MFSGD.train(matrix, p, onEpoch: { warm.append($0) })
         XCTAssertGreaterThan(warm.last!.itemStableRank, plain.last!.itemStableRank * 1.2,
                              "item srank \(plain.last!.itemStableRank) plain vs \(warm.last!.itemStableRank) with the regularizer")
     }

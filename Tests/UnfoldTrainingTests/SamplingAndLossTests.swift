@@ -138,7 +138,7 @@ final class SamplingAndLossTests: XCTestCase {
         p.batchSize = batchSize
         p.learningRate = optimizer == .adam ? 0.01 : (optimizer == .sgd ? 0.5 : 0.05)
         var epochs: [MFSGD.Epoch] = []
-        let result = MFSGD.train(matrix, p) { epochs.append($0) }
+        let result = MFSGD.train(matrix, p, onEpoch: { epochs.append($0) })
         XCTAssertEqual(epochs.count, 8)
         XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss, "the loss falls (\(optimizer))")
         XCTAssertTrue(epochs.allSatisfy { $0.itemStableRank >= 1 && $0.itemStableRank <= 16 })

@@ -96,7 +96,7 @@ final class SoftmaxDNNTests: XCTestCase {
         p.batchSize = 8
         p.threads = 2
         var epochs: [SoftmaxDNN.Epoch] = []
-        let result = SoftmaxDNN.train(sequences, ordered: true, items: n, features: .init(schema: schema, values: values), p) { epochs.append($0) }
+        let result = SoftmaxDNN.train(sequences, ordered: true, items: n, features: .init(schema: schema, values: values), p, onEpoch: { epochs.append($0) })
         XCTAssertEqual(epochs.count, 30)
         XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss * 0.7, "the loss falls")
         XCTAssertTrue(epochs.allSatisfy { $0.itemStableRank >= 1 && $0.itemStableRank <= 8 })
