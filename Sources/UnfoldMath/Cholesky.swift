@@ -8,6 +8,14 @@
 /// A is overwritten (U in its upper triangle). Returns false if A is not positive definite.
 @inlinable
 public func choleskySolve(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ d: Int) -> Bool {
+    guard choleskyFactor(a, d) else { return false }
+    choleskySubstitute(a, b, d)
+    return true
+}
+
+/// The factorization step of `choleskySolve`: U in the upper triangle of `a`.
+@inlinable
+public func choleskyFactor(_ a: UnsafeMutablePointer<Float>, _ d: Int) -> Bool {
     for k in 0..<d {
         let rowK = a + k * d
         let pivot = rowK[k]
@@ -26,6 +34,12 @@ public func choleskySolve(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePo
             }
         }
     }
+    return true
+}
+
+/// Solves UᵀU x = b in place, with U from `choleskyFactor`.
+@inlinable
+public func choleskySubstitute(_ a: UnsafePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ d: Int) {
     // Uᵀ y = b: y[i] = (b[i] − Σ_{k<i} U[k][i] y[k]) / U[i][i], as axpys over rows of U.
     for k in 0..<d {
         let rowK = a + k * d
@@ -41,7 +55,25 @@ public func choleskySolve(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePo
         b[i] = (b[i] - s) / rowI[i]
         i -= 1
     }
-    return true
+}
+
+/// The inverse of a symmetric positive definite d×d matrix (row-major), or nil: one
+/// factorization, then d substitutions (d³ in all).
+public func choleskyInverse(_ a: [Float], _ d: Int) -> [Float]? {
+    var factor = a
+    var inverse = [Float](repeating: 0, count: d * d)
+    let ok = factor.withUnsafeMutableBufferPointer { f -> Bool in
+        guard choleskyFactor(f.baseAddress!, d) else { return false }
+        var column = [Float](repeating: 0, count: d)
+        for k in 0..<d {
+            for j in 0..<d { column[j] = j == k ? 1 : 0 }
+            column.withUnsafeMutableBufferPointer { choleskySubstitute(f.baseAddress!, $0.baseAddress!, d) }
+            // Symmetric: column k is row k.
+            for j in 0..<d { inverse[k * d + j] = column[j] }
+        }
+        return true
+    }
+    return ok ? inverse : nil
 }
 
 /// Convenience: solves A x = b on copies, returning x or nil when A is not positive definite.

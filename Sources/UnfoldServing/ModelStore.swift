@@ -60,10 +60,14 @@ public final class ModelStore: @unchecked Sendable {
     private var watchSource: DispatchSourceRead?
     private var pollTimer: DispatchSourceTimer?
     private let onEvent: @Sendable (Event) -> Void
+    private let prepare: (@Sendable (Snapshot, [String?]) -> any Sendable)?
 
-    public init(directory: String, policy: Policy = Policy(), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+    /// `prepare` runs once per loaded model (see `ServedModel.prepared`).
+    public init(directory: String, policy: Policy = Policy(), prepare: (@Sendable (Snapshot, [String?]) -> any Sendable)? = nil,
+                onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.directory = directory
         self.policy = policy
+        self.prepare = prepare
         self.onEvent = onEvent
     }
 
@@ -246,7 +250,7 @@ public final class ModelStore: @unchecked Sendable {
     private func load(_ path: String, name: String) -> Result<ServedModel, LoadFailure> {
         do {
             let snapshot = try Snapshot.open(path: path)
-            let model = ServedModel(name: name, snapshot: snapshot)
+            let model = ServedModel(name: name, snapshot: snapshot, prepare: prepare)
             if let reason = Self.smokeTest(model) { return .failure(LoadFailure(reason: "check smoke-query failed: \(reason)")) }
             return .success(model)
         } catch {

@@ -16,8 +16,12 @@ public final class ServedModel: Sendable {
     public let titles: [String?]
     /// The item table re-laid for the scan (a second copy of the table in memory).
     public let scanTable: BlockedTable
+    /// What the service prepared for this model at load (e.g. its items' response text),
+    /// from the store's `prepare` hook; serving itself never looks at it.
+    public let prepared: (any Sendable)?
 
-    public init(name: String, snapshot: Snapshot) {
+    /// `prepare` runs once, at load, on the snapshot and the items' titles.
+    public init(name: String, snapshot: Snapshot, prepare: (@Sendable (Snapshot, [String?]) -> any Sendable)? = nil) {
         self.name = name
         self.snapshot = snapshot
         var index: [String: Int32] = [:]
@@ -39,6 +43,7 @@ public final class ServedModel: Sendable {
         self.itemCategories = categories
         self.titles = titles
         self.scanTable = BlockedTable(snapshot.itemTable, rows: snapshot.itemCount, cols: snapshot.dimensions)
+        self.prepared = prepare?(snapshot, titles)
     }
 
     public var version: UInt64 { snapshot.version }

@@ -1,7 +1,7 @@
 import XCTest
 import UnfoldData
 import UnfoldMath
-import UnfoldModels
+@testable import UnfoldModels
 @testable import UnfoldTraining
 
 final class WALSTests: XCTestCase {
@@ -80,6 +80,39 @@ final class WALSTests: XCTestCase {
             let range = matrix.rowRange(u)
             let q = foldIn.encode(items: result.itemFactors, indices: matrix.indices[range].map(Int.init), weights: Array(matrix.values[range]))!
             for j in 0..<8 { XCTAssertEqual(q[j], users[u, j], accuracy: 1e-4) }
+        }
+    }
+
+    /// The Woodbury path (few items, against the precomputed inverse Gram term) and the direct
+    /// Cholesky path solve the same system.
+    func testWoodburyFoldInEqualsTheDirectSolve() {
+        let d = 16
+        let items = Matrix.random(rows: 50, cols: d, scale: 1, seed: 9)
+        for (w0, alpha) in [(Float(1), Float(2)), (0.3, 0.5), (1, 0)] {
+            let foldIn = FoldIn(items: items, alpha: alpha, unobservedWeight: w0, regularization: 0.5)
+            XCTAssertEqual(foldIn.inverseGram.count, d * d)
+            for count in [1, 3, 8, 12] {
+                let indices = (0..<count).map { ($0 * 7) % 50 }
+                let weights = (0..<count).map { Float($0 % 4) }
+                var viaWoodbury = [Float](repeating: 0, count: d), direct = [Float](repeating: 0, count: d)
+                var scratch = [Float](repeating: 0, count: d * d)
+                var used = false
+                items.storage.withUnsafeBufferPointer { table in
+                    scratch.withUnsafeMutableBufferPointer { s in
+                        viaWoodbury.withUnsafeMutableBufferPointer { o in
+                            used = foldIn.woodbury(items: table.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                        }
+                        direct.withUnsafeMutableBufferPointer { o in
+                            XCTAssertTrue(foldIn.direct(items: table.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!))
+                        }
+                    }
+                }
+                let extras = weights.filter { 1 + alpha * $0 - w0 != 0 }.count
+                XCTAssertEqual(used, extras > 0 && extras <= d / 2, "w0 \(w0), alpha \(alpha), \(count) items")
+                if used {
+                    for j in 0..<d { XCTAssertEqual(viaWoodbury[j], direct[j], accuracy: 1e-4 * max(1, abs(direct[j])), "w0 \(w0), \(count) items, coordinate \(j)") }
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import UnfoldHTTP
 import UnfoldServing
+import UnfoldSnapshot
 
 /// `POST /v1/recommend`, `GET /v1/items/{id}/similar`, `GET /v1/items/{id}`.
 struct RecommendRoutes {
@@ -130,7 +131,7 @@ struct JSONWriter {
     /// A key; the value that follows is written without a separator.
     mutating func key(_ name: String) {
         separator()
-        bytes.append(contentsOf: jsonString(name).utf8)
+        appendJSONString(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
         needsComma[needsComma.count - 1] = false
     }
@@ -142,7 +143,8 @@ struct JSONWriter {
 
     mutating func field(_ name: String, string value: String) {
         key(name)
-        raw(jsonString(value))
+        separator()
+        appendJSONString(value, to: &bytes)
     }
 
     mutating func field(_ name: String, number value: String) {
@@ -171,14 +173,49 @@ struct JSONWriter {
         separator()
         bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
-        for (index, score) in items {
-            open()
-            field("id", string: model.id(index))
-            field("score", number: score.isFinite ? "\(score)" : "0")
-            if let title = model.titles[index] { field("title", string: title) }
-            close()
+        // The ids and titles were escaped once, when the model was loaded.
+        let text = model.prepared as? ItemJSON ?? ItemJSON(snapshot: model.snapshot, titles: model.titles)
+        for (n, (index, score)) in items.enumerated() {
+            if n > 0 { bytes.append(UInt8(ascii: ",")) }
+            text.append(index, score: score, to: &bytes)
         }
         bytes.append(UInt8(ascii: "]"))
         needsComma.removeLast()
+    }
+}
+
+/// Every item's response text, escaped once per loaded model: item i is
+/// `{"id":"…","score":` + the score + `,"title":"…"}` (or `}` without a title).
+final class ItemJSON: Sendable {
+    let bytes: [UInt8]
+    /// bounds[2i] ..< bounds[2i+1]: the part before the score; bounds[2i+1] ..< bounds[2i+2]: after it.
+    let bounds: [Int]
+
+    init(snapshot: Snapshot, titles: [String?]) {
+        var json: [UInt8] = [], bounds: [Int] = [0]
+        json.reserveCapacity(snapshot.itemCount * 24)
+        bounds.reserveCapacity(2 * snapshot.itemCount + 1)
+        for (i, id) in snapshot.itemIDs.enumerated() {
+            json.append(contentsOf: #"{"id":"#.utf8)
+            appendJSONString(id, to: &json)
+            json.append(contentsOf: #","score":"#.utf8)
+            bounds.append(json.count)
+            if let title = titles[i] {
+                json.append(contentsOf: #","title":"#.utf8)
+                appendJSONString(title, to: &json)
+            }
+            json.append(UInt8(ascii: "}"))
+            bounds.append(json.count)
+        }
+        self.bytes = json
+        self.bounds = bounds
+    }
+
+    func append(_ index: Int, score: Float, to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { json in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
+            out.append(contentsOf: (score.isFinite ? "\(score)" : "0").utf8)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
+        }
     }
 }
