@@ -64,3 +64,40 @@ public func matrixVector(_ table: UnsafePointer<Float>, rows: Int, cols: Int, _ 
         scores[r] = dot(table + r * cols, q, cols)
     }
 }
+
+/// out = vᵀ M for a rows×cols row-major M (out[c] = Σ_r v[r] M[r][c]): blocks of 64 columns
+/// accumulate in four SIMD16 registers over all rows, so `out` is written once and no
+/// horizontal sums are needed. For a symmetric M this is M v.
+@inlinable
+public func vectorMatrix(_ v: UnsafePointer<Float>, _ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    let rm = UnsafeRawPointer(m), ro = UnsafeMutableRawPointer(out)
+    var c = 0
+    while c + 64 <= cols {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        for r in 0..<rows {
+            let coefficient = SIMD16<Float>(repeating: v[r])
+            let base = (r * cols + c) * 4
+            a0 += coefficient * rm.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
+            a1 += coefficient * rm.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self)
+            a2 += coefficient * rm.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self)
+            a3 += coefficient * rm.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self)
+        }
+        ro.storeBytes(of: a0, toByteOffset: c * 4, as: SIMD16<Float>.self)
+        ro.storeBytes(of: a1, toByteOffset: (c + 16) * 4, as: SIMD16<Float>.self)
+        ro.storeBytes(of: a2, toByteOffset: (c + 32) * 4, as: SIMD16<Float>.self)
+        ro.storeBytes(of: a3, toByteOffset: (c + 48) * 4, as: SIMD16<Float>.self)
+        c += 64
+    }
+    while c + 16 <= cols {
+        var a = SIMD16<Float>()
+        for r in 0..<rows { a += SIMD16<Float>(repeating: v[r]) * rm.loadUnaligned(fromByteOffset: (r * cols + c) * 4, as: SIMD16<Float>.self) }
+        ro.storeBytes(of: a, toByteOffset: c * 4, as: SIMD16<Float>.self)
+        c += 16
+    }
+    while c < cols {
+        var a: Float = 0
+        for r in 0..<rows { a += v[r] * m[r * cols + c] }
+        out[c] = a
+        c += 1
+    }
+}

@@ -83,19 +83,10 @@ public struct FoldIn: Sendable, Equatable {
         }
         return inverseGram.withUnsafeBufferPointer { gi -> Bool in
             let inverse = gi.baseAddress!
-            // W_j = G⁻¹ v_j and x0 = G⁻¹ b as axpys over the rows of the symmetric G⁻¹: each
-            // row is loaded once for all m + 1 vectors, and no horizontal sums are needed.
+            // W_j = G⁻¹ v_j and x0 = G⁻¹ b (G⁻¹ is symmetric: vᵀG⁻¹, register-accumulated).
             let x0 = t + m
-            w.update(repeating: 0, count: m * d)
-            x0.update(repeating: 0, count: d)
-            for r in 0..<d {
-                let row = inverse + r * d
-                for (j, index) in rows.enumerated() {
-                    let coefficient = items[index * d + r]
-                    if coefficient != 0 { axpy(coefficient, row, w + j * d, d) }
-                }
-                axpy(out[r], row, x0, d)
-            }
+            for (j, index) in rows.enumerated() { vectorMatrix(items + index * d, inverse, rows: d, cols: d, into: w + j * d) }
+            vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
             for j in 0..<m {
                 let vj = items + rows[j] * d
                 for l in 0..<m { s[j * m + l] = dot(vj, w + l * d, d) }

@@ -46,25 +46,32 @@ public enum Recommender {
             throw .unknown(name: name, known: [])
         }
         var known: [Int] = [], weights: [Float] = [], unknown: [String] = []
-        var seen = Set<Int>()
-        // Repeated items are one interaction with the weights summed, as in training.
+        known.reserveCapacity(query.interactions.count)
+        weights.reserveCapacity(query.interactions.count)
+        // Repeated items are one interaction with the weights summed, as in training (a
+        // linear scan for the usual few items, a dictionary for long histories).
         var position: [Int: Int] = [:]
+        let useDictionary = query.interactions.count > 32
         for (item, weight) in query.interactions {
             guard let index = model.indexByID[item] else {
                 unknown.append(item)
                 continue
             }
             let i = Int(index)
-            if let p = position[i] {
+            let p = useDictionary ? position[i] : known.firstIndex(of: i)
+            if let p {
                 weights[p] += weight
             } else {
-                position[i] = known.count
+                if useDictionary { position[i] = known.count }
                 known.append(i)
                 weights.append(weight)
             }
-            seen.insert(i)
         }
-        let excluded = Set(query.exclude.compactMap { model.indexByID[$0].map(Int.init) }).union(query.excludeSeen ? seen : [])
+        // Excluded items as a sorted array: top-k asks only about its few candidates.
+        var excludedList = query.excludeSeen ? known : []
+        for id in query.exclude { if let index = model.indexByID[id] { excludedList.append(Int(index)) } }
+        excludedList.sort()
+        let excluded = SortedIndices(excludedList)
         let allowed = allowedSet(query, model)
 
         // A tower answers from features alone (cold start); the other encoders need items.
@@ -95,7 +102,7 @@ public enum Recommender {
         let items: [(index: Int, score: Float)] = q.withUnsafeBufferPointer { qp in
             if let allowed {
                 // A small candidate set: score just those.
-                return scoreCandidates(allowed.subtracting(excluded), query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
+                return scoreCandidates(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
             }
             var scores = [Float](repeating: 0, count: n)
             return scores.withUnsafeMutableBufferPointer { sp in
@@ -107,9 +114,9 @@ public enum Recommender {
         return Recommendation(source: .model, items: items, unknownItems: unknown)
     }
 
-    static func scoreCandidates(_ candidates: Set<Int>, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int, bias: [Float]?) -> [(index: Int, score: Float)] {
+    static func scoreCandidates<C: Sequence<Int>>(_ candidates: C, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int, bias: [Float]?) -> [(index: Int, score: Float)] {
         var scored: [(index: Int, score: Float)] = []
-        scored.reserveCapacity(candidates.count)
+        scored.reserveCapacity(candidates.underestimatedCount)
         for i in candidates {
             scored.append((index: i, score: dot(table + i * d, query, d) + (bias?[i] ?? 0)))
         }
@@ -132,7 +139,7 @@ public enum Recommender {
     }
 
     /// The most popular items that pass the filters; the score is the interaction count.
-    static func popular(_ model: ServedModel, k: Int, excluded: Set<Int>, allowed: Set<Int>?) -> [(index: Int, score: Float)] {
+    static func popular(_ model: ServedModel, k: Int, excluded: SortedIndices, allowed: Set<Int>?) -> [(index: Int, score: Float)] {
         var out: [(index: Int, score: Float)] = []
         for index in model.popularityOrder {
             let i = Int(index)
@@ -161,5 +168,20 @@ public enum Recommender {
             }
             return topK(UnsafeBufferPointer(sp), k: k) { $0 == index }
         }
+    }
+}
+
+/// A sorted list of indices with a binary-search `contains`.
+struct SortedIndices {
+    let values: [Int]
+    init(_ sorted: [Int]) { values = sorted }
+
+    func contains(_ x: Int) -> Bool {
+        var lo = 0, hi = values.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if values[mid] < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < values.count && values[lo] == x
     }
 }

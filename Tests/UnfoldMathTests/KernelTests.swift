@@ -8,6 +8,22 @@ final class KernelTests: XCTestCase {
         return (0..<n).map { _ in rng.nextGaussian() }
     }
 
+    func testVectorMatrixMatchesTheNaiveProduct() {
+        var rng = SplitMix64(seed: 21)
+        for (rows, cols) in [(64, 64), (7, 130), (33, 16), (5, 3), (1, 81)] {
+            let v = (0..<rows).map { _ in rng.nextGaussian() }
+            let m = (0..<(rows * cols)).map { _ in rng.nextGaussian() }
+            var out = [Float](repeating: .nan, count: cols)
+            v.withUnsafeBufferPointer { vp in m.withUnsafeBufferPointer { mp in out.withUnsafeMutableBufferPointer {
+                vectorMatrix(vp.baseAddress!, mp.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)
+            } } }
+            for c in 0..<cols {
+                let expected = (0..<rows).reduce(Float(0)) { $0 + v[$1] * m[$1 * cols + c] }
+                XCTAssertEqual(out[c], expected, accuracy: 1e-4 * max(1, abs(expected)), "\(rows)x\(cols) column \(c)")
+            }
+        }
+    }
+
     func testDotMatchesNaiveForEveryTailLength() {
         for n in [0, 1, 15, 16, 17, 63, 64, 65, 100, 257] {
             let x = randomVector(n, seed: 1), y = randomVector(n, seed: 2)

@@ -133,7 +133,8 @@ final class SamplingAndLossTests: XCTestCase {
         var p = MFSGD.Parameters()
         p.factors = 16
         p.epochs = 8
-        p.threads = 2
+        // One thread: Hogwild on two is not reproducible, and this asserts a threshold.
+        p.threads = 1
         p.optimizer = optimizer
         p.batchSize = batchSize
         p.learningRate = optimizer == .adam ? 0.01 : (optimizer == .sgd ? 0.5 : 0.05)

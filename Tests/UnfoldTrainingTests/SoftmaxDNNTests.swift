@@ -94,7 +94,7 @@ final class SoftmaxDNNTests: XCTestCase {
         p.epochs = 30
         p.learningRate = 0.01
         p.batchSize = 8
-        p.threads = 2
+        p.threads = 1
         var epochs: [SoftmaxDNN.Epoch] = []
         let result = SoftmaxDNN.train(sequences, ordered: true, items: n, features: .init(schema: schema, values: values), p, onEpoch: { epochs.append($0) })
         XCTAssertEqual(epochs.count, 30)
@@ -178,11 +178,11 @@ final class SoftmaxDNNTests: XCTestCase {
         var p = MFSGD.Parameters()
         p.factors = 16
         p.epochs = 8
-        p.threads = 2
         p.loss = .softmax
         p.sampling = .inBatch
         p.negatives = 8
         p.batchSize = 64
+        p.threads = 1
         let result = MFSGD.train(matrix, p)
         let d = 16
         let rate = Evaluation.foldingRate(train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10, threads: 1) {

@@ -53,6 +53,7 @@ struct JSONParser {
         guard depth <= Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels") }
         i += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(8)
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
         while true {
@@ -93,14 +94,20 @@ struct JSONParser {
     private mutating func string() throws(RequestError) -> String {
         i += 1
         let start = i
-        // Fast path: no escapes.
+        // Fast path: no escapes (and, when every byte is ASCII, nothing to validate).
+        var high: UInt8 = 0
         while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") {
             guard bytes[i] >= 0x20 else { throw error("control character in a string") }
+            high |= bytes[i]
             i += 1
         }
         guard i < bytes.count else { throw error("unterminated string") }
         if bytes[i] == UInt8(ascii: "\"") {
             defer { i += 1 }
+            if high < 0x80 {
+                let end = i
+                return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+            }
             guard let s = String(validating: bytes[start..<i], as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
             return s
         }
