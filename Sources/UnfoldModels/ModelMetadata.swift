@@ -15,7 +15,8 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     public var itemSpectrum: [Double]
     public var trainingSeconds: Double
     public var lossHistory: [Double]
-    /// Per training epoch (SGD-family models): loss, seconds and the tables' stable ranks.
+    /// Per training epoch (per alternating iteration for WALS): loss, seconds and the tables'
+    /// stable ranks.
     public var epochs: [EpochRecord]
 
     public struct EpochRecord: Sendable, Codable, Equatable {

@@ -41,6 +41,8 @@ public enum Item2Vec {
         public var of: Int
         public var loss: Double
         public var seconds: Double
+        /// Stable rank of the item (input) vectors after the epoch (untimed).
+        public var itemStableRank: Float
     }
 
     /// Each user's items ordered by timestamp (file order when there are none).
@@ -153,7 +155,8 @@ public enum Item2Vec {
                 }
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            onEpoch(Epoch(epoch: epoch, of: p.epochs, loss: losses.reduce(0, +) / Double(max(pairs.reduce(0, +), 1)), seconds: seconds))
+            onEpoch(Epoch(epoch: epoch, of: p.epochs, loss: losses.reduce(0, +) / Double(max(pairs.reduce(0, +), 1)), seconds: seconds,
+                          itemStableRank: stableRank(input)))
         }
         return input
     }

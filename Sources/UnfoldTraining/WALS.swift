@@ -42,11 +42,16 @@ public enum WALS {
         public var of: Int
         public var loss: Double
         public var seconds: Double
-        public init(iteration: Int, of: Int, loss: Double, seconds: Double) {
+        /// Stable rank of the user and item tables after the iteration (untimed).
+        public var userStableRank: Float?
+        public var itemStableRank: Float?
+        public init(iteration: Int, of: Int, loss: Double, seconds: Double, userStableRank: Float? = nil, itemStableRank: Float? = nil) {
             self.iteration = iteration
             self.of = of
             self.loss = loss
             self.seconds = seconds
+            self.userStableRank = userStableRank
+            self.itemStableRank = itemStableRank
         }
     }
 
@@ -73,7 +78,8 @@ public enum WALS {
             let l = loss(userItems, users: users, items: items, p)
             losses.append(l)
             seconds.append(elapsed)
-            onIteration(Iteration(iteration: iteration, of: p.iterations, loss: l, seconds: elapsed))
+            onIteration(Iteration(iteration: iteration, of: p.iterations, loss: l, seconds: elapsed,
+                                  userStableRank: stableRank(users), itemStableRank: stableRank(items)))
         }
         return Result(userFactors: users, itemFactors: items, lossHistory: losses, iterationSeconds: seconds)
     }

@@ -181,6 +181,7 @@ struct Train: ParsableCommand {
             itemFactors = Item2Vec.train(sequences: sequences, items: matrix.cols, p) { epoch in
                 losses.append(epoch.loss)
                 reporter.iteration(WALS.Iteration(iteration: epoch.epoch, of: epoch.of, loss: epoch.loss, seconds: epoch.seconds))
+                epochRecords.append(.init(epoch: epoch.epoch, loss: epoch.loss, seconds: epoch.seconds, stableRankItems: Double(epoch.itemStableRank), stableRankUsers: nil))
             }
             (userFactors, lossHistory, hyperparameters) = (Matrix(rows: 0, cols: factors), losses, p.dictionary)
             foldIn = nil
@@ -231,7 +232,11 @@ struct Train: ParsableCommand {
             p.threads = threadCount
             p.seed = seed
             reporter.phase("train", detail: "wals \(matrix.rows) users x \(matrix.cols) items, \(matrix.nonZeroCount) cells")
-            let result = WALS.train(matrix, p, onIteration: { reporter.iteration($0) })
+            let result = WALS.train(matrix, p, onIteration: { iteration in
+                reporter.iteration(iteration)
+                epochRecords.append(.init(epoch: iteration.iteration, loss: iteration.loss, seconds: iteration.seconds,
+                                          stableRankItems: Double(iteration.itemStableRank ?? 0), stableRankUsers: iteration.userStableRank.map(Double.init)))
+            })
             (itemFactors, userFactors, lossHistory, hyperparameters) = (result.itemFactors, result.userFactors, result.lossHistory, p.dictionary)
             foldIn = FoldIn(items: itemFactors, alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization)
         } else {

@@ -31,6 +31,17 @@ final class WALSTests: XCTestCase {
         return p
     }
 
+    func testStableRankOfBothTablesIsReportedEveryIteration() {
+        let (matrix, _, _) = plantedMatrix()
+        var p = parameters()
+        p.iterations = 4
+        var ranks: [(Float, Float)] = []
+        let result = WALS.train(matrix, p, onIteration: { ranks.append(($0.userStableRank!, $0.itemStableRank!)) })
+        XCTAssertEqual(ranks.count, 4)
+        XCTAssertTrue(ranks.allSatisfy { $0.0 >= 1 && $0.0 <= Float(p.factors) && $0.1 >= 1 && $0.1 <= Float(p.factors) })
+        XCTAssertEqual(ranks.last!.1, stableRank(result.itemFactors), accuracy: 1e-4)
+    }
+
     func testLossDecreasesEveryIteration() {
         let (matrix, _, _) = plantedMatrix()
         for solver in WALS.Solver.allCases {
