@@ -20,25 +20,18 @@ public struct ItemCatalog: Sendable, Equatable {
     /// `genres`, `class`). Categories are split on `|`, or on spaces for RecBole's
     /// `:token_seq` columns (as in `ml-100k.item`).
     public static func read(path: String) throws(DataError) -> ItemCatalog {
-        let bytes = try readFileBytes(path: path, maxBytes: 1 << 30)
         var catalog = ItemCatalog()
         var idColumn = 0, titleColumn: Int?, categoryColumn: Int?, categoriesBySpace = false
-        var first = true
-        try forEachLine(bytes) { (number: Int, start: Int, end: Int) throws(DataError) in
-            guard start < end else { return }
-            let fields = InteractionReader.split(bytes[start..<end], separator: 0x09, unquote: false).map { decodeText($0) }
-            if first {
-                first = false
-                let names = fields.map { $0.split(separator: ":").first.map { String($0).lowercased() } ?? "" }
-                guard let id = names.firstIndex(where: { ["item", "item_id", "id", "movie_id"].contains($0) }) else {
-                    throw .badHeader(path: path, reason: "items file needs a header with an id column (item, item_id or id)")
-                }
-                idColumn = id
-                titleColumn = names.firstIndex { ["title", "movie_title", "name"].contains($0) }
-                categoryColumn = names.firstIndex { ["categories", "genres", "genre", "class"].contains($0) }
-                if let c = categoryColumn { categoriesBySpace = fields[c].hasSuffix(":token_seq") }
-                return
+        try forEachTabSeparatedRow(path: path, header: { (fields: [String]) throws(DataError) in
+            let names = fields.map { $0.split(separator: ":").first.map { String($0).lowercased() } ?? "" }
+            guard let id = names.firstIndex(where: { ["item", "item_id", "id", "movie_id"].contains($0) }) else {
+                throw .badHeader(path: path, reason: "items file needs a header with an id column (item, item_id or id)")
             }
+            idColumn = id
+            titleColumn = names.firstIndex { ["title", "movie_title", "name"].contains($0) }
+            categoryColumn = names.firstIndex { ["categories", "genres", "genre", "class"].contains($0) }
+            if let c = categoryColumn { categoriesBySpace = fields[c].hasSuffix(":token_seq") }
+        }, row: { (number: Int, fields: [String]) throws(DataError) in
             guard idColumn < fields.count, !fields[idColumn].isEmpty else {
                 throw .badLine(path: path, line: number, reason: "missing item id")
             }
@@ -48,7 +41,7 @@ public struct ItemCatalog: Sendable, Equatable {
                 categories = fields[c].split(separator: categoriesBySpace ? " " : "|").map(String.init).filter { !$0.isEmpty }
             }
             catalog.entries[fields[idColumn]] = Entry(title: title, categories: categories)
-        }
+        })
         return catalog
     }
 }

@@ -23,3 +23,22 @@ func forEachLine(_ bytes: [UInt8], _ body: (Int, Int, Int) throws(DataError) -> 
         start = end + 1
     }
 }
+
+/// The rows of a tab-separated file whose first non-empty line is a header: `header(fields)`
+/// once, then `row(lineNumber, fields)` for every further non-empty line. Fields are decoded
+/// as UTF-8, or Latin-1 where that fails (as MovieLens files need).
+func forEachTabSeparatedRow(path: String, header: ([String]) throws(DataError) -> Void, row: (Int, [String]) throws(DataError) -> Void) throws(DataError) {
+    let bytes = try readFileBytes(path: path, maxBytes: 1 << 30)
+    var first = true
+    try forEachLine(bytes) { (number: Int, start: Int, end: Int) throws(DataError) in
+        guard start < end else { return }
+        let fields = InteractionReader.split(bytes[start..<end], separator: 0x09, unquote: false).map { decodeText($0) }
+        if first {
+            first = false
+            try header(fields)
+        } else {
+            try row(number, fields)
+        }
+    }
+    if first { throw .badHeader(path: path, reason: "the file is empty") }
+}

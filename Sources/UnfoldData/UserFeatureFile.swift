@@ -15,33 +15,25 @@ public struct UserFeatureFile: Sendable, Equatable {
     }
 
     public static func read(path: String) throws(DataError) -> UserFeatureFile {
-        let bytes = try readFileBytes(path: path, maxBytes: 1 << 30)
         var idColumn = 0
         var columns: [String] = [], types: [String?] = [], featureColumns: [Int] = []
         var rows: [String: [String]] = [:]
-        var first = true
-        try forEachLine(bytes) { (number: Int, start: Int, end: Int) throws(DataError) in
-            guard start < end else { return }
-            let fields = InteractionReader.split(bytes[start..<end], separator: 0x09, unquote: false).map { decodeText($0) }
-            if first {
-                first = false
-                let parts = fields.map { $0.split(separator: ":", maxSplits: 1).map(String.init) }
-                let names = parts.map { ($0.first ?? "").lowercased() }
-                guard let id = names.firstIndex(where: { ["user", "user_id", "id"].contains($0) }) else {
-                    throw .badHeader(path: path, reason: "users file needs a header with an id column (user, user_id or id)")
-                }
-                idColumn = id
-                featureColumns = names.indices.filter { $0 != id }
-                columns = featureColumns.map { names[$0] }
-                types = featureColumns.map { parts[$0].count > 1 ? parts[$0][1] : nil }
-                return
+        try forEachTabSeparatedRow(path: path, header: { (fields: [String]) throws(DataError) in
+            let parts = fields.map { $0.split(separator: ":", maxSplits: 1).map(String.init) }
+            let names = parts.map { ($0.first ?? "").lowercased() }
+            guard let id = names.firstIndex(where: { ["user", "user_id", "id"].contains($0) }) else {
+                throw .badHeader(path: path, reason: "users file needs a header with an id column (user, user_id or id)")
             }
+            idColumn = id
+            featureColumns = names.indices.filter { $0 != id }
+            columns = featureColumns.map { names[$0] }
+            types = featureColumns.map { parts[$0].count > 1 ? parts[$0][1] : nil }
+        }, row: { (number: Int, fields: [String]) throws(DataError) in
             guard idColumn < fields.count, !fields[idColumn].isEmpty else {
                 throw .badLine(path: path, line: number, reason: "missing user id")
             }
             rows[fields[idColumn]] = featureColumns.map { $0 < fields.count ? fields[$0] : "" }
-        }
-        if first { throw .badHeader(path: path, reason: "users file is empty") }
+        })
         return UserFeatureFile(columns: columns, types: types, rows: rows)
     }
 }
