@@ -18,7 +18,7 @@ public final class UnfoldApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions)
-        let store = ModelStore(directory: configuration.snapshots, policy: policy, prepare: { ItemJSON(snapshot: $0, titles: $1) }) { event in
+        let store = ModelStore(directory: configuration.snapshots, policy: policy, prepare: { PreparedModel(snapshot: $0, titles: $1) }) { event in
             switch event {
             case .loaded(let name, let version, let path, let items, let seconds):
                 logger.notice("model loaded", metadata: ["model": .string(name), "version": .stringConvertible(version), "path": .string(path),

@@ -38,6 +38,16 @@ public struct Recommendation: Sendable {
 public enum Recommender {
     /// Throws when the query's features do not fit the model's schema.
     public static func recommend(_ query: RecommendQuery, with model: ServedModel) throws(FeatureError) -> Recommendation {
+        var posted = PostedItems(capacity: query.interactions.count)
+        for (item, weight) in query.interactions {
+            if let index = model.indexByID[item] { posted.add(Int(index), weight: weight) } else { posted.unknown.append(item) }
+        }
+        return try recommend(query, posted: posted, with: model)
+    }
+
+    /// The same, for a caller that already resolved the posted ids against this model
+    /// (`query.interactions` is then ignored).
+    public static func recommend(_ query: RecommendQuery, posted: PostedItems, with model: ServedModel) throws(FeatureError) -> Recommendation {
         // Features first: an unknown name or a wrong type is the caller's error.
         var featureVector: [Float] = []
         if let tower = model.snapshot.tower {
@@ -45,28 +55,7 @@ public enum Recommender {
         } else if let name = query.features.keys.sorted().first {
             throw .unknown(name: name, known: [])
         }
-        var known: [Int] = [], weights: [Float] = [], unknown: [String] = []
-        known.reserveCapacity(query.interactions.count)
-        weights.reserveCapacity(query.interactions.count)
-        // Repeated items are one interaction with the weights summed, as in training (a
-        // linear scan for the usual few items, a dictionary for long histories).
-        var position: [Int: Int] = [:]
-        let useDictionary = query.interactions.count > 32
-        for (item, weight) in query.interactions {
-            guard let index = model.indexByID[item] else {
-                unknown.append(item)
-                continue
-            }
-            let i = Int(index)
-            let p = useDictionary ? position[i] : known.firstIndex(of: i)
-            if let p {
-                weights[p] += weight
-            } else {
-                if useDictionary { position[i] = known.count }
-                known.append(i)
-                weights.append(weight)
-            }
-        }
+        let known = posted.indices, weights = posted.weights, unknown = posted.unknown
         // Excluded items as a sorted array: top-k asks only about its few candidates.
         var excludedList = query.excludeSeen ? known : []
         for id in query.exclude { if let index = model.indexByID[id] { excludedList.append(Int(index)) } }
@@ -168,6 +157,34 @@ public enum Recommender {
             }
             return topK(UnsafeBufferPointer(sp), k: k) { $0 == index }
         }
+    }
+}
+
+/// The posted items resolved against a model: each known item once with its weights summed
+/// (as in training), in first-seen order, and the ids the model does not know.
+public struct PostedItems: Sendable {
+    public private(set) var indices: [Int] = []
+    public private(set) var weights: [Float] = []
+    public var unknown: [String] = []
+    private var position: [Int: Int] = [:]
+
+    public init(capacity: Int = 0) {
+        indices.reserveCapacity(capacity)
+        weights.reserveCapacity(capacity)
+    }
+
+    /// Adds a known item; a repeat adds its weight to the first (a linear scan for the
+    /// usual few items, a dictionary past 32).
+    public mutating func add(_ index: Int, weight: Float) {
+        let p = indices.count > 32 ? position[index] : indices.firstIndex(of: index)
+        if let p {
+            weights[p] += weight
+            return
+        }
+        if indices.count == 32 { for (k, i) in indices.enumerated() { position[i] = k } }
+        if indices.count >= 32 { position[index] = indices.count }
+        indices.append(index)
+        weights.append(weight)
     }
 }
 

@@ -30,11 +30,19 @@ struct RecommendRoutes {
         if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
             throw .unsupportedMediaType("Content-Type must be application/json, got \(type)")
         }
-        let body = try RecommendRequest(body: request.body)
-        let served = try model(body.model)
+        // The common shape takes a one-pass decoder (ids resolved from the body bytes, no
+        // JSON tree); anything else, including every malformed body, the general parser.
+        let fast = FastRecommendBody.decode(request.body)
+        let general = fast == nil ? try RecommendRequest(body: request.body) : nil
+        let served = try model(fast?.model ?? general?.model)
         let result: Recommendation
         do {
-            result = try Recommender.recommend(body.query, with: served)
+            if let fast {
+                let query = RecommendQuery(interactions: [], k: fast.k, excludeSeen: fast.excludeSeen)
+                result = try Recommender.recommend(query, posted: Self.resolve(fast, request.body, served), with: served)
+            } else {
+                result = try Recommender.recommend(general!.query, with: served)
+            }
         } catch {
             throw .badRequest("model '\(served.name)': \(error)")
         }
@@ -48,6 +56,20 @@ struct RecommendRoutes {
         json.strings(result.unknownItems)
         json.close()
         return .json(.ok, json.bytes)
+    }
+
+    /// The fast path's ids against the model's byte-keyed index.
+    static func resolve(_ fast: FastRecommendBody, _ body: [UInt8], _ model: ServedModel) -> PostedItems {
+        var posted = PostedItems(capacity: fast.items.count)
+        let ids = (model.prepared as? PreparedModel)?.ids
+        body.withUnsafeBytes { bytes in
+            for (k, range) in fast.items.enumerated() {
+                let index = ids?.index(of: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                    ?? model.indexByID[fast.id(k, in: body)].map(Int.init)
+                if let index { posted.add(index, weight: fast.weights[k]) } else { posted.unknown.append(fast.id(k, in: body)) }
+            }
+        }
+        return posted
     }
 
     private func similar(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
@@ -174,7 +196,7 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
         // The ids and titles were escaped once, when the model was loaded.
-        let text = model.prepared as? ItemJSON ?? ItemJSON(snapshot: model.snapshot, titles: model.titles)
+        let text = (model.prepared as? PreparedModel)?.itemJSON ?? ItemJSON(snapshot: model.snapshot, titles: model.titles)
         for (n, (index, score)) in items.enumerated() {
             if n > 0 { bytes.append(UInt8(ascii: ",")) }
             text.append(index, score: score, to: &bytes)

@@ -1,0 +1,245 @@
+import Foundation
+import UnfoldServing
+import UnfoldSnapshot
+
+/// The item ids of a loaded model in an open-addressing table keyed by their UTF-8 bytes
+/// (FNV-1a), so a request's ids resolve straight from the body bytes, with no `String`.
+struct ItemIDIndex: Sendable {
+    private let blob: [UInt8]
+    /// ids[i] is blob[offsets[i] ..< offsets[i + 1]].
+    private let offsets: [Int]
+    private let slots: [Int32]
+    private let mask: Int
+
+    init(ids: [String]) {
+        var blob: [UInt8] = [], offsets = [0]
+        for id in ids {
+            blob.append(contentsOf: id.utf8)
+            offsets.append(blob.count)
+        }
+        var capacity = 16
+        while capacity < 2 * ids.count { capacity <<= 1 }
+        var slots = [Int32](repeating: -1, count: capacity)
+        blob.withUnsafeBufferPointer { b in
+            for i in 0..<ids.count {
+                var slot = Self.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[offsets[i]..<offsets[i + 1]]))) & (capacity - 1)
+                while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+                slots[slot] = Int32(i)
+            }
+        }
+        self.blob = blob
+        self.offsets = offsets
+        self.slots = slots
+        self.mask = capacity - 1
+    }
+
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    func index(of bytes: UnsafeRawBufferPointer) -> Int? {
+        var slot = Self.hash(bytes) & mask
+        return blob.withUnsafeBufferPointer { b -> Int? in
+            while true {
+                let i = Int(slots[slot])
+                if i < 0 { return nil }
+                let start = offsets[i], end = offsets[i + 1]
+                if end - start == bytes.count && (bytes.isEmpty || memcmp(b.baseAddress! + start, bytes.baseAddress!, bytes.count) == 0) { return i }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+}
+
+/// What the service prepares once per loaded model: the items' response text and the
+/// byte-keyed id index.
+final class PreparedModel: Sendable {
+    let itemJSON: ItemJSON
+    let ids: ItemIDIndex
+
+    init(snapshot: Snapshot, titles: [String?]) {
+        itemJSON = ItemJSON(snapshot: snapshot, titles: titles)
+        ids = ItemIDIndex(ids: snapshot.itemIDs)
+    }
+}
+
+/// A one-pass decoder for the common shape of a `POST /v1/recommend` body:
+/// `{"interactions":[{"item":"…","weight":n,"timestamp":n},…],"k":n,"model":"…","exclude_seen":b}`
+/// with ids that are plain strings (no escapes) or plain integers. It keeps the ids as byte
+/// ranges of the body. Anything else — other fields, escapes, unusual numbers, any error —
+/// returns nil, and the general parser (`RecommendRequest`) takes the body, with its exact
+/// error messages. Accepted bodies decode to the same query as the general parser would.
+struct FastRecommendBody {
+    var items: [Range<Int>] = []
+    var weights: [Float] = []
+    var k = 10
+    var excludeSeen = true
+    var model: String?
+
+    static func decode(_ body: [UInt8]) -> FastRecommendBody? {
+        body.withUnsafeBufferPointer { b -> FastRecommendBody? in
+            var scanner = Scanner(b: b)
+            return scanner.body()
+        }
+    }
+
+    /// The ids as strings (for the tests and for unknown ids).
+    func id(_ k: Int, in body: [UInt8]) -> String { String(decoding: body[items[k]], as: UTF8.self) }
+
+    private struct Scanner {
+        let b: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        mutating func space() {
+            while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+        }
+
+        mutating func expect(_ c: UInt8) -> Bool {
+            space()
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+
+        /// A string without escapes or control characters: its byte range (quotes excluded).
+        mutating func plainString() -> Range<Int>? {
+            space()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
+            let start = i + 1
+            var j = start
+            while j < b.count, b[j] != UInt8(ascii: "\"") {
+                if b[j] == UInt8(ascii: "\\") || b[j] < 0x20 || b[j] >= 0x80 { return nil }
+                j += 1
+            }
+            guard j < b.count else { return nil }
+            i = j + 1
+            return start..<j
+        }
+
+        /// A plain non-negative integer (no sign, fraction, exponent or leading zero).
+        mutating func plainInteger() -> Range<Int>? {
+            space()
+            let start = i
+            while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") { i += 1 }
+            let digits = i - start
+            guard digits > 0, digits <= 15, !(digits > 1 && b[start] == UInt8(ascii: "0")) else { return nil }
+            if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { return nil }
+            return start..<i
+        }
+
+        /// A JSON number, parsed as the general parser does (strtod of its text).
+        mutating func number() -> Double? {
+            space()
+            let start = i
+            while i < b.count, (b[i] >= UInt8(ascii: "0") && b[i] <= UInt8(ascii: "9")) || b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+")
+                || b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { i += 1 }
+            guard i > start, i - start < 32 else { return nil }
+            // Only the plain forms JSON allows: -?digits(.digits)?(e[+-]?digits)?, no leading zero.
+            var j = start
+            if b[j] == UInt8(ascii: "-") { j += 1 }
+            let intStart = j
+            while j < i, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") { j += 1 }
+            guard j > intStart, !(j - intStart > 1 && b[intStart] == UInt8(ascii: "0")) else { return nil }
+            if j < i, b[j] == UInt8(ascii: ".") {
+                j += 1
+                let f = j
+                while j < i, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") { j += 1 }
+                guard j > f else { return nil }
+            }
+            if j < i, b[j] == UInt8(ascii: "e") || b[j] == UInt8(ascii: "E") {
+                j += 1
+                if j < i, b[j] == UInt8(ascii: "+") || b[j] == UInt8(ascii: "-") { j += 1 }
+                let e = j
+                while j < i, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") { j += 1 }
+                guard j > e else { return nil }
+            }
+            guard j == i else { return nil }
+            guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)), v.isFinite else { return nil }
+            return v
+        }
+
+        func key(_ r: Range<Int>, is name: StaticString) -> Bool {
+            guard r.count == name.utf8CodeUnitCount else { return false }
+            return memcmp(b.baseAddress! + r.lowerBound, name.utf8Start, r.count) == 0
+        }
+
+        mutating func body() -> FastRecommendBody? {
+            var out = FastRecommendBody()
+            var seen = Set<Int>()
+            guard expect(UInt8(ascii: "{")) else { return nil }
+            if expect(UInt8(ascii: "}")) { return finish(out) }
+            repeat {
+                guard let name = plainString(), expect(UInt8(ascii: ":")) else { return nil }
+                // A repeated field: leave the general parser's rules to it.
+                let field: Int
+                if key(name, is: "interactions") {
+                    field = 0
+                    guard interactions(&out) else { return nil }
+                } else if key(name, is: "k") {
+                    field = 1
+                    guard let k = number(), k == k.rounded(), k >= 1, k <= Double(RecommendRequest.maxK) else { return nil }
+                    out.k = Int(k)
+                } else if key(name, is: "model") {
+                    field = 2
+                    guard let m = plainString() else { return nil }
+                    out.model = String(decoding: UnsafeBufferPointer(rebasing: b[m]), as: UTF8.self)
+                } else if key(name, is: "exclude_seen") {
+                    field = 3
+                    space()
+                    if b.count - i >= 4, memcmp(b.baseAddress! + i, "true", 4) == 0 { out.excludeSeen = true; i += 4 }
+                    else if b.count - i >= 5, memcmp(b.baseAddress! + i, "false", 5) == 0 { out.excludeSeen = false; i += 5 }
+                    else { return nil }
+                } else {
+                    return nil
+                }
+                guard seen.insert(field).inserted else { return nil }
+            } while expect(UInt8(ascii: ","))
+            guard expect(UInt8(ascii: "}")) else { return nil }
+            return finish(out)
+        }
+
+        mutating func finish(_ out: FastRecommendBody) -> FastRecommendBody? {
+            space()
+            return i == b.count ? out : nil
+        }
+
+        mutating func interactions(_ out: inout FastRecommendBody) -> Bool {
+            guard expect(UInt8(ascii: "[")) else { return false }
+            if expect(UInt8(ascii: "]")) { return true }
+            repeat {
+                guard out.items.count < RecommendRequest.maxInteractions, expect(UInt8(ascii: "{")) else { return false }
+                var item: Range<Int>?, weight: Float = 1
+                var fields = 0
+                repeat {
+                    guard let name = plainString(), expect(UInt8(ascii: ":")) else { return false }
+                    if key(name, is: "item") {
+                        guard item == nil else { return false }
+                        space()
+                        if i < b.count, b[i] == UInt8(ascii: "\"") {
+                            guard let r = plainString(), !r.isEmpty else { return false }
+                            item = r
+                        } else {
+                            guard let r = plainInteger() else { return false }
+                            item = r
+                        }
+                    } else if key(name, is: "weight") {
+                        guard fields & 1 == 0, let w = number(), w >= 0, w <= 1e6 else { return false }
+                        fields |= 1
+                        weight = Float(w)
+                    } else if key(name, is: "timestamp") {
+                        guard fields & 2 == 0, number() != nil else { return false }
+                        fields |= 2
+                    } else {
+                        return false
+                    }
+                } while expect(UInt8(ascii: ","))
+                guard expect(UInt8(ascii: "}")), let item else { return false }
+                out.items.append(item)
+                out.weights.append(weight)
+            } while expect(UInt8(ascii: ","))
+            return expect(UInt8(ascii: "]"))
+        }
+    }
+}

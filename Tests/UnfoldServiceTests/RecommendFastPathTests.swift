@@ -1,0 +1,64 @@
+import XCTest
+@testable import UnfoldService
+
+final class RecommendFastPathTests: XCTestCase {
+    /// Every body the fast decoder accepts decodes to what the general parser makes of it.
+    func testAcceptedBodiesDecodeLikeTheGeneralParser() throws {
+        let bodies = [
+            #"{"interactions":[{"item":"50","weight":5},{"item":"181"},{"item":"7","weight":2,"timestamp":1700000000}],"k":3}"#,
+            "{ \"interactions\" : [ { \"item\" : 50 , \"weight\" : 1e2 } ,\n {\"weight\":0.25,\"item\":\"a b\"} ] ,\t\"k\" : 1000 , \"model\" : \"mf-sgd\" , \"exclude_seen\" : false }",
+            #"{"interactions":[{"item":0,"weight":-0},{"item":123456789012345,"weight":1000000}]}"#,
+            #"{"interactions":[]}"#,
+            #"{}"#,
+            #"{"k":10,"exclude_seen":true,"model":"wals"}"#,
+        ]
+        for text in bodies {
+            let body = Array(text.utf8)
+            let fast = try XCTUnwrap(FastRecommendBody.decode(body), text)
+            let general = try RecommendRequest(body: body)
+            XCTAssertEqual(fast.items.indices.map { fast.id($0, in: body) }, general.query.interactions.map(\.item), text)
+            XCTAssertEqual(fast.weights, general.query.interactions.map(\.weight), text)
+            XCTAssertEqual(fast.k, general.query.k, text)
+            XCTAssertEqual(fast.excludeSeen, general.query.excludeSeen, text)
+            XCTAssertEqual(fast.model, general.model, text)
+        }
+    }
+
+    /// Everything outside the common shape goes to the general parser (which then accepts
+    /// it or answers with its precise error).
+    func testEverythingElseFallsBack() {
+        let bodies = [
+            #"{"interactions":[{"item":"50"}],"exclude":["1"]}"#,      // another field
+            #"{"interactions":[{"item":"5\"0"}]}"#,                    // an escape
+            #"{"interactions":[{"item":"café"}]}"#,                     // non-ASCII
+            #"{"k":3,"k":4}"#,                                          // a repeated field
+            #"{"interactions":null}"#,
+            #"{"interactions":[{"item":5.0}]}"#,
+            #"{"interactions":[{"item":"05"},{"item":05}]}"#,
+            #"{"interactions":[{"item":"1","weight":-1}]}"#,
+            #"{"interactions":[{"item":"1","weight":null}]}"#,
+            #"{"interactions":[{"item":""}]}"#,
+            #"{"interactions":[{"weight":1}]}"#,
+            #"{"k":0}"#,
+            #"{"k":2.5}"#,
+            #"{"k":01}"#,
+            #"{} x"#,
+            #"{"interactions":[{"item":"1"}"#,
+            #"[]"#,
+            "",
+        ]
+        for text in bodies { XCTAssertNil(FastRecommendBody.decode(Array(text.utf8)), text) }
+    }
+
+    func testItemIDIndexFindsEveryIDByItsBytes() {
+        let ids = (0..<5000).map { "item-\($0 * 7919 % 100_003)" } + ["", "é", "a b"]
+        let index = ItemIDIndex(ids: ids)
+        for (i, id) in ids.enumerated() {
+            let found = Array(id.utf8).withUnsafeBytes { index.index(of: $0) }
+            XCTAssertEqual(found, i, id)
+        }
+        for missing in ["item-x", "item-", "items-1", "ITEM-7919"] {
+            XCTAssertNil(Array(missing.utf8).withUnsafeBytes { index.index(of: $0) }, missing)
+        }
+    }
+}
