@@ -26,18 +26,22 @@ public struct BlockedTable: Sendable {
         storage.withUnsafeBufferPointer { base in
             let raw = UnsafeRawPointer(base.baseAddress!)
             for b in 0..<blocks {
-                var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+                // Four independent accumulator chains keep both FMA units busy.
+                var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
                 let blockStart = b * cols * 16 * 4
                 var j = 0
-                while j + 1 < cols {
+                while j + 3 < cols {
                     acc0 += SIMD16<Float>(repeating: q[j]) * raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self)
                     acc1 += SIMD16<Float>(repeating: q[j + 1]) * raw.loadUnaligned(fromByteOffset: blockStart + (j + 1) * 64, as: SIMD16<Float>.self)
-                    j += 2
+                    acc2 += SIMD16<Float>(repeating: q[j + 2]) * raw.loadUnaligned(fromByteOffset: blockStart + (j + 2) * 64, as: SIMD16<Float>.self)
+                    acc3 += SIMD16<Float>(repeating: q[j + 3]) * raw.loadUnaligned(fromByteOffset: blockStart + (j + 3) * 64, as: SIMD16<Float>.self)
+                    j += 4
                 }
-                if j < cols {
+                while j < cols {
                     acc0 += SIMD16<Float>(repeating: q[j]) * raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self)
+                    j += 1
                 }
-                let sum = acc0 + acc1
+                let sum = (acc0 + acc1) + (acc2 + acc3)
                 let count = min(16, rows - b * 16)
                 if count == 16 {
                     UnsafeMutableRawPointer(out + b * 16).storeBytes(of: sum, as: SIMD16<Float>.self)

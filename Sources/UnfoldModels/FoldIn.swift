@@ -44,8 +44,11 @@ public struct FoldIn: Sendable, Equatable {
     @inlinable
     public func confidence(_ weight: Float) -> Float { 1 + alpha * weight }
 
+    /// Floats of scratch space `encode` needs.
+    public var scratchCount: Int { 3 * dimensions * dimensions + 64 }
+
     /// Encodes interactions (item row indices with weights) against `items` (n×d, row-major).
-    /// `scratch` must hold d*d floats; the result is written to `out` (d floats).
+    /// `scratch` must hold `scratchCount` floats; the result is written to `out` (d floats).
     /// Returns false when the system is not positive definite (λ = 0 and too few items).
     ///
     /// With G = w0 VᵀV + λI, A = G + Σ_j e_j v_j v_jᵀ (e_j = c_j − w0 ≠ 0) and m such items,
@@ -65,9 +68,11 @@ public struct FoldIn: Sendable, Equatable {
         guard !inverseGram.isEmpty else { return false }
         var m = 0
         for weight in weights where confidence(weight) - unobservedWeight != 0 { m += 1 }
-        // scratch: W (m×d), S (m×m), t (m), x0 = G⁻¹ b (d); b is built in out.
-        guard m > 0, m <= d / 2, m * d + m * m + m + d <= d * d else { return false }
-        let w = scratch, s = scratch + m * d, t = s + m * m
+        // scratch: W (m×d); Wᵀ with x0 as column m, padded to P columns (d×P); one row of
+        // S and t (P); S (m×m); t (m); x0 = G⁻¹ b (d). b is built in out.
+        let P = (m + 1 + 15) / 16 * 16
+        guard m > 0, m <= d / 2, m * d + d * P + P + m * m + m + d <= scratchCount else { return false }
+        let w = scratch, wt = w + m * d, row = wt + d * P, s = row + P, t = s + m * m, x0 = t + m
         out.update(repeating: 0, count: d)
         var rows: [Int] = [], extras: [Float] = []
         rows.reserveCapacity(m)
@@ -84,14 +89,19 @@ public struct FoldIn: Sendable, Equatable {
         return inverseGram.withUnsafeBufferPointer { gi -> Bool in
             let inverse = gi.baseAddress!
             // W_j = G⁻¹ v_j and x0 = G⁻¹ b (G⁻¹ is symmetric: vᵀG⁻¹, register-accumulated).
-            let x0 = t + m
             for (j, index) in rows.enumerated() { vectorMatrix(items + index * d, inverse, rows: d, cols: d, into: w + j * d) }
             vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
+            // S = E⁻¹ + Vm Wᵀ and t = Vm x0, a row at a time: v_jᵀ [Wᵀ | x0].
+            wt.update(repeating: 0, count: d * P)
+            for r in 0..<d {
+                for j in 0..<m { wt[r * P + j] = w[j * d + r] }
+                wt[r * P + m] = x0[r]
+            }
             for j in 0..<m {
-                let vj = items + rows[j] * d
-                for l in 0..<m { s[j * m + l] = dot(vj, w + l * d, d) }
+                vectorMatrix(items + rows[j] * d, wt, rows: d, cols: P, into: row)
+                for l in 0..<m { s[j * m + l] = row[l] }
                 s[j * m + j] += 1 / extras[j]
-                t[j] = dot(vj, x0, d)
+                t[j] = row[m]
             }
             guard choleskySolve(s, t, m) else { return false }
             out.update(from: x0, count: d)
@@ -123,7 +133,7 @@ public struct FoldIn: Sendable, Equatable {
     /// Convenience for tests and tools: returns q or nil.
     public func encode(items: Matrix, indices: [Int], weights: [Float]) -> [Float]? {
         let d = dimensions
-        var scratch = [Float](repeating: 0, count: d * d)
+        var scratch = [Float](repeating: 0, count: scratchCount)
         var q = [Float](repeating: 0, count: d)
         let ok = items.storage.withUnsafeBufferPointer { table in
             scratch.withUnsafeMutableBufferPointer { s in

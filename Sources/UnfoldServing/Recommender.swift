@@ -72,7 +72,7 @@ public enum Recommender {
         var q = [Float](repeating: 0, count: d)
         if let encoder = model.snapshot.foldIn {
             // Matrix factorization: the fold-in solve.
-            var scratch = [Float](repeating: 0, count: d * d)
+            var scratch = [Float](repeating: 0, count: encoder.scratchCount)
             let ok = scratch.withUnsafeMutableBufferPointer { s in
                 q.withUnsafeMutableBufferPointer { out in
                     encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)

@@ -10,7 +10,7 @@ extension Evaluation {
     /// the user's feature vector (`features[user]`, empty without features), plus item biases.
     public static func servingScorer(items: Matrix, foldIn: FoldIn?, train: CSRMatrix, tower: Tower? = nil, features: [[Float]] = []) -> Scorer {
         let d = items.cols
-        var scratch = [Float](repeating: 0, count: foldIn == nil ? 0 : d * d)
+        var scratch = [Float](repeating: 0, count: foldIn?.scratchCount ?? 0)
         var q = [Float](repeating: 0, count: d)
         return { user, scores in
             let range = train.rowRange(user)

@@ -106,7 +106,7 @@ final class WALSTests: XCTestCase {
                 let indices = (0..<count).map { ($0 * 7) % 50 }
                 let weights = (0..<count).map { Float($0 % 4) }
                 var viaWoodbury = [Float](repeating: 0, count: d), direct = [Float](repeating: 0, count: d)
-                var scratch = [Float](repeating: 0, count: d * d)
+                var scratch = [Float](repeating: 0, count: foldIn.scratchCount)
                 var used = false
                 items.storage.withUnsafeBufferPointer { table in
                     scratch.withUnsafeMutableBufferPointer { s in
