@@ -92,10 +92,10 @@ public struct FoldIn: Sendable, Equatable {
             for (j, index) in rows.enumerated() { vectorMatrix(items + index * d, inverse, rows: d, cols: d, into: w + j * d) }
             vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
             // S = E⁻¹ + Vm Wᵀ and t = Vm x0, a row at a time: v_jᵀ [Wᵀ | x0].
-            wt.update(repeating: 0, count: d * P)
             for r in 0..<d {
                 for j in 0..<m { wt[r * P + j] = w[j * d + r] }
                 wt[r * P + m] = x0[r]
+                for j in (m + 1)..<P { wt[r * P + j] = 0 }
             }
             for j in 0..<m {
                 vectorMatrix(items + rows[j] * d, wt, rows: d, cols: P, into: row)

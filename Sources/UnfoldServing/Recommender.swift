@@ -72,7 +72,8 @@ public enum Recommender {
         var q = [Float](repeating: 0, count: d)
         if let encoder = model.snapshot.foldIn {
             // Matrix factorization: the fold-in solve.
-            var scratch = [Float](repeating: 0, count: encoder.scratchCount)
+            // Scratch the encoder overwrites: no need to zero it.
+            var scratch = [Float](unsafeUninitializedCapacity: encoder.scratchCount) { _, count in count = encoder.scratchCount }
             let ok = scratch.withUnsafeMutableBufferPointer { s in
                 q.withUnsafeMutableBufferPointer { out in
                     encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
@@ -93,7 +94,8 @@ public enum Recommender {
                 // A small candidate set: score just those.
                 return scoreCandidates(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
             }
-            var scores = [Float](repeating: 0, count: n)
+            // The scan writes every score.
+            var scores = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
             return scores.withUnsafeMutableBufferPointer { sp in
                 model.scanTable.scores(qp.baseAddress!, into: sp.baseAddress!)
                 if let bias = model.snapshot.tower?.itemBias { for i in 0..<n { sp[i] += bias[i] } }

@@ -156,6 +156,16 @@ struct FastRecommendBody {
                 guard j > e else { return nil }
             }
             guard j == i else { return nil }
+            if i - start <= 15, b[start] != UInt8(ascii: "-") {
+                // Plain digits: exact without strtod.
+                var v = 0.0
+                var all = true
+                for k in start..<i {
+                    guard b[k] >= UInt8(ascii: "0"), b[k] <= UInt8(ascii: "9") else { all = false; break }
+                    v = v * 10 + Double(b[k] - UInt8(ascii: "0"))
+                }
+                if all { return v }
+            }
             guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)), v.isFinite else { return nil }
             return v
         }
