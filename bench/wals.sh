@@ -37,7 +37,7 @@ echo
 echo "== Tuning Unfold on a validation split of train (temporal 20% of train), then one score on test"
 $BIN split --data $ML/train.tsv --method temporal --test-fraction 0.2 --train-out "$OUT/ml-tune-train.tsv" --test-out "$OUT/ml-tune-val.tsv" 2>/dev/null
 best=""; best_ndcg=0
-W0S="0.1 0.3 1"; ALPHAS="1 3 10"; LAMBDAS="0.1 1 10"
+W0S="0.1 0.3 1"; ALPHAS="1 3 10"; LAMBDAS="0.1 1 10 30 100"
 [ "$QUICK" = "--quick" ] && { W0S="0.3 1"; ALPHAS="1 3"; LAMBDAS="1"; }
 for w0 in $W0S; do for a in $ALPHAS; do for l in $LAMBDAS; do
   rm -rf "$OUT/tune"
