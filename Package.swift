@@ -36,7 +36,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "UnfoldHTTP"),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        .target(name: "UnfoldHTTP", dependencies: ["CEpoll"]),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",

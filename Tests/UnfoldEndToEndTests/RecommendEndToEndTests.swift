@@ -179,8 +179,9 @@ final class RecommendEndToEndTests: XCTestCase {
         bytes[bytes.count - 200] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: directory + "/wals-2.unfold"))
         let server = try ServerProcess(["--snapshots", directory])
+        // Candidates load oldest first: wals-1 is loaded, then wals-2 is rejected.
         XCTAssertTrue(server.waitForLog("msg=\"model loaded\""))
-        XCTAssertTrue(server.log.contains("msg=\"snapshot rejected\""), server.log)
+        XCTAssertTrue(server.waitForLog("msg=\"snapshot rejected\""), server.log)
         XCTAssertTrue(server.log.contains("check crc failed"), server.log)
         XCTAssertTrue(server.log.contains("path=\(directory)/wals-1.unfold"), "the older valid file is served: \(server.log)")
         let c = try RawClient(port: server.port)

@@ -3,20 +3,18 @@ import Dispatch
 import Glibc
 #endif
 
-/// Drives one accepted socket with Dispatch sources on its event loop, executing
-/// what `HTTPConnectionStateMachine` decides. All state is confined to the loop's queue.
-final class HTTPConnection: @unchecked Sendable {
+/// Drives one accepted socket on its event loop's thread, executing what
+/// `HTTPConnectionStateMachine` decides. All state is confined to the loop's thread.
+final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private let socket: Socket
     private let loop: EventLoop
     private unowned let server: HTTPServer
     private var machine: HTTPConnectionStateMachine
     private let peer: String
 
-    private var readSource: DispatchSourceRead?
+    /// Whether the loop should report the socket readable / writable.
     private var readSuspended = false
-    private var writeSource: DispatchSourceWrite?
     private var writeSuspended = true
-    private var liveSources = 0
 
     private var output: [UInt8] = []
     private var outputOffset = 0
@@ -35,25 +33,21 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     func start() {
-        let read = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: loop.queue)
-        read.setEventHandler { [unowned self] in onReadable() }
-        read.setCancelHandler { [self] in sourceCancelled() }
-        liveSources += 1
-        readSource = read
-        read.resume()
+        loop.add(socket.fd, handler: self, read: true, write: false)
+    }
 
-        let write = DispatchSource.makeWriteSource(fileDescriptor: socket.fd, queue: loop.queue)
-        write.setEventHandler { [unowned self] in perform([]) }
-        write.setCancelHandler { [self] in sourceCancelled() }
-        liveSources += 1
-        writeSource = write
-        write.activate()
-        write.suspend()
+    private func updateInterest() {
+        guard !closed else { return }
+        loop.setInterest(socket.fd, read: !readSuspended, write: !writeSuspended)
+    }
+
+    func onWritable() {
+        perform([])
     }
 
     // MARK: - Events from the loop
 
-    private func onReadable() {
+    func onReadable() {
         guard !closed else { return }
         let buffer = loop.readBuffer
         let n: Int
@@ -159,7 +153,7 @@ final class HTTPConnection: @unchecked Sendable {
             case .failure(.blocked):
                 if writeSuspended {
                     writeSuspended = false
-                    writeSource?.resume()
+                    updateInterest()
                 }
                 return []
             case .failure:
@@ -169,7 +163,7 @@ final class HTTPConnection: @unchecked Sendable {
         }
         if !writeSuspended {
             writeSuspended = true
-            writeSource?.suspend()
+            updateInterest()
         }
         // Keep a small buffer for the next response; drop a large one.
         if output.capacity > 1 << 20 { output = [] } else { output.removeAll(keepingCapacity: true) }
@@ -192,7 +186,7 @@ final class HTTPConnection: @unchecked Sendable {
         lingerDeadline = DispatchTime.now().uptimeNanoseconds + server.configuration.lingerTimeout
         if readSuspended {
             readSuspended = false
-            readSource?.resume()
+            updateInterest()
         }
     }
 
@@ -201,35 +195,22 @@ final class HTTPConnection: @unchecked Sendable {
         let wanted = machine.wantsRead && !eof
         if wanted && readSuspended {
             readSuspended = false
-            readSource?.resume()
+            updateInterest()
         } else if !wanted && !readSuspended {
             readSuspended = true
-            readSource?.suspend()
+            updateInterest()
         }
     }
 
     // MARK: - Closing
 
-    /// Closes now: cancels both sources; the descriptor is closed once both cancel handlers ran.
+    /// Closes now: the loop forgets the descriptor, then it is closed.
     func abort() {
         guard !closed else { return }
         closed = true
-        for source in [readSource as DispatchSourceProtocol?, writeSource as DispatchSourceProtocol?] {
-            source?.cancel()
-        }
-        // A suspended source never runs its cancel handler: resume after cancelling.
-        if readSuspended { readSuspended = false; readSource?.resume() }
-        if writeSuspended { writeSuspended = false; writeSource?.resume() }
+        loop.remove(socket.fd)
+        socket.close()
         loop.unregister(self)
-    }
-
-    private func sourceCancelled() {
-        liveSources -= 1
-        if liveSources == 0 {
-            readSource = nil
-            writeSource = nil
-            socket.close()
-            server.connectionClosed()
-        }
+        server.connectionClosed()
     }
 }

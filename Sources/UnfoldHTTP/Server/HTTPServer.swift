@@ -6,7 +6,7 @@ import Glibc
 
 /// An HTTP/1.1 server on non-blocking BSD sockets and Dispatch.
 ///
-/// One accept source hands connections round-robin to serial event loops (one per
+/// One accept source hands connections round-robin to event loops (one thread per
 /// core by default) that move bytes; a bounded pool of worker threads runs the
 /// responder. Lifecycle: `starting → running → shuttingDown → shutdown`.
 public final class HTTPServer: @unchecked Sendable {
@@ -84,7 +84,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
             let loop = loops[nextLoop]
             nextLoop = (nextLoop + 1) % loops.count
-            loop.queue.async { [self] in
+            loop.execute { [self] in
                 let connection = HTTPConnection(socket: client, peer: peer, loop: loop, server: self, configuration: configuration.connection)
                 loop.register(connection)
                 connection.start()
@@ -111,7 +111,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         let accepted = pool.submit {
             let response = responder.respond(to: request)
-            loop.queue.async { connection.responseReady(response) }
+            loop.execute { connection.responseReady(response) }
         }
         if !accepted {
             onEvent(.workersSaturated(peer: request.remoteAddress))
@@ -142,7 +142,7 @@ public final class HTTPServer: @unchecked Sendable {
             acceptSource?.cancel()
             acceptSource = nil
         }
-        for loop in loops { loop.queue.async { loop.shutdownConnections() } }
+        for loop in loops { loop.execute { loop.shutdownConnections() } }
         let deadline = DispatchTime.now().uptimeNanoseconds + grace
         waitForDrain(deadline: deadline, completion: completion)
     }
@@ -152,7 +152,7 @@ public final class HTTPServer: @unchecked Sendable {
             if connectionCount == 0 {
                 finish(forced: 0, completion: completion)
             } else if DispatchTime.now().uptimeNanoseconds >= deadline {
-                let forced = loops.reduce(0) { sum, loop in sum + loop.queue.sync { loop.abortConnections() } }
+                let forced = loops.reduce(0) { sum, loop in sum + loop.sync { loop.abortConnections() } }
                 // Give the cancel handlers a moment to close the descriptors.
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { [self] in
                     finish(forced: forced, completion: completion)
@@ -165,6 +165,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func finish(forced: Int, completion: @escaping @Sendable () -> Void) {
         pool.stop()
+        for loop in loops { loop.stop() }
         lock.withLock { _state = .shutdown }
         onEvent(.shutdownFinished(forced: forced))
         completion()
