@@ -68,11 +68,11 @@ public struct FoldIn: Sendable, Equatable {
         guard !inverseGram.isEmpty else { return false }
         var m = 0
         for weight in weights where confidence(weight) - unobservedWeight != 0 { m += 1 }
-        // scratch: W (m×d); Wᵀ with x0 as column m, padded to P columns (d×P); one row of
-        // S and t (P); S (m×m); t (m); x0 = G⁻¹ b (d). b is built in out.
+        // scratch: W (m×d); Wᵀ with x0 as column m, padded to P columns (d×P); two rows of
+        // S and t (2P); S (m×m); t (m); x0 = G⁻¹ b (d). b is built in out.
         let P = (m + 1 + 15) / 16 * 16
-        guard m > 0, m <= d / 2, m * d + d * P + P + m * m + m + d <= scratchCount else { return false }
-        let w = scratch, wt = w + m * d, row = wt + d * P, s = row + P, t = s + m * m, x0 = t + m
+        guard m > 0, m <= d / 2, m * d + d * P + 2 * P + m * m + m + d <= scratchCount else { return false }
+        let w = scratch, wt = w + m * d, row = wt + d * P, s = row + 2 * P, t = s + m * m, x0 = t + m
         out.update(repeating: 0, count: d)
         var rows: [Int] = [], extras: [Float] = []
         rows.reserveCapacity(m)
@@ -89,19 +89,36 @@ public struct FoldIn: Sendable, Equatable {
         return inverseGram.withUnsafeBufferPointer { gi -> Bool in
             let inverse = gi.baseAddress!
             // W_j = G⁻¹ v_j and x0 = G⁻¹ b (G⁻¹ is symmetric: vᵀG⁻¹, register-accumulated).
-            for (j, index) in rows.enumerated() { vectorMatrix(items + index * d, inverse, rows: d, cols: d, into: w + j * d) }
-            vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
+            // Two vectors per pass over G⁻¹; x0 pairs with the last item when m is odd.
+            var j = 0
+            while j + 1 < m {
+                vectorMatrix2(items + rows[j] * d, items + rows[j + 1] * d, inverse, rows: d, cols: d, into: w + j * d, w + (j + 1) * d)
+                j += 2
+            }
+            if j < m {
+                vectorMatrix2(items + rows[j] * d, out, inverse, rows: d, cols: d, into: w + j * d, x0)
+            } else {
+                vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
+            }
             // S = E⁻¹ + Vm Wᵀ and t = Vm x0, a row at a time: v_jᵀ [Wᵀ | x0].
             for r in 0..<d {
                 for j in 0..<m { wt[r * P + j] = w[j * d + r] }
                 wt[r * P + m] = x0[r]
                 for j in (m + 1)..<P { wt[r * P + j] = 0 }
             }
-            for j in 0..<m {
-                vectorMatrix(items + rows[j] * d, wt, rows: d, cols: P, into: row)
-                for l in 0..<m { s[j * m + l] = row[l] }
-                s[j * m + j] += 1 / extras[j]
-                t[j] = row[m]
+            func copyRow(_ jj: Int, _ r: UnsafeMutablePointer<Float>) {
+                for l in 0..<m { s[jj * m + l] = r[l] }
+                s[jj * m + jj] += 1 / extras[jj]
+                t[jj] = r[m]
+            }
+            // Rows of S two at a time.
+            var j2 = 0
+            while j2 < m {
+                let next = j2 + 1 < m ? j2 + 1 : j2
+                vectorMatrix2(items + rows[j2] * d, items + rows[next] * d, wt, rows: d, cols: P, into: row, row + P)
+                copyRow(j2, row)
+                if next != j2 { copyRow(next, row + P) }
+                j2 += 2
             }
             guard choleskySolve(s, t, m) else { return false }
             out.update(from: x0, count: d)

@@ -13,13 +13,22 @@ final class KernelTests: XCTestCase {
         for (rows, cols) in [(64, 64), (7, 130), (33, 16), (5, 3), (1, 81)] {
             let v = (0..<rows).map { _ in rng.nextGaussian() }
             let m = (0..<(rows * cols)).map { _ in rng.nextGaussian() }
-            var out = [Float](repeating: .nan, count: cols)
+            let v2 = (0..<rows).map { _ in rng.nextGaussian() }
+            var out = [Float](repeating: .nan, count: cols), pair1 = out, pair2 = out
             v.withUnsafeBufferPointer { vp in m.withUnsafeBufferPointer { mp in out.withUnsafeMutableBufferPointer {
                 vectorMatrix(vp.baseAddress!, mp.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)
             } } }
+            v.withUnsafeBufferPointer { vp in v2.withUnsafeBufferPointer { vp2 in m.withUnsafeBufferPointer { mp in
+                pair1.withUnsafeMutableBufferPointer { o1 in pair2.withUnsafeMutableBufferPointer { o2 in
+                    vectorMatrix2(vp.baseAddress!, vp2.baseAddress!, mp.baseAddress!, rows: rows, cols: cols, into: o1.baseAddress!, o2.baseAddress!)
+                } }
+            } } }
             for c in 0..<cols {
                 let expected = (0..<rows).reduce(Float(0)) { $0 + v[$1] * m[$1 * cols + c] }
+                let expected2 = (0..<rows).reduce(Float(0)) { $0 + v2[$1] * m[$1 * cols + c] }
                 XCTAssertEqual(out[c], expected, accuracy: 1e-4 * max(1, abs(expected)), "\(rows)x\(cols) column \(c)")
+                XCTAssertEqual(pair1[c], expected, accuracy: 1e-4 * max(1, abs(expected)), "pair \(rows)x\(cols) column \(c)")
+                XCTAssertEqual(pair2[c], expected2, accuracy: 1e-4 * max(1, abs(expected2)), "pair \(rows)x\(cols) column \(c)")
             }
         }
     }
