@@ -196,10 +196,17 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
         // The ids and titles were escaped once, when the model was loaded.
-        let text = (model.prepared as? PreparedModel)?.itemJSON ?? ItemJSON(snapshot: model.snapshot, titles: model.titles)
+        let text = (model.prepared as? PreparedModel)?.itemJSON
         for (n, (index, score)) in items.enumerated() {
             if n > 0 { bytes.append(UInt8(ascii: ",")) }
-            text.append(index, score: score, to: &bytes)
+            if let text {
+                text.append(index, score: score, to: &bytes)
+            } else {
+                // A model loaded without preparation (not the server's): escape as we go.
+                ItemJSON.head(id: model.id(index), into: &bytes)
+                ItemJSON.score(score, into: &bytes)
+                ItemJSON.tail(title: model.titles[index], into: &bytes)
+            }
         }
         bytes.append(UInt8(ascii: "]"))
         needsComma.removeLast()
@@ -218,15 +225,9 @@ final class ItemJSON: Sendable {
         json.reserveCapacity(snapshot.itemCount * 24)
         bounds.reserveCapacity(2 * snapshot.itemCount + 1)
         for (i, id) in snapshot.itemIDs.enumerated() {
-            json.append(contentsOf: #"{"id":"#.utf8)
-            appendJSONString(id, to: &json)
-            json.append(contentsOf: #","score":"#.utf8)
+            Self.head(id: id, into: &json)
             bounds.append(json.count)
-            if let title = titles[i] {
-                json.append(contentsOf: #","title":"#.utf8)
-                appendJSONString(title, to: &json)
-            }
-            json.append(UInt8(ascii: "}"))
+            Self.tail(title: titles[i], into: &json)
             bounds.append(json.count)
         }
         self.bytes = json
@@ -236,8 +237,28 @@ final class ItemJSON: Sendable {
     func append(_ index: Int, score: Float, to out: inout [UInt8]) {
         bytes.withUnsafeBufferPointer { json in
             out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
-            out.append(contentsOf: (score.isFinite ? "\(score)" : "0").utf8)
+            Self.score(score, into: &out)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
         }
+    }
+
+    /// `{"id":"…","score":`
+    static func head(id: String, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"id":"#.utf8)
+        appendJSONString(id, to: &out)
+        out.append(contentsOf: #","score":"#.utf8)
+    }
+
+    static func score(_ score: Float, into out: inout [UInt8]) {
+        out.append(contentsOf: (score.isFinite ? "\(score)" : "0").utf8)
+    }
+
+    /// `,"title":"…"}` or `}`
+    static func tail(title: String?, into out: inout [UInt8]) {
+        if let title {
+            out.append(contentsOf: #","title":"#.utf8)
+            appendJSONString(title, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 }
