@@ -142,8 +142,6 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: - Connections (loop thread only)
 
-    var isEmpty: Bool { connections.isEmpty }
-
     func register(_ connection: HTTPConnection) {
         connections[ObjectIdentifier(connection)] = connection
     }
