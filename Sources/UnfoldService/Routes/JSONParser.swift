@@ -174,28 +174,61 @@ struct JSONParser {
 
     /// RFC 8259 §6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
     private mutating func number() throws(RequestError) -> Double {
-        let start = i
-        if bytes[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < bytes.count, isDigit(bytes[i]) else { throw error("invalid number") }
-        if bytes[i] == UInt8(ascii: "0") {
-            i += 1
-        } else {
-            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+        switch bytes.withUnsafeBufferPointer({ JSONNumber.scan($0, from: i) }) {
+        case .value(let v, let end):
+            i = end
+            return v
+        case .invalid(let at):
+            i = at
+            throw error("invalid number")
+        case .outOfRange(let end):
+            i = end
+            throw error("number out of range")
         }
-        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
-            i += 1
-            guard i < bytes.count, isDigit(bytes[i]) else { throw error("invalid number") }
-            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
-        }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-            guard i < bytes.count, isDigit(bytes[i]) else { throw error("invalid number") }
-            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
-        }
-        guard let v = Double(String(decoding: bytes[start..<i], as: UTF8.self)), v.isFinite else { throw error("number out of range") }
-        return v
     }
 
-    @inline(__always) private func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+}
+
+/// The RFC 8259 number grammar, shared by the parser and the recommend fast path:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, read as a finite Double.
+enum JSONNumber {
+    enum Scan {
+        case value(Double, end: Int)
+        /// The grammar broke at this byte.
+        case invalid(at: Int)
+        /// Well-formed but not a finite Double; the number ends here.
+        case outOfRange(end: Int)
+    }
+
+    static func scan(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Scan {
+        @inline(__always) func isDigit(_ i: Int) -> Bool { i < b.count && b[i] >= 0x30 && b[i] <= 0x39 }
+        var i = start
+        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+        guard isDigit(i) else { return .invalid(at: i) }
+        if b[i] == UInt8(ascii: "0") {
+            i += 1
+        } else {
+            while isDigit(i) { i += 1 }
+        }
+        let integerEnd = i
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            guard isDigit(i) else { return .invalid(at: i) }
+            while isDigit(i) { i += 1 }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard isDigit(i) else { return .invalid(at: i) }
+            while isDigit(i) { i += 1 }
+        }
+        // Plain non-negative integers of up to 15 digits are exact without strtod.
+        if i == integerEnd, b[start] != UInt8(ascii: "-"), i - start <= 15 {
+            var v = 0.0
+            for k in start..<i { v = v * 10 + Double(b[k] - 0x30) }
+            return .value(v, end: i)
+        }
+        guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)), v.isFinite else { return .outOfRange(end: i) }
+        return .value(v, end: i)
+    }
 }

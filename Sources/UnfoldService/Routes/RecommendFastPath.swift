@@ -129,44 +129,11 @@ struct FastRecommendBody {
             return start..<i
         }
 
-        /// A JSON number, parsed as the general parser does (strtod of its text).
+        /// A JSON number, read by the general parser's own grammar (`JSONNumber`).
         mutating func number() -> Double? {
             space()
-            let start = i
-            while i < b.count, (b[i] >= UInt8(ascii: "0") && b[i] <= UInt8(ascii: "9")) || b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+")
-                || b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { i += 1 }
-            guard i > start, i - start < 32 else { return nil }
-            // Only the plain forms JSON allows: -?digits(.digits)?(e[+-]?digits)?, no leading zero.
-            var j = start
-            if b[j] == UInt8(ascii: "-") { j += 1 }
-            let intStart = j
-            while j < i, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") { j += 1 }
-            guard j > intStart, !(j - intStart > 1 && b[intStart] == UInt8(ascii: "0")) else { return nil }
-            if j < i, b[j] == UInt8(ascii: ".") {
-                j += 1
-                let f = j
-                while j < i, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") { j += 1 }
-                guard j > f else { return nil }
-            }
-            if j < i, b[j] == UInt8(ascii: "e") || b[j] == UInt8(ascii: "E") {
-                j += 1
-                if j < i, b[j] == UInt8(ascii: "+") || b[j] == UInt8(ascii: "-") { j += 1 }
-                let e = j
-                while j < i, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") { j += 1 }
-                guard j > e else { return nil }
-            }
-            guard j == i else { return nil }
-            if i - start <= 15, b[start] != UInt8(ascii: "-") {
-                // Plain digits: exact without strtod.
-                var v = 0.0
-                var all = true
-                for k in start..<i {
-                    guard b[k] >= UInt8(ascii: "0"), b[k] <= UInt8(ascii: "9") else { all = false; break }
-                    v = v * 10 + Double(b[k] - UInt8(ascii: "0"))
-                }
-                if all { return v }
-            }
-            guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)), v.isFinite else { return nil }
+            guard case .value(let v, let end) = JSONNumber.scan(b, from: i) else { return nil }
+            i = end
             return v
         }
 
