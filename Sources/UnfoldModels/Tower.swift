@@ -24,6 +24,18 @@ public struct FeatureSpec: Sendable, Codable, Equatable {
 
     /// Floats of this feature's embedding table (categorical), else 0.
     public var tableCount: Int { kind == .categorical ? (values.count + 1) * dimensions : 0 }
+
+    /// A categorical value's embedding row: k + 1 for `values[k]`, 0 for unknown or missing.
+    public func row(_ value: FeatureValue?) -> Int {
+        if case .string(let s)? = value, let k = values.firstIndex(of: s) { return k + 1 }
+        return 0
+    }
+
+    /// A numeric value as the tower reads it: (x − mean) / std, 0 when missing.
+    public func input(_ value: FeatureValue?) -> Float {
+        if case .number(let x)? = value { return (Float(x) - mean) / (std > 0 ? std : 1) }
+        return 0
+    }
 }
 
 /// A query feature value as posted in a request or read from a user-features file.
@@ -115,14 +127,9 @@ public struct Tower: Sendable, Equatable {
         for (f, spec) in features.enumerated() {
             switch spec.kind {
             case .numeric:
-                if case .number(let x)? = values[spec.name] {
-                    out.append((Float(x) - spec.mean) / (spec.std > 0 ? spec.std : 1))
-                } else {
-                    out.append(0)
-                }
+                out.append(spec.input(values[spec.name]))
             case .categorical:
-                var row = 0
-                if case .string(let s)? = values[spec.name], let k = spec.values.firstIndex(of: s) { row = k + 1 }
+                let row = spec.row(values[spec.name])
                 out.append(contentsOf: featureTables[f][(row * spec.dimensions)..<((row + 1) * spec.dimensions)])
             }
         }

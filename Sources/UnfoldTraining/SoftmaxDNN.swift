@@ -77,6 +77,18 @@ public enum SoftmaxDNN {
         }
     }
 
+    /// A user's features as the tower reads them, resolved once: per feature in schema
+    /// order, the embedding row (categorical) or the standardized input (numeric).
+    struct ResolvedFeatures {
+        var rows: [Int]
+        var inputs: [Float]
+
+        init(_ values: [String: FeatureValue], schema: [FeatureSpec]) {
+            rows = schema.map { $0.kind == .categorical ? $0.row(values[$0.name]) : 0 }
+            inputs = schema.map { $0.kind == .numeric ? $0.input(values[$0.name]) : 0 }
+        }
+    }
+
     public struct Epoch: Sendable {
         public var epoch: Int
         public var of: Int
@@ -207,6 +219,7 @@ public enum SoftmaxDNN {
         let sampler = NegativeSampler(p.sampling, itemCounts: itemCounts)
         // Each user's positives, sorted, for excluding them from the negatives.
         let positives = sequences.map { Array(Set($0.items)).sorted() }
+        let resolved = sequences.indices.map { ResolvedFeatures(features?.values[$0] ?? [:], schema: schema) }
         // The mini-batches: (user, first example, end), in chunks of batchSize.
         var batches: [(user: Int32, start: Int32, end: Int32)] = []
         let withFeatures = !schema.isEmpty
@@ -246,8 +259,7 @@ public enum SoftmaxDNN {
                                         b += workers
                                         t += 1
                                         let u = Int(batch.user)
-                                        let userFeatures = features.map { $0.values[u] } ?? [:]
-                                        total += w.batch(sequences[u], ordered: ordered, range: Int(batch.start)..<Int(batch.end), features: userFeatures,
+                                        total += w.batch(sequences[u], ordered: ordered, range: Int(batch.start)..<Int(batch.end), features: resolved[u],
                                                          positives: positives[u][...], sampler: sampler, rng: &local)
                                         count += Int(batch.end - batch.start)
                                         w.apply(step: t * workers)
@@ -321,7 +333,7 @@ public enum SoftmaxDNN {
             var bag = [Float](repeating: 0, count: layout.e)
             let total = weights.reduce(0, +)
             for (i, weight) in zip(items, weights) { axpy(total > 0 ? weight / total : 1 / Float(items.count), w.P + layout.input + Int(i) * layout.e, &bag, layout.e) }
-            w.forward(bag: bag, features: features)
+            w.forward(bag: bag, features: ResolvedFeatures(features, schema: tower.features))
             for k in 0..<layout.d { q[k] = w.activations[layout.shapes.count][k] }
             w.release()
         }
@@ -347,7 +359,6 @@ public enum SoftmaxDNN {
         var markedItems: [Bool]
         /// g_t / W_t per example of the batch (e floats each).
         var bagGradients: [Float]
-        var categoricalRows: [Int]
         var candidates: [Int] = []
         var logits: [Float] = []
 
@@ -373,7 +384,6 @@ public enum SoftmaxDNN {
             markedInput = [Bool](repeating: false, count: layout.n)
             markedItems = [Bool](repeating: false, count: layout.n)
             bagGradients = [Float](repeating: 0, count: max(p.batchSize, 1) * layout.e)
-            categoricalRows = [Int](repeating: 0, count: layout.features.count)
         }
 
         func release() {
@@ -382,19 +392,16 @@ public enum SoftmaxDNN {
         }
 
         /// x = [bag mean; features] through the layers; activations hold every layer's output.
-        func forward(bag: [Float], features: [String: FeatureValue]) {
+        func forward(bag: [Float], features: ResolvedFeatures) {
             let e = layout.e
             for k in 0..<e { activations[0][k] = bag[k] }
             for (f, spec) in layout.features.enumerated() {
                 let slot = layout.featureSlots[f]
                 switch spec.kind {
                 case .numeric:
-                    if case .number(let x)? = features[spec.name] { activations[0][slot] = (Float(x) - spec.mean) / (spec.std > 0 ? spec.std : 1) } else { activations[0][slot] = 0 }
+                    activations[0][slot] = features.inputs[f]
                 case .categorical:
-                    var row = 0
-                    if case .string(let s)? = features[spec.name], let k = spec.values.firstIndex(of: s) { row = k + 1 }
-                    categoricalRows[f] = row
-                    let table = P + layout.featureTables[f] + row * spec.dimensions
+                    let table = P + layout.featureTables[f] + features.rows[f] * spec.dimensions
                     for k in 0..<spec.dimensions { activations[0][slot + k] = table[k] }
                 }
             }
@@ -436,7 +443,7 @@ public enum SoftmaxDNN {
         }
 
         /// Forward and backward over examples `range` of a user's sequence; returns their loss.
-        func batch(_ s: Sequence, ordered: Bool, range: Range<Int>, features: [String: FeatureValue], positives: ArraySlice<Int32>,
+        func batch(_ s: Sequence, ordered: Bool, range: Range<Int>, features: ResolvedFeatures, positives: ArraySlice<Int32>,
                    sampler: NegativeSampler, rng: inout SplitMix64) -> Double {
             let e = layout.e, d = layout.d, n = s.items.count
             var bag = [Float](repeating: 0, count: e)
@@ -499,7 +506,7 @@ public enum SoftmaxDNN {
                 // dL/dx → the categorical feature rows and, divided by W_t, the bag items.
                 for (f, spec) in layout.features.enumerated() where spec.kind == .categorical {
                     let slot = layout.featureSlots[f]
-                    axpy(1, deltas[0] + slot, grad + layout.featureTables[f] + categoricalRows[f] * spec.dimensions, spec.dimensions)
+                    axpy(1, deltas[0] + slot, grad + layout.featureTables[f] + features.rows[f] * spec.dimensions, spec.dimensions)
                 }
                 let slot = (t - range.lowerBound) * e
                 for k in 0..<e { bagGradients[slot + k] = bagWeight > 0 ? deltas[0][k] / bagWeight : 0 }

@@ -36,7 +36,7 @@ final class SoftmaxDNNTests: XCTestCase {
             values.withUnsafeMutableBufferPointer { P in
                 let w = SoftmaxDNN.Worker(layout: layout, p: p, P: P.baseAddress!, M: P.baseAddress!, S: P.baseAddress!)
                 var rng = SplitMix64(seed: 9)
-                loss = w.batch(sequence, ordered: ordered, range: range, features: features, positives: positives, sampler: sampler, rng: &rng)
+                loss = w.batch(sequence, ordered: ordered, range: range, features: SoftmaxDNN.ResolvedFeatures(features, schema: schema), positives: positives, sampler: sampler, rng: &rng)
                 if keepGradient { gradient = Array(UnsafeBufferPointer(start: w.grad, count: layout.count)) }
                 w.release()
             }
