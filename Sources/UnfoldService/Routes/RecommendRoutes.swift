@@ -64,7 +64,8 @@ struct RecommendRoutes {
         let ids = (model.prepared as? PreparedModel)?.ids
         body.withUnsafeBytes { bytes in
             for (k, range) in fast.items.enumerated() {
-                let index = ids?.index(of: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                // The byte-keyed table when the model was prepared, else the String one.
+                let index = ids.map { $0.index(of: UnsafeRawBufferPointer(rebasing: bytes[range])) }
                     ?? model.indexByID[fast.id(k, in: body)].map(Int.init)
                 if let index { posted.add(index, weight: fast.weights[k]) } else { posted.unknown.append(fast.id(k, in: body)) }
             }
