@@ -36,15 +36,23 @@ extension Evaluation {
 }
 
 extension Evaluation {
-    /// The mean overlap |A_u ∩ B_u| / k of two scorers' top-k lists (training items removed)
-    /// over `users`: how well one encoder reproduces another's rankings.
-    public static func topListAgreement(train: CSRMatrix, users: [Int], k: Int, threads: Int = defaultThreadCount,
-                                        reference: () -> Scorer, candidate: () -> Scorer) -> Double {
-        let workers = max(1, min(threads, users.count))
+    /// Every user's top-k item list (training items removed), indexed by user; empty for
+    /// users not in `users`.
+    public static func topLists(train: CSRMatrix, users: [Int], k: Int, threads: Int = defaultThreadCount, makeScorer: () -> Scorer) -> [[Int]] {
         var lists = [[Int]](repeating: [], count: train.rows)
         lists.withUnsafeMutableBufferPointer { out in
-            forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: reference) { _, u, list in out[u] = list.map(\.index) }
+            forEachTopList(users: users, train: train, k: k, workers: max(1, min(threads, users.count)), makeScorer: makeScorer) { _, u, list in
+                out[u] = list.map(\.index)
+            }
         }
+        return lists
+    }
+
+    /// The mean overlap |A_u ∩ B_u| / k of the reference lists (from `topLists`) and a
+    /// scorer's top-k over `users`: how well one encoder reproduces another's rankings.
+    public static func topListAgreement(train: CSRMatrix, users: [Int], k: Int, threads: Int = defaultThreadCount,
+                                        reference lists: [[Int]], candidate: () -> Scorer) -> Double {
+        let workers = max(1, min(threads, users.count))
         var overlap = [Double](repeating: 0, count: workers)
         overlap.withUnsafeMutableBufferPointer { out in
             forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: candidate) { worker, u, list in

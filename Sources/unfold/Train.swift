@@ -97,10 +97,12 @@ struct Train: ParsableCommand {
         let eligible = (0..<matrix.rows).filter { matrix.rowCount($0) > 0 }
         let stride = max(1, eligible.count / 3000)
         let sample = eligible.enumerated().filter { $0.offset % stride == 0 }.map(\.element)
+        // The trained users' lists once; each scale's fold-in lists against them.
+        let reference = Evaluation.topLists(train: matrix, users: sample, k: k, threads: threads, makeScorer: trainedUserScorer(users, items))
         var grid: [Double: Double] = [:]
         for scale in [1.0, 10, 100, 1000, 10000] {
             let encoder = servedFoldIn(items, scale: scale)
-            grid[scale] = Evaluation.topListAgreement(train: matrix, users: sample, k: k, threads: threads, reference: trainedUserScorer(users, items)) {
+            grid[scale] = Evaluation.topListAgreement(train: matrix, users: sample, k: k, threads: threads, reference: reference) {
                 Evaluation.servingScorer(items: items, foldIn: encoder, train: matrix)
             }
         }
