@@ -331,8 +331,7 @@ public enum SoftmaxDNN {
         params.withUnsafeMutableBufferPointer { P in
             let w = Worker(layout: layout, p: p, P: P.baseAddress!, M: P.baseAddress!, S: P.baseAddress!)
             var bag = [Float](repeating: 0, count: layout.e)
-            let total = weights.reduce(0, +)
-            for (i, weight) in zip(items, weights) { axpy(total > 0 ? weight / total : 1 / Float(items.count), w.P + layout.input + Int(i) * layout.e, &bag, layout.e) }
+            bag.withUnsafeMutableBufferPointer { MeanPooling.encode(items: w.P + layout.input, d: layout.e, indices: items, weights: weights, out: $0.baseAddress!) }
             w.forward(bag: bag, features: ResolvedFeatures(features, schema: tower.features))
             for k in 0..<layout.d { q[k] = w.activations[layout.shapes.count][k] }
             w.release()
