@@ -5,7 +5,7 @@ import Glibc
 
 /// Drives one accepted socket on its event loop's thread, executing what
 /// `HTTPConnectionStateMachine` decides. All state is confined to the loop's thread.
-final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
+final class HTTPConnection: @unchecked Sendable {
     private let socket: Socket
     private let loop: EventLoop
     private unowned let server: HTTPServer
@@ -33,7 +33,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     func start() {
-        loop.add(socket.fd, handler: self, read: true, write: false)
+        loop.add(self, fd: socket.fd, read: true, write: false)
     }
 
     private func updateInterest() {
@@ -210,7 +210,6 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         closed = true
         loop.remove(socket.fd)
         socket.close()
-        loop.unregister(self)
         server.connectionClosed()
     }
 }

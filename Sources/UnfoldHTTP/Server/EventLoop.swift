@@ -4,12 +4,6 @@ import Foundation
 import Glibc
 #endif
 
-/// Something the loop calls when its descriptor is ready (level-triggered).
-protocol EventLoopHandler: AnyObject {
-    func onReadable()
-    func onWritable()
-}
-
 /// One thread that owns a set of connections: it waits in `epoll_wait` on their sockets and
 /// calls them directly when they are ready, runs the tasks other threads hand it (a wake-up
 /// through an eventfd), and enforces the connections' deadlines on a periodic tick. State
@@ -20,8 +14,8 @@ protocol EventLoopHandler: AnyObject {
 final class EventLoop: @unchecked Sendable {
     /// Scratch space for reads; safe to share because one thread uses it.
     let readBuffer: UnsafeMutableRawBufferPointer
-    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
-    private var handlers: [Int32: EventLoopHandler] = [:]
+    /// The loop's connections by descriptor.
+    private var connections: [Int32: HTTPConnection] = [:]
     private var interests: [Int32: UInt32] = [:]
     private let epfd: Int32
     private let wakeFD: Int32
@@ -101,10 +95,11 @@ final class EventLoop: @unchecked Sendable {
         done.wait()
     }
 
-    // MARK: - Descriptors (loop thread only)
+    // MARK: - Connections (loop thread only)
 
-    func add(_ fd: Int32, handler: EventLoopHandler, read: Bool, write: Bool) {
-        handlers[fd] = handler
+    /// Adds a connection on its descriptor, reported when readable (level-triggered).
+    func add(_ connection: HTTPConnection, fd: Int32, read: Bool, write: Bool) {
+        connections[fd] = connection
         var event = epoll_event()
         event.events = Self.mask(read: read, write: write)
         event.data.fd = fd
@@ -116,7 +111,7 @@ final class EventLoop: @unchecked Sendable {
     /// loop again and again for a connection that is not listening (as a suspended source).
     func setInterest(_ fd: Int32, read: Bool, write: Bool) {
         let mask = Self.mask(read: read, write: write)
-        guard handlers[fd] != nil, let current = interests[fd], current != mask else { return }
+        guard connections[fd] != nil, let current = interests[fd], current != mask else { return }
         var event = epoll_event()
         event.events = mask
         event.data.fd = fd
@@ -128,9 +123,9 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Forgets a descriptor; call before closing it.
+    /// Forgets a connection's descriptor; call before closing it.
     func remove(_ fd: Int32) {
-        guard handlers.removeValue(forKey: fd) != nil else { return }
+        guard connections.removeValue(forKey: fd) != nil else { return }
         let current = interests.removeValue(forKey: fd) ?? 0
         var event = epoll_event()
         if current != 0 { _ = epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event) }
@@ -138,16 +133,6 @@ final class EventLoop: @unchecked Sendable {
 
     private static func mask(read: Bool, write: Bool) -> UInt32 {
         (read ? EPOLLIN.rawValue | EPOLLRDHUP.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0)
-    }
-
-    // MARK: - Connections (loop thread only)
-
-    func register(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = connection
-    }
-
-    func unregister(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = nil
     }
 
     /// Asks every connection to finish what it is doing and close.
@@ -190,11 +175,11 @@ final class EventLoop: @unchecked Sendable {
                     continue
                 }
                 // A handler may close and remove another descriptor in this batch: look up each time.
-                if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, let handler = handlers[fd],
+                if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, let handler = connections[fd],
                    (interests[fd] ?? 0) & EPOLLIN.rawValue != 0 {
                     handler.onReadable()
                 }
-                if flags & (EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, let handler = handlers[fd],
+                if flags & (EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, let handler = connections[fd],
                    (interests[fd] ?? 0) & EPOLLOUT.rawValue != 0 {
                     handler.onWritable()
                 }

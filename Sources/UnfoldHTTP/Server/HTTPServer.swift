@@ -86,7 +86,6 @@ public final class HTTPServer: @unchecked Sendable {
             nextLoop = (nextLoop + 1) % loops.count
             loop.execute { [self] in
                 let connection = HTTPConnection(socket: client, peer: peer, loop: loop, server: self, configuration: configuration.connection)
-                loop.register(connection)
                 connection.start()
             }
         }
@@ -152,11 +151,9 @@ public final class HTTPServer: @unchecked Sendable {
             if connectionCount == 0 {
                 finish(forced: 0, completion: completion)
             } else if DispatchTime.now().uptimeNanoseconds >= deadline {
+                // Aborting closes each descriptor at once, on its loop.
                 let forced = loops.reduce(0) { sum, loop in sum + loop.sync { loop.abortConnections() } }
-                // Give the cancel handlers a moment to close the descriptors.
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { [self] in
-                    finish(forced: forced, completion: completion)
-                }
+                finish(forced: forced, completion: completion)
             } else {
                 waitForDrain(deadline: deadline, completion: completion)
             }
