@@ -9,7 +9,7 @@ source bench/lib.sh
 
 DURATION=${1:-10}
 CONNECTIONS=${2:-64}
-BIN=.build/release/unfold
+BIN=${UNFOLD_BIN:-.build/release/unfold}
 WORK=$(mktemp -d /tmp/unfold-bench-serve.XXXXXX)
 UNFOLD_PORT=${UNFOLD_BENCH_PORT:-18482}
 NGINX_PORT=${NGINX_BENCH_PORT:-18483}

@@ -6,9 +6,12 @@ public func topK(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: (Int) -
     var heapIndex = [Int](), heapScore = [Float]()
     heapIndex.reserveCapacity(k)
     heapScore.reserveCapacity(k)
+    // The heap's minimum once it is full (−∞ before): most scores lose to it, so the loop
+    // compares against a register, not the heap.
+    var threshold = -Float.infinity, full = false
     for i in 0..<scores.count {
         let s = scores[i]
-        if heapScore.count == k && !(s > heapScore[0]) { continue }
+        if full && !(s > threshold) { continue }
         if s.isNaN || excluded(i) { continue }
         if heapScore.count < k {
             heapIndex.append(i)
@@ -36,6 +39,7 @@ public func topK(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: (Int) -
                 p = m
             }
         }
+        if heapScore.count == k { (threshold, full) = (heapScore[0], true) }
     }
     return zip(heapIndex, heapScore)
         .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }

@@ -1,3 +1,4 @@
+import Dispatch
 import UnfoldMath
 
 /// The query encoder of a matrix-factorization model: the least-squares user vector
@@ -58,73 +59,119 @@ public struct FoldIn: Sendable, Equatable {
     ///
     /// an m×m solve instead of a d×d factorization (m·d² + m²·d work instead of m·d² + d³/3).
     /// More items, or an indefinite m×m system, take the direct Cholesky solve.
-    public func encode(items: UnsafePointer<Float>, indices: [Int], weights: [Float], scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
-        if woodbury(items: items, indices: indices, weights: weights, scratch: scratch, out: out) { return true }
+    ///
+    /// `solved`, when given, is the table of `solvedItems` (row i = G⁻¹ v_i): the rows of W and
+    /// x0 are then read from it, not computed, and the Woodbury path costs m²·d, not m·d².
+    public func encode(items: UnsafePointer<Float>, solved: UnsafePointer<Float>? = nil, indices: [Int], weights: [Float],
+                       scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
+        if woodbury(items: items, solved: solved, indices: indices, weights: weights, scratch: scratch, out: out) { return true }
         return direct(items: items, indices: indices, weights: weights, scratch: scratch, out: out)
     }
 
-    func woodbury(items: UnsafePointer<Float>, indices: [Int], weights: [Float], scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
+    /// Whether a table of `solvedItems` pays for a catalogue of `items` rows: it costs a second
+    /// copy of the table (and n·d² work at load), so only up to 16M floats (64 MB).
+    public func solvesItems(rows items: Int) -> Bool {
+        !inverseGram.isEmpty && items * dimensions <= 16 << 20
+    }
+
+    /// The rows G⁻¹ v_i of an item table (G⁻¹ is symmetric: v_iᵀ G⁻¹), n×d row-major, for
+    /// `encode(items:solved:...)`. Two rows per pass over G⁻¹, on `threads` threads.
+    public func solvedItems(_ items: UnsafePointer<Float>, rows n: Int, threads: Int) -> [Float] {
+        let d = dimensions
+        precondition(!inverseGram.isEmpty, "solvedItems needs an invertible Gram term")
+        return [Float](unsafeUninitializedCapacity: n * d) { out, count in
+            let o = out.baseAddress!
+            inverseGram.withUnsafeBufferPointer { gi in
+                let inverse = gi.baseAddress!
+                let chunks = max(1, min(threads, n / 256))
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    var r = c * n / chunks
+                    let end = (c + 1) * n / chunks
+                    while r + 1 < end {
+                        vectorMatrix2(items + r * d, items + (r + 1) * d, inverse, rows: d, cols: d, into: o + r * d, o + (r + 1) * d)
+                        r += 2
+                    }
+                    if r < end { vectorMatrix(items + r * d, inverse, rows: d, cols: d, into: o + r * d) }
+                }
+            }
+            count = n * d
+        }
+    }
+
+    func woodbury(items: UnsafePointer<Float>, solved: UnsafePointer<Float>?, indices: [Int], weights: [Float], scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
         let d = dimensions
         guard !inverseGram.isEmpty else { return false }
         var m = 0
         for weight in weights where confidence(weight) - unobservedWeight != 0 { m += 1 }
-        // scratch: W (m×d); Wᵀ with x0 as column m, padded to P columns (d×P); two rows of
-        // S and t (2P); S (m×m); t (m); x0 = G⁻¹ b (d). b is built in out.
+        // scratch: W (m×d, unless read from `solved`); Wᵀ with x0 as column m, padded to P
+        // columns (d×P); two rows of S and t (2P); S (m×m); t (m); x0 = G⁻¹ b (d).
         let P = (m + 1 + 15) / 16 * 16
         guard m > 0, m <= d / 2, m * d + d * P + 2 * P + m * m + m + d <= scratchCount else { return false }
         let w = scratch, wt = w + m * d, row = wt + d * P, s = row + 2 * P, t = s + m * m, x0 = t + m
-        out.update(repeating: 0, count: d)
         var rows: [Int] = [], extras: [Float] = []
         rows.reserveCapacity(m)
         extras.reserveCapacity(m)
         for (index, weight) in zip(indices, weights) {
-            let c = confidence(weight)
-            axpy(c, items + index * d, out, d)
-            let extra = c - unobservedWeight
+            let extra = confidence(weight) - unobservedWeight
             if extra != 0 {
                 rows.append(index)
                 extras.append(extra)
             }
         }
-        return inverseGram.withUnsafeBufferPointer { gi -> Bool in
-            let inverse = gi.baseAddress!
-            // W_j = G⁻¹ v_j and x0 = G⁻¹ b (G⁻¹ is symmetric: vᵀG⁻¹, register-accumulated).
-            // Two vectors per pass over G⁻¹; x0 pairs with the last item when m is odd.
-            var j = 0
-            while j + 1 < m {
-                vectorMatrix2(items + rows[j] * d, items + rows[j + 1] * d, inverse, rows: d, cols: d, into: w + j * d, w + (j + 1) * d)
-                j += 2
+        // Row j of W: G⁻¹ v_j, from the solved table or computed into w.
+        let wRow: (Int) -> UnsafePointer<Float>
+        if let solved {
+            // x0 = G⁻¹ b = Σ c_i G⁻¹ v_i.
+            x0.update(repeating: 0, count: d)
+            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), solved + index * d, x0, d) }
+            wRow = { solved + rows[$0] * d }
+        } else {
+            // b = Σ c_i v_i, built in out; W_j = G⁻¹ v_j and x0 = G⁻¹ b, register-accumulated,
+            // two vectors per pass over G⁻¹ (x0 pairs with the last item when m is odd).
+            out.update(repeating: 0, count: d)
+            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), items + index * d, out, d) }
+            inverseGram.withUnsafeBufferPointer { gi in
+                let inverse = gi.baseAddress!
+                var j = 0
+                while j + 1 < m {
+                    vectorMatrix2(items + rows[j] * d, items + rows[j + 1] * d, inverse, rows: d, cols: d, into: w + j * d, w + (j + 1) * d)
+                    j += 2
+                }
+                if j < m {
+                    vectorMatrix2(items + rows[j] * d, out, inverse, rows: d, cols: d, into: w + j * d, x0)
+                } else {
+                    vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
+                }
             }
-            if j < m {
-                vectorMatrix2(items + rows[j] * d, out, inverse, rows: d, cols: d, into: w + j * d, x0)
-            } else {
-                vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
-            }
-            // S = E⁻¹ + Vm Wᵀ and t = Vm x0, a row at a time: v_jᵀ [Wᵀ | x0].
-            for r in 0..<d {
-                for j in 0..<m { wt[r * P + j] = w[j * d + r] }
-                wt[r * P + m] = x0[r]
-                for j in (m + 1)..<P { wt[r * P + j] = 0 }
-            }
-            func copyRow(_ jj: Int, _ r: UnsafeMutablePointer<Float>) {
-                for l in 0..<m { s[jj * m + l] = r[l] }
-                s[jj * m + jj] += 1 / extras[jj]
-                t[jj] = r[m]
-            }
-            // Rows of S two at a time.
-            var j2 = 0
-            while j2 < m {
-                let next = j2 + 1 < m ? j2 + 1 : j2
-                vectorMatrix2(items + rows[j2] * d, items + rows[next] * d, wt, rows: d, cols: P, into: row, row + P)
-                copyRow(j2, row)
-                if next != j2 { copyRow(next, row + P) }
-                j2 += 2
-            }
-            guard choleskySolve(s, t, m) else { return false }
-            out.update(from: x0, count: d)
-            for j in 0..<m { axpy(-t[j], w + j * d, out, d) }
-            return true
+            wRow = { UnsafePointer(w + $0 * d) }
         }
+        // S = E⁻¹ + Vm Wᵀ and t = Vm x0, a row at a time: v_jᵀ [Wᵀ | x0].
+        for j in 0..<m {
+            let wj = wRow(j)
+            for r in 0..<d { wt[r * P + j] = wj[r] }
+        }
+        for r in 0..<d {
+            wt[r * P + m] = x0[r]
+            for j in (m + 1)..<P { wt[r * P + j] = 0 }
+        }
+        func copyRow(_ jj: Int, _ r: UnsafeMutablePointer<Float>) {
+            for l in 0..<m { s[jj * m + l] = r[l] }
+            s[jj * m + jj] += 1 / extras[jj]
+            t[jj] = r[m]
+        }
+        // Rows of S two at a time.
+        var j2 = 0
+        while j2 < m {
+            let next = j2 + 1 < m ? j2 + 1 : j2
+            vectorMatrix2(items + rows[j2] * d, items + rows[next] * d, wt, rows: d, cols: P, into: row, row + P)
+            copyRow(j2, row)
+            if next != j2 { copyRow(next, row + P) }
+            j2 += 2
+        }
+        guard choleskySolve(s, t, m) else { return false }
+        out.update(from: x0, count: d)
+        for j in 0..<m { axpy(-t[j], wRow(j), out, d) }
+        return true
     }
 
     func direct(items: UnsafePointer<Float>, indices: [Int], weights: [Float], scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {

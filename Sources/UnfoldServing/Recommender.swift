@@ -73,10 +73,14 @@ public enum Recommender {
         if let encoder = model.snapshot.foldIn {
             // Matrix factorization: the fold-in solve.
             // Scratch the encoder overwrites: no need to zero it.
-            var scratch = [Float](unsafeUninitializedCapacity: encoder.scratchCount) { _, count in count = encoder.scratchCount }
-            let ok = scratch.withUnsafeMutableBufferPointer { s in
+            let ok = withUnsafeTemporaryAllocation(of: Float.self, capacity: encoder.scratchCount) { s in
                 q.withUnsafeMutableBufferPointer { out in
-                    encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
+                    guard let solved = model.solvedItems else {
+                        return encoder.encode(items: table, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
+                    }
+                    return solved.withUnsafeBufferPointer {
+                        encoder.encode(items: table, solved: $0.baseAddress!, indices: known, weights: weights, scratch: s.baseAddress!, out: out.baseAddress!)
+                    }
                 }
             }
             guard ok else {

@@ -16,6 +16,9 @@ public final class ServedModel: Sendable {
     public let titles: [String?]
     /// The item table re-laid for the scan (a second copy of the table in memory).
     public let scanTable: BlockedTable
+    /// For fold-in models of up to 16M floats: the rows G⁻¹ v_i (`FoldIn.solvedItems`), so a
+    /// query with few items reads the Woodbury terms instead of computing them.
+    public let solvedItems: [Float]?
     /// What the service prepared for this model at load (e.g. its items' response text),
     /// from the store's `prepare` hook; serving itself never looks at it.
     public let prepared: (any Sendable)?
@@ -43,6 +46,11 @@ public final class ServedModel: Sendable {
         self.itemCategories = categories
         self.titles = titles
         self.scanTable = BlockedTable(snapshot.itemTable, rows: snapshot.itemCount, cols: snapshot.dimensions)
+        if let foldIn = snapshot.foldIn, foldIn.solvesItems(rows: snapshot.itemCount) {
+            self.solvedItems = foldIn.solvedItems(snapshot.itemTable, rows: snapshot.itemCount, threads: defaultThreadCount)
+        } else {
+            self.solvedItems = nil
+        }
         self.prepared = prepare?(snapshot, titles)
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import UnfoldMath
+import UnfoldSnapshot
 import XCTest
 
 /// The recommendation endpoints on the real binary, with a model trained by the real
@@ -82,6 +84,38 @@ final class RecommendEndToEndTests: XCTestCase {
         XCTAssertFalse(recommended.contains("i0"), "seen items are excluded by default")
         let inGroup = recommended.filter { Int($0.dropFirst())! % 3 == 0 }.count
         XCTAssertGreaterThanOrEqual(inGroup, 7, "a third would be chance: \(recommended)")
+    }
+
+    /// The served scores are q·v_i for the least-squares fold-in q, solved here directly
+    /// (A = w0 VᵀV + λI + Σ (c_i − w0) v_i v_iᵀ, b = Σ c_i v_i) from the snapshot file: the
+    /// server's Woodbury path over its table of solved items gives the same numbers.
+    func testServedScoresEqualTheDirectFoldInSolve() throws {
+        let file = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: Self.path("snapshots")).first { $0.hasSuffix(".unfold") })
+        let snapshot = try Snapshot.open(path: Self.path("snapshots/" + file))
+        let foldIn = try XCTUnwrap(snapshot.foldIn)
+        let items = snapshot.itemMatrix(), d = items.cols
+        let index = Dictionary(uniqueKeysWithValues: snapshot.itemIDs.enumerated().map { ($1, $0) })
+        let posted: [(String, Float)] = [("i1", 1), ("i4", 3), ("i7", 1), ("i10", 0.5), ("i13", 2)]
+        var a = foldIn.gram, b = [Float](repeating: 0, count: d)
+        for (id, weight) in posted {
+            let i = try XCTUnwrap(index[id]), c = foldIn.confidence(weight)
+            for r in 0..<d {
+                b[r] += c * items[i, r]
+                for l in 0..<d { a[r * d + l] += (c - foldIn.unobservedWeight) * items[i, r] * items[i, l] }
+            }
+        }
+        let q = try XCTUnwrap(choleskySolve(a, b))
+        let body = posted.map { #"{"item":"\#($0.0)","weight":\#($0.1)}"# }.joined(separator: ",")
+        let response = try post(#"{"interactions":[\#(body)],"k":30}"#)
+        XCTAssertEqual(response.status, 200, response.text)
+        let served = try XCTUnwrap(response.json?["items"] as? [[String: Any]])
+        XCTAssertEqual(served.count, 30)
+        for item in served {
+            let id = try XCTUnwrap(item["id"] as? String), score = try XCTUnwrap(item["score"] as? Double)
+            let i = try XCTUnwrap(index[id])
+            let expected = (0..<d).reduce(Float(0)) { $0 + q[$1] * items[i, $1] }
+            XCTAssertEqual(Float(score), expected, accuracy: 1e-4 * max(1, abs(expected)), "item \(id)")
+        }
     }
 
     func testExcludeSeenFalseAndExcludeList() throws {

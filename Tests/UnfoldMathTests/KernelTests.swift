@@ -113,6 +113,10 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(got.map(\.index), Array(expected))
         XCTAssertEqual(scores.withUnsafeBufferPointer { topK($0, k: 5000) }.count, 1000)
         XCTAssertTrue(scores.withUnsafeBufferPointer { topK($0, k: 0) }.isEmpty)
+        // Ties (lower index first), −∞ still ranked, NaN never returned.
+        let odd: [Float] = [1, .nan, -.infinity, 1, 0.5, .nan, 2, -.infinity, 1]
+        XCTAssertEqual(odd.withUnsafeBufferPointer { topK($0, k: 4) }.map(\.index), [6, 0, 3, 8])
+        XCTAssertEqual(odd.withUnsafeBufferPointer { topK($0, k: 9) }.map(\.index), [6, 0, 3, 8, 4, 2, 7])
     }
 
     func testStableRankOfKnownMatrices() {

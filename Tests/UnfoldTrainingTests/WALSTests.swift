@@ -94,24 +94,39 @@ final class WALSTests: XCTestCase {
         }
     }
 
-    /// The Woodbury path (few items, against the precomputed inverse Gram term) and the direct
-    /// Cholesky path solve the same system.
+    /// The Woodbury path (few items, against the precomputed inverse Gram term; W computed or
+    /// read from the table of solved items) and the direct Cholesky path solve the same system.
     func testWoodburyFoldInEqualsTheDirectSolve() {
         let d = 16
         let items = Matrix.random(rows: 50, cols: d, scale: 1, seed: 9)
         for (w0, alpha) in [(Float(1), Float(2)), (0.3, 0.5), (1, 0)] {
             let foldIn = FoldIn(items: items, alpha: alpha, unobservedWeight: w0, regularization: 0.5)
             XCTAssertEqual(foldIn.inverseGram.count, d * d)
+            XCTAssertTrue(foldIn.solvesItems(rows: 50))
+            let solved = items.storage.withUnsafeBufferPointer { foldIn.solvedItems($0.baseAddress!, rows: 50, threads: 2) }
+            // Row i of the solved table is G⁻¹ v_i: G times it gives v_i back.
+            for i in [0, 17, 49] {
+                for r in 0..<d {
+                    let back = (0..<d).reduce(Float(0)) { $0 + foldIn.gram[r * d + $1] * solved[i * d + $1] }
+                    XCTAssertEqual(back, items[i, r], accuracy: 1e-4, "row \(i)")
+                }
+            }
             for count in [1, 3, 8, 12] {
                 let indices = (0..<count).map { ($0 * 7) % 50 }
                 let weights = (0..<count).map { Float($0 % 4) }
                 var viaWoodbury = [Float](repeating: 0, count: d), direct = [Float](repeating: 0, count: d)
+                var viaSolved = [Float](repeating: 0, count: d)
                 var scratch = [Float](repeating: 0, count: foldIn.scratchCount)
-                var used = false
+                var used = false, usedSolved = false
                 items.storage.withUnsafeBufferPointer { table in
                     scratch.withUnsafeMutableBufferPointer { s in
                         viaWoodbury.withUnsafeMutableBufferPointer { o in
-                            used = foldIn.woodbury(items: table.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                            used = foldIn.woodbury(items: table.baseAddress!, solved: nil, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                        }
+                        solved.withUnsafeBufferPointer { sv in
+                            viaSolved.withUnsafeMutableBufferPointer { o in
+                                usedSolved = foldIn.woodbury(items: table.baseAddress!, solved: sv.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                            }
                         }
                         direct.withUnsafeMutableBufferPointer { o in
                             XCTAssertTrue(foldIn.direct(items: table.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!))
@@ -120,8 +135,10 @@ final class WALSTests: XCTestCase {
                 }
                 let extras = weights.filter { 1 + alpha * $0 - w0 != 0 }.count
                 XCTAssertEqual(used, extras > 0 && extras <= d / 2, "w0 \(w0), alpha \(alpha), \(count) items")
+                XCTAssertEqual(usedSolved, used)
                 if used {
                     for j in 0..<d { XCTAssertEqual(viaWoodbury[j], direct[j], accuracy: 1e-4 * max(1, abs(direct[j])), "w0 \(w0), \(count) items, coordinate \(j)") }
+                    for j in 0..<d { XCTAssertEqual(viaSolved[j], direct[j], accuracy: 1e-4 * max(1, abs(direct[j])), "solved table: w0 \(w0), \(count) items, coordinate \(j)") }
                 }
             }
         }
