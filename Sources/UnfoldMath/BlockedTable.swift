@@ -31,14 +31,14 @@ public struct BlockedTable: Sendable {
                 let blockStart = b * cols * 16 * 4
                 var j = 0
                 while j + 3 < cols {
-                    acc0 += SIMD16<Float>(repeating: q[j]) * raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self)
-                    acc1 += SIMD16<Float>(repeating: q[j + 1]) * raw.loadUnaligned(fromByteOffset: blockStart + (j + 1) * 64, as: SIMD16<Float>.self)
-                    acc2 += SIMD16<Float>(repeating: q[j + 2]) * raw.loadUnaligned(fromByteOffset: blockStart + (j + 2) * 64, as: SIMD16<Float>.self)
-                    acc3 += SIMD16<Float>(repeating: q[j + 3]) * raw.loadUnaligned(fromByteOffset: blockStart + (j + 3) * 64, as: SIMD16<Float>.self)
+                    acc0 = acc0.addingProduct(SIMD16<Float>(repeating: q[j]), raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self))
+                    acc1 = acc1.addingProduct(SIMD16<Float>(repeating: q[j + 1]), raw.loadUnaligned(fromByteOffset: blockStart + (j + 1) * 64, as: SIMD16<Float>.self))
+                    acc2 = acc2.addingProduct(SIMD16<Float>(repeating: q[j + 2]), raw.loadUnaligned(fromByteOffset: blockStart + (j + 2) * 64, as: SIMD16<Float>.self))
+                    acc3 = acc3.addingProduct(SIMD16<Float>(repeating: q[j + 3]), raw.loadUnaligned(fromByteOffset: blockStart + (j + 3) * 64, as: SIMD16<Float>.self))
                     j += 4
                 }
                 while j < cols {
-                    acc0 += SIMD16<Float>(repeating: q[j]) * raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self)
+                    acc0 = acc0.addingProduct(SIMD16<Float>(repeating: q[j]), raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self))
                     j += 1
                 }
                 let sum = (acc0 + acc1) + (acc2 + acc3)

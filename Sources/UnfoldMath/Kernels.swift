@@ -1,7 +1,9 @@
 @_exported import CPrefetch
 
 // Dense Float32 kernels on raw pointers. SIMD16 with several accumulators hides the
-// latency of the adds; the tail is done one element at a time.
+// latency of the adds; the tail is done one element at a time. Products are accumulated
+// with `addingProduct` (one fused multiply-add; `acc += x * y` is a multiply and an add,
+// which Swift does not contract).
 
 /// x · y = Σ x[i] y[i]
 @inlinable @inline(__always)
@@ -10,14 +12,14 @@ public func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) 
     var i = 0
     let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
     while i + 64 <= n {
-        a0 += rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        a1 += rx.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self) * ry.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
-        a2 += rx.loadUnaligned(fromByteOffset: (i + 32) * 4, as: SIMD16<Float>.self) * ry.loadUnaligned(fromByteOffset: (i + 32) * 4, as: SIMD16<Float>.self)
-        a3 += rx.loadUnaligned(fromByteOffset: (i + 48) * 4, as: SIMD16<Float>.self) * ry.loadUnaligned(fromByteOffset: (i + 48) * 4, as: SIMD16<Float>.self)
+        a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self))
+        a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: (i + 32) * 4, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: (i + 32) * 4, as: SIMD16<Float>.self))
+        a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: (i + 48) * 4, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: (i + 48) * 4, as: SIMD16<Float>.self))
         i += 64
     }
     while i + 16 <= n {
-        a0 += rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
         i += 16
     }
     var sum = ((a0 + a1) + (a2 + a3)).sum()
@@ -41,7 +43,7 @@ public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePo
     let a = SIMD16<Float>(repeating: alpha)
     let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
     while i + 16 <= n {
-        let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + a * rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self).addingProduct(a, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
         ry.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
         i += 16
     }
@@ -77,10 +79,10 @@ public func vectorMatrix(_ v: UnsafePointer<Float>, _ m: UnsafePointer<Float>, r
         for r in 0..<rows {
             let coefficient = SIMD16<Float>(repeating: v[r])
             let base = (r * cols + c) * 4
-            a0 += coefficient * rm.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
-            a1 += coefficient * rm.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self)
-            a2 += coefficient * rm.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self)
-            a3 += coefficient * rm.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self)
+            a0 = a0.addingProduct(coefficient, rm.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self))
+            a1 = a1.addingProduct(coefficient, rm.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self))
+            a2 = a2.addingProduct(coefficient, rm.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self))
+            a3 = a3.addingProduct(coefficient, rm.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
         }
         ro.storeBytes(of: a0, toByteOffset: c * 4, as: SIMD16<Float>.self)
         ro.storeBytes(of: a1, toByteOffset: (c + 16) * 4, as: SIMD16<Float>.self)
@@ -90,7 +92,7 @@ public func vectorMatrix(_ v: UnsafePointer<Float>, _ m: UnsafePointer<Float>, r
     }
     while c + 16 <= cols {
         var a = SIMD16<Float>()
-        for r in 0..<rows { a += SIMD16<Float>(repeating: v[r]) * rm.loadUnaligned(fromByteOffset: (r * cols + c) * 4, as: SIMD16<Float>.self) }
+        for r in 0..<rows { a = a.addingProduct(SIMD16<Float>(repeating: v[r]), rm.loadUnaligned(fromByteOffset: (r * cols + c) * 4, as: SIMD16<Float>.self)) }
         ro.storeBytes(of: a, toByteOffset: c * 4, as: SIMD16<Float>.self)
         c += 16
     }
@@ -116,10 +118,10 @@ public func vectorMatrix2(_ v1: UnsafePointer<Float>, _ v2: UnsafePointer<Float>
             let m0 = rm.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
             let m1 = rm.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self)
             let x = SIMD16<Float>(repeating: v1[r]), y = SIMD16<Float>(repeating: v2[r])
-            a0 += x * m0
-            a1 += x * m1
-            b0 += y * m0
-            b1 += y * m1
+            a0 = a0.addingProduct(x, m0)
+            a1 = a1.addingProduct(x, m1)
+            b0 = b0.addingProduct(y, m0)
+            b1 = b1.addingProduct(y, m1)
         }
         r1.storeBytes(of: a0, toByteOffset: c * 4, as: SIMD16<Float>.self)
         r1.storeBytes(of: a1, toByteOffset: (c + 16) * 4, as: SIMD16<Float>.self)

@@ -18,6 +18,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
     public var count: Int { fields.count }
 
+    public mutating func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
+
     public mutating func add(name: String, value: String) {
         fields.append((name, value))
     }
@@ -45,7 +47,9 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
     /// The comma-separated tokens of every field of this name, lowercased and trimmed
     /// (RFC 9110 §5.6.1 list syntax; empty elements are dropped).
     public func tokens(_ name: String) -> [String] {
-        values(name).flatMap { value in
+        // Most requests carry no such field: answer without building arrays.
+        guard contains(name) else { return [] }
+        return values(name).flatMap { value in
             value.split(separator: ",").compactMap { element in
                 let token = element.trimmingOWS().lowercased()
                 return token.isEmpty ? nil : token

@@ -11,27 +11,27 @@ public struct HTTPVersion: Sendable, Equatable, CustomStringConvertible {
 public struct HTTPRequestHead: Sendable, Equatable {
     public var method: String
     /// The request target as sent (origin form, e.g. `/v1/items/7/similar?k=5`).
-    public var target: String
+    public var target: String {
+        didSet { (path, query) = Self.split(target) }
+    }
     public var version: HTTPVersion
     public var headers: HTTPHeaders
+    /// The path part of the target, without the query (split once, when the target is set).
+    public private(set) var path: String
+    /// The raw query string after `?`, or nil.
+    public private(set) var query: String?
 
     public init(method: String, target: String, version: HTTPVersion, headers: HTTPHeaders) {
         self.method = method
         self.target = target
         self.version = version
         self.headers = headers
+        (path, query) = Self.split(target)
     }
 
-    /// The path part of the target, without the query.
-    public var path: String {
-        if let q = target.firstIndex(of: "?") { return String(target[..<q]) }
-        return target
-    }
-
-    /// The raw query string after `?`, or nil.
-    public var query: String? {
-        guard let q = target.firstIndex(of: "?") else { return nil }
-        return String(target[target.index(after: q)...])
+    private static func split(_ target: String) -> (String, String?) {
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, nil) }
+        return (String(target[..<q]), String(target[target.utf8.index(after: q)...]))
     }
 
     /// RFC 9112 §9.3: HTTP/1.1 persists unless `close` is among the Connection

@@ -89,6 +89,8 @@ public struct HTTPParser: Sendable {
     }
 
     private mutating func step() throws(HTTPParserError) -> HTTPParserEvent? {
+        // A copy the lazily built overflow errors of `takeLine` can capture.
+        let limits = self.limits
         while true {
             switch state {
             case .failed(let error):
@@ -103,8 +105,11 @@ public struct HTTPParser: Sendable {
                 state = .headers(try parseRequestLine(line))
 
             case .headers(var head):
+                // Out of the enum while it grows, so adding a field does not copy the list.
+                state = .requestLine
                 let remaining = limits.maxHeaderBytes - head.bytes
                 guard let line = try takeLine(limit: max(remaining - 2, 0), onOverflow: .headerFieldsTooLarge("header section larger than \(limits.maxHeaderBytes) bytes")) else {
+                    state = .headers(head)
                     return nil
                 }
                 head.bytes += line.count + 2
@@ -193,13 +198,14 @@ public struct HTTPParser: Sendable {
 
     /// Takes one CRLF-terminated line (without the CRLF), or nil if none is complete yet.
     /// RFC 9112 §2.2 — a bare LF is not accepted as a line terminator.
-    private mutating func takeLine(limit: Int, onOverflow: HTTPParserError) throws(HTTPParserError) -> ArraySlice<UInt8>? {
+    /// `onOverflow` is built only when thrown (its message is an interpolated string).
+    private mutating func takeLine(limit: Int, onOverflow: @autoclosure () -> HTTPParserError) throws(HTTPParserError) -> ArraySlice<UInt8>? {
         let start = readIndex
         // Look only as far as the longest allowed line (plus CRLF), so the verdict
         // never depends on bytes beyond the limit or on how the bytes arrived.
         let window = min(buffer.count - start, limit + 2)
         guard let lf = Self.indexOfLF(in: buffer, from: start, count: window) else {
-            if window == limit + 2 { throw onOverflow }
+            if window == limit + 2 { throw onOverflow() }
             return nil
         }
         guard lf > start, buffer[lf - 1] == 0x0D else {
@@ -221,19 +227,25 @@ public struct HTTPParser: Sendable {
     // MARK: - Request line (RFC 9112 §3)
 
     private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParserError) -> HeadInProgress {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+        // Exactly two single spaces (no array of parts is built).
+        guard let space1 = line.firstIndex(of: 0x20),
+              let space2 = line[(space1 + 1)...].firstIndex(of: 0x20),
+              !line[(space2 + 1)...].contains(0x20) else {
             throw .badRequest("malformed request line; expected 'METHOD target HTTP/1.1' separated by single spaces")
         }
-        guard parts[0].allSatisfy(isTokenByte) else {
+        let parts = (line[..<space1], line[(space1 + 1)..<space2], line[(space2 + 1)...])
+        guard !parts.0.isEmpty, !parts.1.isEmpty else {
+            throw .badRequest("malformed request line; expected 'METHOD target HTTP/1.1' separated by single spaces")
+        }
+        guard parts.0.allSatisfy(isTokenByte) else {
             throw .badRequest("method is not a token")
         }
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        guard parts.1.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw .badRequest("request target contains a control, space or non-ASCII byte")
         }
-        let method = String(decoding: parts[0], as: UTF8.self)
-        var target = String(decoding: parts[1], as: UTF8.self)
-        let version = try parseVersion(parts[2])
+        let method = String(decoding: parts.0, as: UTF8.self)
+        var target = String(decoding: parts.1, as: UTF8.self)
+        let version = try parseVersion(parts.2)
 
         if target.hasPrefix("/") {
             // origin-form
@@ -244,7 +256,9 @@ public struct HTTPParser: Sendable {
         } else {
             throw .badRequest("request target must be origin-form ('/path?query') or absolute-form")
         }
-        return HeadInProgress(method: method, target: target, version: version)
+        var head = HeadInProgress(method: method, target: target, version: version)
+        head.headers.reserveCapacity(8)
+        return head
     }
 
     /// RFC 9112 §3.2.2 — absolute-form `http://host/path` becomes `/path`.
@@ -262,13 +276,13 @@ public struct HTTPParser: Sendable {
         return nil
     }
 
-    private func parseVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParserError) -> HTTPVersion {
-        let b = Array(bytes)
-        guard b.count == 8, b[0] == 0x48, b[1] == 0x54, b[2] == 0x54, b[3] == 0x50, b[4] == 0x2F,
-              isDigit(b[5]), b[6] == 0x2E, isDigit(b[7]) else {
+    private func parseVersion(_ b: ArraySlice<UInt8>) throws(HTTPParserError) -> HTTPVersion {
+        let o = b.startIndex
+        guard b.count == 8, b[o] == 0x48, b[o + 1] == 0x54, b[o + 2] == 0x54, b[o + 3] == 0x50, b[o + 4] == 0x2F,
+              isDigit(b[o + 5]), b[o + 6] == 0x2E, isDigit(b[o + 7]) else {
             throw .badRequest("malformed HTTP version '\(String(decoding: b.prefix(16), as: UTF8.self))'")
         }
-        let version = HTTPVersion(major: Int(b[5] - 0x30), minor: Int(b[7] - 0x30))
+        let version = HTTPVersion(major: Int(b[o + 5] - 0x30), minor: Int(b[o + 7] - 0x30))
         guard version == .http1_1 || version == .http1_0 else {
             throw .versionNotSupported(version.description)
         }
@@ -361,6 +375,11 @@ public struct HTTPParser: Sendable {
 
     /// §6.3 — a list of identical values is the value; differing values are an error.
     private func parseContentLength(_ values: [String]) throws(HTTPParserError) -> Int {
+        // The common case, one plain number, without splitting.
+        if values.count == 1, let only = values.first, !only.isEmpty, only.utf8.count <= 18, only.utf8.allSatisfy(isDigit), let value = Int(only) {
+            if value > limits.maxBodyBytes { throw .payloadTooLarge(limit: limits.maxBodyBytes) }
+            return value
+        }
         var length: Int?
         for field in values {
             for element in field.split(separator: ",", omittingEmptySubsequences: false) {

@@ -32,8 +32,9 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
 
     private let root = Node()
     private let middleware: [HTTPMiddleware]
-    /// "METHOD /path" of the routes registered with `inline: true`.
-    private var inlineRoutes: Set<String> = []
+    /// Path → methods of the routes registered with `inline: true` (no string is built per
+    /// request to ask).
+    private var inlineRoutes: [String: Set<String>] = [:]
 
     /// Routes are added with `add` before the router is handed to a server;
     /// after that it is only read, from any thread.
@@ -46,8 +47,8 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
     public func add(_ method: String, _ path: String, inline: Bool = false, _ handler: @escaping HTTPHandler) {
         if inline {
             precondition(!path.contains("{"), "inline routes must be literal paths")
-            inlineRoutes.insert("\(method) \(path)")
-            if method == "GET" { inlineRoutes.insert("HEAD \(path)") }
+            inlineRoutes[path, default: []].insert(method)
+            if method == "GET" { inlineRoutes[path, default: []].insert("HEAD") }
         }
         var node = root
         for segment in Self.segments(path) {
@@ -74,7 +75,7 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
     }
 
     public func runsInline(_ request: HTTPRequest) -> Bool {
-        !inlineRoutes.isEmpty && inlineRoutes.contains("\(request.method) \(request.path)")
+        inlineRoutes[request.path]?.contains(request.method) ?? false
     }
 
     /// Answers a request: middleware first, then the matched handler or an error.
@@ -94,7 +95,7 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
             return .error(.notImplemented, code: "not_implemented", message: "method \(request.method) is not implemented")
         }
         var parameters: [String: String] = [:]
-        guard let node = match(Self.segments(request.path), parameters: &parameters) else {
+        guard let node = match(request.path, parameters: &parameters) else {
             return .error(.notFound, code: "not_found", message: "no route for \(request.path)")
         }
         // RFC 9110 §9.3.2 — HEAD is answered as GET without the body.
@@ -113,9 +114,17 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
         return handler(routed)
     }
 
-    private func match(_ segments: [String], parameters: inout [String: String]) -> Node? {
+    /// Walks the path's non-empty segments (as `segments` splits them) without building
+    /// an array of them.
+    private func match(_ path: String, parameters: inout [String: String]) -> Node? {
         var node = root
-        for segment in segments {
+        var rest = path.utf8[...]
+        while true {
+            while rest.first == UInt8(ascii: "/") { rest = rest.dropFirst() }
+            guard !rest.isEmpty else { break }
+            let end = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+            let segment = String(Substring(rest[..<end]))
+            rest = rest[end...]
             if let child = node.literals[segment] {
                 node = child
             } else if let (name, child) = node.parameter {

@@ -21,6 +21,8 @@ final class EventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private let lock = NSLock()
     private var tasks: [() -> Void] = []
+    /// The batch being run (loop thread only); swapped with `tasks` by `runTasks`.
+    private var running: [() -> Void] = []
     private var wakePending = false
     private var stopped = false
     private var tickInterval: UInt64 = 0
@@ -197,11 +199,13 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        let batch: [() -> Void] = lock.withLock {
+        // Swap the queue with the loop's spare buffer: both keep their capacity, so a
+        // batch allocates nothing.
+        lock.withLock {
             wakePending = false
-            defer { tasks.removeAll(keepingCapacity: true) }
-            return tasks
+            swap(&tasks, &running)
         }
-        for task in batch { task() }
+        for task in running { task() }
+        running.removeAll(keepingCapacity: true)
     }
 }

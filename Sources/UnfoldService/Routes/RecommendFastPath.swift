@@ -144,7 +144,7 @@ struct FastRecommendBody {
 
         mutating func body() -> FastRecommendBody? {
             var out = FastRecommendBody()
-            var seen = Set<Int>()
+            var seen: UInt8 = 0  // a bit per field already read
             guard expect(UInt8(ascii: "{")) else { return nil }
             if expect(UInt8(ascii: "}")) { return finish(out) }
             repeat {
@@ -171,7 +171,8 @@ struct FastRecommendBody {
                 } else {
                     return nil
                 }
-                guard seen.insert(field).inserted else { return nil }
+                guard seen & (1 << field) == 0 else { return nil }
+                seen |= 1 << field
             } while expect(UInt8(ascii: ","))
             guard expect(UInt8(ascii: "}")) else { return nil }
             return finish(out)
@@ -185,6 +186,9 @@ struct FastRecommendBody {
         mutating func interactions(_ out: inout FastRecommendBody) -> Bool {
             guard expect(UInt8(ascii: "[")) else { return false }
             if expect(UInt8(ascii: "]")) { return true }
+            // Typical histories fit without regrowing the arrays.
+            out.items.reserveCapacity(32)
+            out.weights.reserveCapacity(32)
             repeat {
                 guard out.items.count < RecommendRequest.maxInteractions, expect(UInt8(ascii: "{")) else { return false }
                 var item: Range<Int>?, weight: Float = 1
