@@ -41,7 +41,9 @@ public func topK(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: (Int) -
         }
         if heapScore.count == k { (threshold, full) = (heapScore[0], true) }
     }
-    return zip(heapIndex, heapScore)
-        .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-        .map { (index: $0.0, score: $0.1) }
+    var result: [(index: Int, score: Float)] = []
+    result.reserveCapacity(heapIndex.count)
+    for j in 0..<heapIndex.count { result.append((index: heapIndex[j], score: heapScore[j])) }
+    result.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+    return result
 }

@@ -119,12 +119,14 @@ public struct FoldIn: Sendable, Equatable {
             }
         }
         // Row j of W: G⁻¹ v_j, from the solved table or computed into w.
-        let wRow: (Int) -> UnsafePointer<Float>
+        func wRow(_ j: Int) -> UnsafePointer<Float> {
+            if let solved { return solved + rows[j] * d }
+            return UnsafePointer(w + j * d)
+        }
         if let solved {
             // x0 = G⁻¹ b = Σ c_i G⁻¹ v_i.
             x0.update(repeating: 0, count: d)
             for (index, weight) in zip(indices, weights) { axpy(confidence(weight), solved + index * d, x0, d) }
-            wRow = { solved + rows[$0] * d }
         } else {
             // b = Σ c_i v_i, built in out; W_j = G⁻¹ v_j and x0 = G⁻¹ b, register-accumulated,
             // two vectors per pass over G⁻¹ (x0 pairs with the last item when m is odd).
@@ -143,7 +145,6 @@ public struct FoldIn: Sendable, Equatable {
                     vectorMatrix(out, inverse, rows: d, cols: d, into: x0)
                 }
             }
-            wRow = { UnsafePointer(w + $0 * d) }
         }
         // S = E⁻¹ + Vm Wᵀ and t = Vm x0, a row at a time: v_jᵀ [Wᵀ | x0].
         for j in 0..<m {

@@ -98,12 +98,12 @@ public enum Recommender {
                 // A small candidate set: score just those.
                 return scoreCandidates(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
             }
-            // The scan writes every score.
-            var scores = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
-            return scores.withUnsafeMutableBufferPointer { sp in
-                model.scanTable.scores(qp.baseAddress!, into: sp.baseAddress!)
-                if let bias = model.snapshot.tower?.itemBias { for i in 0..<n { sp[i] += bias[i] } }
-                return topK(UnsafeBufferPointer(sp), k: query.k) { excluded.contains($0) }
+            // The bfloat16 scan with its exact rescan of the few rows that could make the top k.
+            guard let bias = model.snapshot.tower?.itemBias else {
+                return model.scanTable.topK(qp.baseAddress!, table: table, k: query.k) { excluded.contains($0) }
+            }
+            return bias.withUnsafeBufferPointer { b in
+                model.scanTable.topK(qp.baseAddress!, table: table, bias: b.baseAddress, k: query.k) { excluded.contains($0) }
             }
         }
         return Recommendation(source: .model, items: items, unknownItems: unknown)

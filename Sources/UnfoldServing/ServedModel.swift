@@ -14,7 +14,8 @@ public final class ServedModel: Sendable {
     /// Categories of each item (empty when unknown), for filtering.
     public let itemCategories: [[String]]
     public let titles: [String?]
-    /// The item table re-laid for the scan (a second copy of the table in memory).
+    /// The item table re-laid for the scan in bfloat16 (half the size of the table), whose
+    /// `topK` rescans the few candidates exactly from the mapped table.
     public let scanTable: BlockedTable
     /// For fold-in models of up to 16M floats: the rows G⁻¹ v_i (`FoldIn.solvedItems`), so a
     /// query with few items reads the Woodbury terms instead of computing them.

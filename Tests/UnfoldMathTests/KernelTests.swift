@@ -90,19 +90,75 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testBlockedTableScoresMatchRowDots() {
-        for rows in [1, 15, 16, 17, 100] {
-            let m = Matrix.random(rows: rows, cols: 13, scale: 1, seed: 5)
-            let q = randomVector(13, seed: 6)
-            var expected = [Float](repeating: 0, count: rows), got = expected
+    /// The bfloat16 scan stays within its stated bound ‖q‖·r_i of the exact scores.
+    func testBlockedTableApproximateScoresStayWithinTheirBound() {
+        for (rows, cols) in [(1, 13), (15, 13), (16, 64), (17, 7), (100, 64), (40, 1)] {
+            let m = Matrix.random(rows: rows, cols: cols, scale: 1, seed: 5)
+            let q = randomVector(cols, seed: 6)
+            var exact = [Float](repeating: 0, count: rows), approximate = exact
+            let qNorm = q.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
             m.storage.withUnsafeBufferPointer { t in
                 q.withUnsafeBufferPointer { qp in
-                    expected.withUnsafeMutableBufferPointer { matrixVector(t.baseAddress!, rows: rows, cols: 13, qp.baseAddress!, into: $0.baseAddress!) }
-                    let blocked = BlockedTable(t.baseAddress!, rows: rows, cols: 13)
-                    got.withUnsafeMutableBufferPointer { blocked.scores(qp.baseAddress!, into: $0.baseAddress!) }
+                    exact.withUnsafeMutableBufferPointer { matrixVector(t.baseAddress!, rows: rows, cols: cols, qp.baseAddress!, into: $0.baseAddress!) }
+                    // Float32 (the default at this size) scores exactly.
+                    let float32 = BlockedTable(t.baseAddress!, rows: rows, cols: cols)
+                    XCTAssertEqual(float32.precision, .float32)
+                    approximate.withUnsafeMutableBufferPointer { float32.approximateScores(qp.baseAddress!, into: $0.baseAddress!) }
+                    for i in 0..<rows { XCTAssertEqual(approximate[i], exact[i], accuracy: 1e-4, "rows=\(rows) cols=\(cols)") }
+                    let blocked = BlockedTable(t.baseAddress!, rows: rows, cols: cols, precision: .bfloat16)
+                    approximate.withUnsafeMutableBufferPointer { blocked.approximateScores(qp.baseAddress!, into: $0.baseAddress!) }
+                    for i in 0..<rows {
+                        XCTAssertLessThanOrEqual(abs(approximate[i] - exact[i]), qNorm * blocked.slack[i], "rows=\(rows) cols=\(cols) row \(i)")
+                        // bfloat16 keeps 8 bits: the bound is about 2⁻⁸ of ‖v_i‖, not more.
+                        let rowNorm = (0..<cols).reduce(Float(0)) { $0 + m[i, $1] * m[i, $1] }.squareRoot()
+                        XCTAssertLessThanOrEqual(blocked.slack[i], rowNorm / 128)
+                    }
                 }
             }
-            for (a, b) in zip(got, expected) { XCTAssertEqual(a, b, accuracy: 1e-4, "rows=\(rows)") }
+        }
+    }
+
+    /// The scan's top k, in either precision, is the exact top k (brute force), with exclusions,
+    /// a bias, fewer allowed rows than k, and rows too close for bfloat16 to tell apart.
+    func testBlockedTableTopKIsTheExactTopK() {
+        var near = Matrix.random(rows: 300, cols: 32, scale: 1, seed: 11)
+        // Rows 100..<160 equal row 0 up to relative 1e-5: indistinguishable after rounding.
+        for r in 100..<160 { for c in 0..<32 { near[r, c] = near[0, c] * (1 + Float(r - 99) * 1e-5) } }
+        let cases: [(Matrix, Int)] = [(Matrix.random(rows: 1000, cols: 64, scale: 1, seed: 3), 10), (near, 50), (near, 1),
+                                      (Matrix.random(rows: 37, cols: 7, scale: 1, seed: 4), 100)]
+        for (m, k) in cases {
+            let n = m.rows, d = m.cols
+            let q = near.rows == n ? (0..<d).map { near[0, $0] } : randomVector(d, seed: 12)
+            let bias = randomVector(n, seed: 13).map { $0 * 0.1 }
+            for (useBias, precision) in [(false, BlockedTable.Precision.bfloat16), (true, .bfloat16), (false, .float32), (true, .float32)] {
+                let excluded: (Int) -> Bool = { $0 % 7 == 3 }
+                func bruteForce(_ i: Int) -> Float {
+                    var sum: Float = useBias ? bias[i] : 0
+                    for c in 0..<d { sum += q[c] * m[i, c] }
+                    return sum
+                }
+                let allowed: [(Int, Float)] = (0..<n).filter { !excluded($0) }.map { ($0, bruteForce($0)) }
+                let exact = allowed.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k)
+                let got = m.storage.withUnsafeBufferPointer { t in
+                    q.withUnsafeBufferPointer { qp in
+                        bias.withUnsafeBufferPointer { b in
+                            BlockedTable(t.baseAddress!, rows: n, cols: d, precision: precision).topK(qp.baseAddress!, table: t.baseAddress!, bias: useBias ? b.baseAddress : nil, k: k, excluded: excluded)
+                        }
+                    }
+                }
+                XCTAssertEqual(got.count, exact.count)
+                // Same items in the same order, up to the rounding of two Float32 sums.
+                for (g, e) in zip(got, exact) {
+                    XCTAssertEqual(g.score, e.1, accuracy: 1e-4 * max(1, abs(e.1)), "n=\(n) k=\(k) bias=\(useBias)")
+                }
+                // Every returned row belongs in the exact top k (ties to Float32 rounding aside),
+                // none twice, none excluded; where no scores tie, the very same rows in order.
+                let kth = exact.last!.1
+                XCTAssertEqual(Set(got.map { $0.index }).count, got.count)
+                XCTAssertFalse(got.contains { excluded($0.index) })
+                for g in got { XCTAssertGreaterThanOrEqual(bruteForce(g.index), kth - 1e-4 * max(1, abs(kth)), "n=\(n) k=\(k) row \(g.index)") }
+                if m.rows != near.rows { XCTAssertEqual(got.map { $0.index }, exact.map { $0.0 }, "n=\(n) k=\(k) bias=\(useBias)") }
+            }
         }
     }
 

@@ -41,7 +41,9 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
     /// Every value of a field, in order.
     public func values(_ name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
+        var out: [String] = []
+        for field in fields where field.name.caseInsensitiveEquals(name) { out.append(field.value) }
+        return out
     }
 
     /// The comma-separated tokens of every field of this name, lowercased and trimmed
