@@ -2,44 +2,52 @@
 /// `excluded` is true. A size-k min-heap: O(n log k), one pass, no full sort.
 @inlinable
 public func topK(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: (Int) -> Bool = { _ in false }) -> [(index: Int, score: Float)] {
-    guard k > 0 else { return [] }
+    guard k > 0, let p = scores.baseAddress else { return [] }
+    let n = scores.count
     var heapIndex = [Int](), heapScore = [Float]()
     heapIndex.reserveCapacity(k)
     heapScore.reserveCapacity(k)
-    // The heap's minimum once it is full (−∞ before): most scores lose to it, so the loop
-    // compares against a register, not the heap.
-    var threshold = -Float.infinity, full = false
-    for i in 0..<scores.count {
-        let s = scores[i]
-        if full && !(s > threshold) { continue }
-        if s.isNaN || excluded(i) { continue }
-        if heapScore.count < k {
+    var i = 0
+    // Fill: the first k allowed, non-NaN scores, kept as a min-heap.
+    while i < n && heapScore.count < k {
+        let s = p[i]
+        if !s.isNaN && !excluded(i) {
             heapIndex.append(i)
             heapScore.append(s)
             var c = heapScore.count - 1
             while c > 0 {
-                let p = (c - 1) / 2
-                if heapScore[p] <= heapScore[c] { break }
-                heapScore.swapAt(p, c)
-                heapIndex.swapAt(p, c)
-                c = p
-            }
-        } else {
-            heapScore[0] = s
-            heapIndex[0] = i
-            var p = 0
-            while true {
-                let l = 2 * p + 1, r = l + 1
-                var m = p
-                if l < k && heapScore[l] < heapScore[m] { m = l }
-                if r < k && heapScore[r] < heapScore[m] { m = r }
-                if m == p { break }
-                heapScore.swapAt(p, m)
-                heapIndex.swapAt(p, m)
-                p = m
+                let parent = (c - 1) / 2
+                if heapScore[parent] <= heapScore[c] { break }
+                heapScore.swapAt(parent, c)
+                heapIndex.swapAt(parent, c)
+                c = parent
             }
         }
-        if heapScore.count == k { (threshold, full) = (heapScore[0], true) }
+        i += 1
+    }
+    // Scan: most scores lose to the heap's minimum, so a tight loop skips them (NaN
+    // compares false) and only a winner touches the heap.
+    while i < n {
+        let threshold = heapScore[0]
+        while i < n && !(p[i] > threshold) { i += 1 }
+        guard i < n else { break }
+        let s = p[i]
+        if !excluded(i) {
+            heapScore[0] = s
+            heapIndex[0] = i
+            var parent = 0
+            while true {
+                let l = 2 * parent + 1, r = l + 1
+                var m = parent
+                if l < k && heapScore[l] < heapScore[m] { m = l }
+                if r < k && heapScore[r] < heapScore[m] { m = r }
+                if m == parent { break }
+                heapScore.swapAt(parent, m)
+                heapIndex.swapAt(parent, m)
+                parent = m
+            }
+        }
+        i += 1
     }
     var result: [(index: Int, score: Float)] = []
     result.reserveCapacity(heapIndex.count)
