@@ -112,14 +112,19 @@ public struct BlockedTable: Sendable {
                         acc1 = acc1.addingProduct(SIMD16(repeating: q[2 * p + 1]), unsafeBitCast(w & high, to: SIMD16<Float>.self))
                     }
                 }
-                let sum = (acc0 + acc1) + (acc2 + acc3)
-                let count = min(16, rows - b * 16)
-                if count == 16 {
-                    UnsafeMutableRawPointer(out + b * 16).storeBytes(of: sum, as: SIMD16<Float>.self)
-                } else {
-                    for lane in 0..<count { out[b * 16 + lane] = sum[lane] }
-                }
+                store((acc0 + acc1) + (acc2 + acc3), block: b, into: out)
             }
+        }
+    }
+
+    /// A block's 16 scores into out (fewer for the last, partial block).
+    @inline(__always)
+    private func store(_ sum: SIMD16<Float>, block b: Int, into out: UnsafeMutablePointer<Float>) {
+        let count = min(16, rows - b * 16)
+        if count == 16 {
+            UnsafeMutableRawPointer(out + b * 16).storeBytes(of: sum, as: SIMD16<Float>.self)
+        } else {
+            for lane in 0..<count { out[b * 16 + lane] = sum[lane] }
         }
     }
 
@@ -142,13 +147,7 @@ public struct BlockedTable: Sendable {
                     acc0 = acc0.addingProduct(SIMD16(repeating: q[j]), raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self))
                     j += 1
                 }
-                let sum = (acc0 + acc1) + (acc2 + acc3)
-                let count = min(16, rows - b * 16)
-                if count == 16 {
-                    UnsafeMutableRawPointer(out + b * 16).storeBytes(of: sum, as: SIMD16<Float>.self)
-                } else {
-                    for lane in 0..<count { out[b * 16 + lane] = sum[lane] }
-                }
+                store((acc0 + acc1) + (acc2 + acc3), block: b, into: out)
             }
         }
     }
