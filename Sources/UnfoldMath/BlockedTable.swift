@@ -1,3 +1,5 @@
+import Dispatch
+
 /// An n×d table re-laid for the retrieval scan: items in blocks of 16, and within a block the
 /// 16 items' components side by side, so scoring a block is d fused multiply-adds for 16
 /// scores with no horizontal sums.
@@ -45,34 +47,49 @@ public struct BlockedTable: Sendable {
         let blocks = (rows + 15) / 16
         let precision = precision ?? (rows * cols <= Self.float32Limit ? .float32 : .bfloat16)
         self.precision = precision
+        // Blocks are independent: both cores lay them out, a range of blocks each.
+        let threads = max(1, min(defaultThreadCount, blocks / 64))
         if precision == .float32 {
-            var s = [UInt32](repeating: 0, count: blocks * cols * 16)
-            for r in 0..<rows {
-                let block = r / 16, lane = r % 16
-                for j in 0..<cols { s[(block * cols + j) * 16 + lane] = table[r * cols + j].bitPattern }
+            storage = [UInt32](unsafeUninitializedCapacity: blocks * cols * 16) { out, count in
+                out.initialize(repeating: 0)
+                let o = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: threads) { c in
+                    for r in (c * blocks / threads * 16)..<min(rows, (c + 1) * blocks / threads * 16) {
+                        let block = r / 16, lane = r % 16
+                        for j in 0..<cols { o[(block * cols + j) * 16 + lane] = table[r * cols + j].bitPattern }
+                    }
+                }
+                count = blocks * cols * 16
             }
-            storage = s
             slack = []
             return
         }
-        var s = [UInt32](repeating: 0, count: blocks * pairs * 16)
-        var slack = [Float](repeating: 0, count: rows)
         let gamma = 2 * Double(cols) * 0x1p-24
-        for r in 0..<rows {
-            let block = r / 16, lane = r % 16
-            var error2 = 0.0, norm2 = 0.0
-            for j in 0..<cols {
-                let x = table[r * cols + j]
-                let h = Self.bfloat16(x)
-                let rounded = Float(bitPattern: UInt32(h) << 16)
-                error2 += Double(x - rounded) * Double(x - rounded)
-                norm2 += Double(x) * Double(x)
-                s[(block * pairs + j / 2) * 16 + lane] |= UInt32(h) << (j % 2 == 0 ? 0 : 16)
+        var slack = [Float](repeating: 0, count: rows)
+        storage = slack.withUnsafeMutableBufferPointer { slackOut in
+            let sl = slackOut.baseAddress
+            return [UInt32](unsafeUninitializedCapacity: blocks * pairs * 16) { out, count in
+                out.initialize(repeating: 0)
+                let o = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: threads) { c in
+                    for r in (c * blocks / threads * 16)..<min(rows, (c + 1) * blocks / threads * 16) {
+                        let block = r / 16, lane = r % 16
+                        var error2 = 0.0, norm2 = 0.0
+                        for j in 0..<cols {
+                            let x = table[r * cols + j]
+                            let h = Self.bfloat16(x)
+                            let rounded = Float(bitPattern: UInt32(h) << 16)
+                            error2 += Double(x - rounded) * Double(x - rounded)
+                            norm2 += Double(x) * Double(x)
+                            o[(block * pairs + j / 2) * 16 + lane] |= UInt32(h) << (j % 2 == 0 ? 0 : 16)
+                        }
+                        // Rounded up a little so Float arithmetic on the bound cannot make it too tight.
+                        sl![r] = Float((error2.squareRoot() + gamma * norm2.squareRoot()) * (1 + 1e-6)).nextUp
+                    }
+                }
+                count = blocks * pairs * 16
             }
-            // Rounded up a little so Float arithmetic on the bound cannot make it too tight.
-            slack[r] = Float((error2.squareRoot() + gamma * norm2.squareRoot()) * (1 + 1e-6)).nextUp
         }
-        storage = s
         self.slack = slack
     }
 

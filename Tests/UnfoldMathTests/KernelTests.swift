@@ -125,7 +125,9 @@ final class KernelTests: XCTestCase {
         // Rows 100..<160 equal row 0 up to relative 1e-5: indistinguishable after rounding.
         for r in 100..<160 { for c in 0..<32 { near[r, c] = near[0, c] * (1 + Float(r - 99) * 1e-5) } }
         let cases: [(Matrix, Int)] = [(Matrix.random(rows: 1000, cols: 64, scale: 1, seed: 3), 10), (near, 50), (near, 1),
-                                      (Matrix.random(rows: 37, cols: 7, scale: 1, seed: 4), 100)]
+                                      (Matrix.random(rows: 37, cols: 7, scale: 1, seed: 4), 100),
+                                      // Over 128 blocks: laid out by two threads.
+                                      (Matrix.random(rows: 3001, cols: 8, scale: 1, seed: 5), 20)]
         for (m, k) in cases {
             let n = m.rows, d = m.cols
             let q = near.rows == n ? (0..<d).map { near[0, $0] } : randomVector(d, seed: 12)
