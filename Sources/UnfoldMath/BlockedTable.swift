@@ -7,7 +7,7 @@ import Dispatch
 /// Two precisions. A table that fits in a core's cache (`float32Limit` floats) keeps Float32
 /// components (for each dimension j, a SIMD16 of the 16 items' j-th components) and its scan
 /// is exact. A larger table, whose scan is bound by memory bandwidth, is kept in bfloat16,
-/// half the bytes (measured: 1.37× the requests/s on a 931,624 × 64 table), and made exact
+/// half the bytes (measured: 1.25× the requests/s on a 931,624 × 64 table), and made exact
 /// by a rescan of the few candidates:
 ///
 /// bfloat16 layout: for each pair of dimensions (2p, 2p+1),

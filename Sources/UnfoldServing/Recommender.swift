@@ -67,7 +67,7 @@ public enum Recommender {
         guard !known.isEmpty || (model.snapshot.tower != nil && !query.features.isEmpty) else {
             return Recommendation(source: .popular, items: popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: unknown)
         }
-        let d = model.dimensions, n = model.itemCount
+        let d = model.dimensions
         let table = model.snapshot.itemTable
         var q = [Float](repeating: 0, count: d)
         if let encoder = model.snapshot.foldIn {
@@ -98,7 +98,7 @@ public enum Recommender {
                 // A small candidate set: score just those.
                 return scoreCandidates(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
             }
-            // The bfloat16 scan with its exact rescan of the few rows that could make the top k.
+            // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates).
             guard let bias = model.snapshot.tower?.itemBias else {
                 return model.scanTable.topK(qp.baseAddress!, table: table, k: query.k) { excluded.contains($0) }
             }
