@@ -45,7 +45,16 @@ public struct BlockedTable: Sendable {
         let pairs = (cols + 1) / 2
         self.pairs = pairs
         let blocks = (rows + 15) / 16
-        let precision = precision ?? (rows * cols <= Self.float32Limit ? .float32 : .bfloat16)
+        var precision = precision ?? (rows * cols <= Self.float32Limit ? .float32 : .bfloat16)
+        // bfloat16 rounds values within 2⁻⁸ of Float.greatestFiniteMagnitude to infinity; such
+        // a table (never a trained one) keeps Float32.
+        if precision == .bfloat16 {
+            let limit: Float = 0x1.FEp127
+            for i in 0..<(rows * cols) where !(abs(table[i]) < limit) {
+                precision = .float32
+                break
+            }
+        }
         self.precision = precision
         // Blocks are independent: both cores lay them out, a range of blocks each.
         let threads = max(1, min(defaultThreadCount, blocks / 64))

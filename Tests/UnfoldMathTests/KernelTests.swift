@@ -118,6 +118,14 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A value bfloat16 would round to infinity keeps the table in Float32.
+    func testBlockedTableKeepsFloat32ForValuesBfloat16CannotHold() {
+        var m = Matrix.random(rows: 20, cols: 4, scale: 1, seed: 2)
+        XCTAssertEqual(m.storage.withUnsafeBufferPointer { BlockedTable($0.baseAddress!, rows: 20, cols: 4, precision: .bfloat16).precision }, .bfloat16)
+        m[3, 1] = Float.greatestFiniteMagnitude
+        XCTAssertEqual(m.storage.withUnsafeBufferPointer { BlockedTable($0.baseAddress!, rows: 20, cols: 4, precision: .bfloat16).precision }, .float32)
+    }
+
     /// The scan's top k, in either precision, is the exact top k (brute force), with exclusions,
     /// a bias, fewer allowed rows than k, and rows too close for bfloat16 to tell apart.
     func testBlockedTableTopKIsTheExactTopK() {
