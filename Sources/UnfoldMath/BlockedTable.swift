@@ -206,17 +206,25 @@ public struct BlockedTable: Sendable {
             // T: the k-th largest lower bound among the allowed rows (−∞ with fewer than k).
             let bounds = UnfoldMath.topK(UnsafeBufferPointer(start: lower, count: n), k: k, excluded: excluded)
             let threshold = bounds.count == k ? bounds[k - 1].score : -Float.infinity
-            var candidates: [(index: Int, score: Float)] = []
-            candidates.reserveCapacity(2 * k)
-            slack.withUnsafeBufferPointer { r in
-                for i in 0..<n where approximate[i] + qNorm * r[i] >= threshold && !excluded(i) {
-                    let exact = dot(table + i * d, q, d) + (bias?[i] ?? 0)
-                    if !exact.isNaN { candidates.append((index: i, score: exact)) }
-                }
+            let candidates = slack.withUnsafeBufferPointer { r in
+                (0..<n).filter { approximate[$0] + qNorm * r[$0] >= threshold && !excluded($0) }
             }
-            candidates.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
-            if candidates.count > k { candidates.removeSubrange(k...) }
-            return candidates
+            return exactTopK(candidates, query: q, table: table, d: d, bias: bias, k: k)
         }
     }
+}
+
+/// The k best of a few candidate rows, scored exactly (q·v_i + bias[i]): best first, ties by
+/// lower index, NaN scores dropped.
+public func exactTopK<C: Sequence<Int>>(_ candidates: C, query q: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int,
+                                        bias: UnsafePointer<Float>?, k: Int) -> [(index: Int, score: Float)] {
+    var scored: [(index: Int, score: Float)] = []
+    scored.reserveCapacity(candidates.underestimatedCount)
+    for i in candidates {
+        let score = dot(table + i * d, q, d) + (bias?[i] ?? 0)
+        if !score.isNaN { scored.append((index: i, score: score)) }
+    }
+    scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+    if scored.count > k { scored.removeSubrange(k...) }
+    return scored
 }

@@ -94,29 +94,22 @@ public enum Recommender {
             q.withUnsafeMutableBufferPointer { MeanPooling.encode(items: table, d: d, indices: known, weights: weights, out: $0.baseAddress!) }
         }
         let items: [(index: Int, score: Float)] = q.withUnsafeBufferPointer { qp in
-            if let allowed {
-                // A small candidate set: score just those.
-                return scoreCandidates(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, k: query.k, bias: model.snapshot.tower?.itemBias)
-            }
-            // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates).
-            guard let bias = model.snapshot.tower?.itemBias else {
-                return model.scanTable.topK(qp.baseAddress!, table: table, k: query.k) { excluded.contains($0) }
-            }
-            return bias.withUnsafeBufferPointer { b in
-                model.scanTable.topK(qp.baseAddress!, table: table, bias: b.baseAddress, k: query.k) { excluded.contains($0) }
+            withItemBias(model) { bias in
+                if let allowed {
+                    // A small candidate set: score just those.
+                    return exactTopK(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, bias: bias, k: query.k)
+                }
+                // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates).
+                return model.scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: query.k) { excluded.contains($0) }
             }
         }
         return Recommendation(source: .model, items: items, unknownItems: unknown)
     }
 
-    static func scoreCandidates<C: Sequence<Int>>(_ candidates: C, query: UnsafePointer<Float>, table: UnsafePointer<Float>, d: Int, k: Int, bias: [Float]?) -> [(index: Int, score: Float)] {
-        var scored: [(index: Int, score: Float)] = []
-        scored.reserveCapacity(candidates.underestimatedCount)
-        for i in candidates {
-            scored.append((index: i, score: dot(table + i * d, query, d) + (bias?[i] ?? 0)))
-        }
-        scored.sort { a, b in a.score > b.score || (a.score == b.score && a.index < b.index) }
-        return Array(scored.prefix(k))
+    /// The softmax model's item biases as a pointer (nil for the other models).
+    static func withItemBias<R>(_ model: ServedModel, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let bias = model.snapshot.tower?.itemBias else { return body(nil) }
+        return bias.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 
     /// Items allowed by `include` and `categories`, or nil when both are absent.

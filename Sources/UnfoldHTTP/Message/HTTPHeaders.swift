@@ -39,7 +39,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
         fields.first { $0.name.caseInsensitiveEquals(name) }?.value
     }
 
-    /// Every value of a field, in order.
+    /// Every value of a field, in order (no allocation when there is none).
     public func values(_ name: String) -> [String] {
         var out: [String] = []
         for field in fields where field.name.caseInsensitiveEquals(name) { out.append(field.value) }
@@ -49,9 +49,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
     /// The comma-separated tokens of every field of this name, lowercased and trimmed
     /// (RFC 9110 §5.6.1 list syntax; empty elements are dropped).
     public func tokens(_ name: String) -> [String] {
-        // Most requests carry no such field: answer without building arrays.
-        guard contains(name) else { return [] }
-        return values(name).flatMap { value in
+        values(name).flatMap { value in
             value.split(separator: ",").compactMap { element in
                 let token = element.trimmingOWS().lowercased()
                 return token.isEmpty ? nil : token
