@@ -91,11 +91,11 @@ experiments: data
 ## fuzz: run the libFuzzer target of the HTTP parser until stopped (FUZZ_TIME seconds if set)
 FUZZ_BIN  := .build/fuzz/http-parser
 FUZZ_TIME ?= 0
-$(FUZZ_BIN): $(wildcard Sources/UnfoldHTTP/*/*.swift) Fuzz/HTTPParserFuzz.swift
+$(FUZZ_BIN): $(wildcard Sources/UnfoldHTTP/*/*.swift) $(wildcard Sources/UnfoldJSON/*.swift) Fuzz/HTTPParserFuzz.swift
 	@mkdir -p .build/fuzz
 	@echo "building the parser fuzzer (libFuzzer + AddressSanitizer)"
 	@swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name UnfoldHTTPFuzz \
-	  Sources/UnfoldHTTP/Parser/*.swift Sources/UnfoldHTTP/Message/*.swift Fuzz/HTTPParserFuzz.swift -o $@ \
+	  Sources/UnfoldHTTP/Parser/*.swift Sources/UnfoldHTTP/Message/*.swift Sources/UnfoldJSON/*.swift Fuzz/HTTPParserFuzz.swift -o $@ \
 	  > .build/fuzz/build.log 2>&1 || { cat .build/fuzz/build.log; exit 1; }
 
 fuzz: $(FUZZ_BIN)

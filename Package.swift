@@ -37,7 +37,8 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
-        .target(name: "UnfoldHTTP", dependencies: ["CEpoll"]),
+        .target(name: "UnfoldJSON"),
+        .target(name: "UnfoldHTTP", dependencies: ["CEpoll", "UnfoldJSON"]),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -48,8 +49,8 @@ let package = Package(
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib", "CCurl"], swiftSettings: numeric),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
         .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"], swiftSettings: numeric),
-        .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath"], swiftSettings: numeric),
-        .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels"], swiftSettings: numeric),
+        .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath", "UnfoldJSON"], swiftSettings: numeric),
+        .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels", "UnfoldServing", "UnfoldSnapshot"], swiftSettings: numeric),
         .target(
             name: "UnfoldService",
             dependencies: [
@@ -78,7 +79,9 @@ let package = Package(
         .testTarget(name: "UnfoldMathTests", dependencies: ["UnfoldMath"]),
         .testTarget(name: "UnfoldDataTests", dependencies: ["UnfoldData"]),
         .testTarget(name: "UnfoldSnapshotTests", dependencies: ["UnfoldSnapshot", "UnfoldModels", "UnfoldMath"]),
-        .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath"]),
+        .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath", "UnfoldServing"]),
+        .testTarget(name: "UnfoldModelsTests", dependencies: ["UnfoldModels", "UnfoldMath"]),
+        .testTarget(name: "UnfoldServingTests", dependencies: ["UnfoldServing", "UnfoldModels", "UnfoldSnapshot", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
         .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining"]),
     ]

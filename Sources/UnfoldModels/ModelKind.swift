@@ -1,23 +1,62 @@
-/// The kinds of model Unfold trains; the raw value is stored in snapshot headers.
-public enum ModelKind: UInt32, Sendable, Codable, CaseIterable, CustomStringConvertible {
-    case wals = 1
-    case mfSGD = 2
-    case softmax = 3
-    case item2vec = 4
+/// A kind of model Unfold trains: its snapshot id, its name, the encoder that serves it and
+/// the parameters that train it. Each kind is declared beside its parameters
+/// (`Recipe/*Parameters.swift`); `all` is the registry.
+public struct ModelKind: Sendable, Hashable, CustomStringConvertible {
+    /// Stored in snapshot headers; never reused.
+    public let rawValue: UInt32
+    public let name: String
+    /// The encoder its snapshots must carry.
+    public let encoder: EncoderKind
+    public let parameters: any ModelParameters.Type
 
-    public var name: String {
-        switch self {
-        case .wals: return "wals"
-        case .mfSGD: return "mf-sgd"
-        case .softmax: return "softmax"
-        case .item2vec: return "item2vec"
-        }
+    public enum EncoderKind: Sendable { case foldIn, tower, meanPooling }
+
+    public init(rawValue: UInt32, name: String, encoder: EncoderKind, parameters: any ModelParameters.Type) {
+        self.rawValue = rawValue
+        self.name = name
+        self.encoder = encoder
+        self.parameters = parameters
     }
 
-    public init?(name: String) {
-        guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
+    /// Every kind, in the order help texts list them.
+    public static let all: [ModelKind] = [.wals, .mfSGD, .softmax, .item2vec]
+
+    public init?(rawValue: UInt32) {
+        guard let kind = Self.all.first(where: { $0.rawValue == rawValue }) else { return nil }
         self = kind
     }
 
+    public init?(name: String) {
+        guard let kind = Self.all.first(where: { $0.name == name }) else { return nil }
+        self = kind
+    }
+
+    public static var names: [String] { all.map(\.name) }
+
     public var description: String { name }
+
+    public static func == (a: ModelKind, b: ModelKind) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
+extension ModelKind: Codable {
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let kind = ModelKind(name: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown model kind '\(name)'; available: \(Self.names.joined(separator: ", "))"))
+        }
+        self = kind
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(name)
+    }
+}
+
+/// The parameters of one model kind.
+public protocol ModelParameters: ParameterSet {
+    static var kind: ModelKind { get }
+    /// The embedding dimension d.
+    var factors: Int { get }
 }

@@ -18,33 +18,9 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     /// Per training epoch (per alternating iteration for WALS): loss, seconds and the tables'
     /// stable ranks.
     public var epochs: [EpochRecord]
-
-    public struct EpochRecord: Sendable, Codable, Equatable {
-        public var epoch: Int
-        public var loss: Double
-        public var seconds: Double
-        public var stableRankItems: Double
-        public var stableRankUsers: Double?
-        /// The held-out NDCG@k after the epoch through the serving encoder (`unfold train
-        /// --eval-every-epoch`), and with the trained user vectors (mf-sgd).
-        public var ndcg: Double?
-        public var trainedUsersNDCG: Double?
-        public init(epoch: Int, loss: Double, seconds: Double, stableRankItems: Double, stableRankUsers: Double?, ndcg: Double? = nil, trainedUsersNDCG: Double? = nil) {
-            self.epoch = epoch
-            self.loss = loss
-            self.seconds = seconds
-            self.stableRankItems = stableRankItems
-            self.stableRankUsers = stableRankUsers
-            self.ndcg = ndcg
-            self.trainedUsersNDCG = trainedUsersNDCG
-        }
-        enum CodingKeys: String, CodingKey {
-            case epoch, loss, seconds, ndcg
-            case stableRankItems = "stable_rank_items"
-            case stableRankUsers = "stable_rank_users"
-            case trainedUsersNDCG = "trained_users_ndcg"
-        }
-    }
+    /// How it was trained: the spec the trainer ran (absent in snapshots written before
+    /// specs existed, and in imported models).
+    public var recipe: TrainingSpec?
 
     public struct DataSummary: Sendable, Codable, Equatable {
         public var source: String
@@ -63,7 +39,7 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
 
     public init(name: String, kind: String, version: UInt64, createdAt: String, hyperparameters: [String: Double], solver: String?, data: DataSummary,
                 evaluation: [String: Double] = [:], popularityBaseline: [String: Double] = [:], stableRank: [String: Double] = [:],
-                itemSpectrum: [Double] = [], trainingSeconds: Double = 0, lossHistory: [Double] = [], epochs: [EpochRecord] = []) {
+                itemSpectrum: [Double] = [], trainingSeconds: Double = 0, lossHistory: [Double] = [], epochs: [EpochRecord] = [], recipe: TrainingSpec? = nil) {
         self.name = name
         self.kind = kind
         self.version = version
@@ -78,6 +54,7 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         self.trainingSeconds = trainingSeconds
         self.lossHistory = lossHistory
         self.epochs = epochs
+        self.recipe = recipe
     }
 
     public init(from decoder: Decoder) throws {
@@ -97,6 +74,7 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         lossHistory = try c.decode([Double].self, forKey: .lossHistory)
         // Snapshots written before per-epoch records existed have none.
         epochs = try c.decodeIfPresent([EpochRecord].self, forKey: .epochs) ?? []
+        recipe = try c.decodeIfPresent(TrainingSpec.self, forKey: .recipe)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -107,6 +85,6 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         case itemSpectrum = "item_spectrum"
         case trainingSeconds = "training_seconds"
         case lossHistory = "loss_history"
-        case epochs
+        case epochs, recipe
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import UnfoldData
 import UnfoldHTTP
+import UnfoldModels
 import UnfoldServing
 
 /// The service: configuration, routes and middleware on top of the HTTP server.
@@ -10,7 +11,7 @@ public final class UnfoldApplication: Sendable {
     public let logger: Logger
     public let router: HTTPRouter
     public let store: ModelStore
-    public let jobs: JobManager
+    public let jobs: JobSupervisor
     public let interactionLog: InteractionLog
     let readiness: Readiness
 
@@ -18,7 +19,7 @@ public final class UnfoldApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions)
-        let store = ModelStore(directory: configuration.snapshots, policy: policy, prepare: { PreparedModel(snapshot: $0, titles: $1) }) { event in
+        let store = ModelStore(directory: configuration.snapshots, policy: policy) { event in
             switch event {
             case .loaded(let name, let version, let path, let items, let seconds):
                 logger.notice("model loaded", metadata: ["model": .string(name), "version": .stringConvertible(version), "path": .string(path),
@@ -31,6 +32,10 @@ public final class UnfoldApplication: Sendable {
                 logger.warning("snapshot held back", metadata: ["model": .string(name), "version": .stringConvertible(version), "reason": .string(reason)])
             case .removed(let path):
                 logger.info("snapshot removed by retention", metadata: ["path": .string(path)])
+            case .removalFailed(let path, let reason):
+                logger.error("retention could not remove a snapshot", metadata: ["path": .string(path), "error": .string(reason)])
+            case .watchUnavailable(let reason):
+                logger.warning("snapshot directory events unavailable; polling only", metadata: ["error": .string(reason)])
             }
         }
         self.store = store
@@ -38,7 +43,7 @@ public final class UnfoldApplication: Sendable {
         if let recovery = interactionLog.recovery {
             logger.warning("interaction log: truncated a torn last record", metadata: ["segment": .string(recovery.segment), "bytes": .stringConvertible(recovery.truncatedBytes)])
         }
-        self.jobs = JobManager(settings: .init(
+        self.jobs = JobSupervisor(settings: .init(
             jobsDirectory: configuration.jobs, snapshotsDirectory: configuration.snapshots, defaultData: configuration.trainData,
             defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds,
             interactionLog: configuration.interactionLog
@@ -96,7 +101,7 @@ public final class UnfoldApplication: Sendable {
         timer.schedule(deadline: .now() + minutes * 60, repeating: minutes * 60)
         timer.setEventHandler {
             do {
-                let job = try jobs.start(model: "wals", parameters: [:], data: nil, test: nil, items: nil, timeLimit: nil)
+                let job = try jobs.start(try TrainingSpec(kind: .wals, values: [:], data: jobs.defaultData))
                 logger.notice("scheduled retrain started", metadata: ["job": .string(job.id)])
             } catch {
                 logger.warning("scheduled retrain not started", metadata: ["reason": .string("\(error)")])
@@ -136,12 +141,12 @@ public final class UnfoldApplication: Sendable {
 /// keeps growing and the next batch past M tries again.
 final class IngestTrigger: @unchecked Sendable {
     let threshold: Int
-    let jobs: JobManager
+    let jobs: JobSupervisor
     let logger: Logger
     private let lock = NSLock()
     private var count = 0
 
-    init(threshold: Int, jobs: JobManager, logger: Logger) {
+    init(threshold: Int, jobs: JobSupervisor, logger: Logger) {
         self.threshold = threshold
         self.jobs = jobs
         self.logger = logger
@@ -155,7 +160,9 @@ final class IngestTrigger: @unchecked Sendable {
         }
         guard due else { return }
         do {
-            let job = try jobs.start(model: "wals", parameters: [:], data: nil, test: nil, items: nil, timeLimit: nil, includeLog: true)
+            var data = jobs.defaultData
+            data.log = jobs.interactionLog
+            let job = try jobs.start(try TrainingSpec(kind: .wals, values: [:], data: data))
             lock.withLock { count = 0 }
             logger.notice("retrain started after ingested interactions", metadata: ["job": .string(job.id), "threshold": .stringConvertible(threshold)])
         } catch {

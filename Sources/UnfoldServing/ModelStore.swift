@@ -19,6 +19,10 @@ public final class ModelStore: @unchecked Sendable {
         case rejected(path: String, reason: String)
         case heldBack(name: String, version: UInt64, reason: String)
         case removed(path: String)
+        /// Retention could not delete a file (it stays known and is tried again).
+        case removalFailed(path: String, reason: String)
+        /// Directory events cannot be watched: the store polls only.
+        case watchUnavailable(reason: String)
     }
 
     public enum State: String, Sendable { case active, available, heldBack = "held_back", rejected }
@@ -57,17 +61,14 @@ public final class ModelStore: @unchecked Sendable {
     private var active: [String: ServedModel] = [:]
     private var known: [String: VersionInfo] = [:]
     private let queue = DispatchQueue(label: "unfold.model-store")
-    private var watchSource: DispatchSourceRead?
+    private var watchSource: DispatchSourceProtocol?
     private var pollTimer: DispatchSourceTimer?
     private let onEvent: @Sendable (Event) -> Void
-    private let prepare: (@Sendable (Snapshot, [String?]) -> any Sendable)?
 
-    /// `prepare` runs once per loaded model (see `ServedModel.prepared`).
-    public init(directory: String, policy: Policy = Policy(), prepare: (@Sendable (Snapshot, [String?]) -> any Sendable)? = nil,
-                onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+    /// `onEvent` hears of every load, swap, rejection, hold-back and removal, on the store's queue.
+    public init(directory: String, policy: Policy = Policy(), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.directory = directory
         self.policy = policy
-        self.prepare = prepare
         self.onEvent = onEvent
     }
 
@@ -101,22 +102,7 @@ public final class ModelStore: @unchecked Sendable {
     public func startWatching(pollInterval: Double) {
         queue.async { [self] in
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            // inotify on the directory, read through a Dispatch source: a finished rename
-            // (how trainers publish) or a closed write triggers a rescan.
-            let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-            if fd >= 0, inotify_add_watch(fd, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) >= 0 {
-                let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-                source.setEventHandler { [weak self] in
-                    var buffer = [UInt8](repeating: 0, count: 4096)
-                    while read(fd, &buffer, buffer.count) > 0 {}
-                    self?.refreshLocked()
-                }
-                source.setCancelHandler { close(fd) }
-                source.resume()
-                watchSource = source
-            } else if fd >= 0 {
-                close(fd)
-            }
+            watchSource = watchDirectory()
             let timer = DispatchSource.makeTimerSource(queue: queue)
             let interval = DispatchTimeInterval.milliseconds(max(50, Int(pollInterval * 1000)))
             timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
@@ -124,6 +110,43 @@ public final class ModelStore: @unchecked Sendable {
             timer.resume()
             pollTimer = timer
         }
+    }
+
+    /// Directory events as a Dispatch source: on Linux inotify read through a read source
+    /// (a finished rename — how trainers publish — or a closed write triggers a rescan);
+    /// elsewhere a vnode source on the directory. Nil (the poll alone) when it cannot be set up.
+    private func watchDirectory() -> DispatchSourceProtocol? {
+        #if os(Linux)
+        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else {
+            onEvent(.watchUnavailable(reason: "inotify_init1: \(String(cString: strerror(errno)))"))
+            return nil
+        }
+        guard inotify_add_watch(fd, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) >= 0 else {
+            onEvent(.watchUnavailable(reason: "inotify_add_watch(\(directory)): \(String(cString: strerror(errno)))"))
+            close(fd)
+            return nil
+        }
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        source.setEventHandler { [weak self] in
+            // Drain the events; their details do not matter, the rescan looks at the directory.
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while read(fd, &buffer, buffer.count) > 0 {}
+            self?.refreshLocked()
+        }
+        source.setCancelHandler { close(fd) }
+        #else
+        let fd = open(directory, O_EVTONLY)
+        guard fd >= 0 else {
+            onEvent(.watchUnavailable(reason: "open(\(directory)): \(String(cString: strerror(errno)))"))
+            return nil
+        }
+        let source = DispatchSource.makeFileSystemObjectSource(fileDescriptor: fd, eventMask: [.write, .rename, .delete], queue: queue)
+        source.setEventHandler { [weak self] in self?.refreshLocked() }
+        source.setCancelHandler { close(fd) }
+        #endif
+        source.resume()
+        return source
     }
 
     public func stopWatching() {
@@ -188,7 +211,7 @@ public final class ModelStore: @unchecked Sendable {
             onEvent(.loaded(name: name, version: model.version, path: path, items: model.itemCount, seconds: Date().timeIntervalSince(start)))
             let current = lock.withLock { active[name] }
             var info = VersionInfo(name: name, version: model.version, path: path, state: .available, reason: nil,
-                                   evaluation: model.snapshot.metadata.evaluation, createdAt: model.snapshot.metadata.createdAt)
+                                   evaluation: model.metadata.evaluation, createdAt: model.metadata.createdAt)
             if let current, current.version >= model.version {
                 info.reason = "older than the active version \(current.version)"
                 lock.withLock { known[path] = info }
@@ -208,8 +231,8 @@ public final class ModelStore: @unchecked Sendable {
 
     /// The promotion gate: nil when the new version may replace the active one.
     private func gate(new: ServedModel, active: ServedModel) -> String? {
-        guard let newScore = new.snapshot.metadata.evaluation["ndcg@10"],
-              let activeScore = active.snapshot.metadata.evaluation["ndcg@10"] else { return nil }
+        guard let newScore = new.metadata.evaluation["ndcg@10"],
+              let activeScore = active.metadata.evaluation["ndcg@10"] else { return nil }
         if newScore < activeScore - policy.promotionTolerance {
             return String(format: "held-out ndcg@10 %.4f is below the active version's %.4f by more than the tolerance %.4f; activate it explicitly to serve it", newScore, activeScore, policy.promotionTolerance)
         }
@@ -240,6 +263,8 @@ public final class ModelStore: @unchecked Sendable {
             if unlink(path) == 0 {
                 lock.withLock { _ = known.removeValue(forKey: path) }
                 onEvent(.removed(path: path))
+            } else {
+                onEvent(.removalFailed(path: path, reason: String(cString: strerror(errno))))
             }
         }
     }
@@ -250,7 +275,7 @@ public final class ModelStore: @unchecked Sendable {
     private func load(_ path: String, name: String) -> Result<ServedModel, LoadFailure> {
         do {
             let snapshot = try Snapshot.open(path: path)
-            let model = ServedModel(name: name, snapshot: snapshot, prepare: prepare)
+            let model = ServedModel(name: name, model: snapshot.model)
             if let reason = Self.smokeTest(model) { return .failure(LoadFailure(reason: "check smoke-query failed: \(reason)")) }
             return .success(model)
         } catch {
@@ -264,7 +289,7 @@ public final class ModelStore: @unchecked Sendable {
         let probe = model.id(Int(model.popularityOrder[0]))
         let result: Recommendation
         do {
-            result = try Recommender.recommend(RecommendQuery(interactions: [(probe, 1)], k: min(10, model.itemCount), excludeSeen: false), with: model)
+            result = try Recommender.recommend(RecommendQuery(k: min(10, model.itemCount), excludeSeen: false), posted: model.resolve([(item: probe, weight: Float(1))]), with: model)
         } catch {
             return "\(error)"
         }

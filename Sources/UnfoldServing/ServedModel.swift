@@ -1,62 +1,63 @@
 import UnfoldMath
 import UnfoldModels
-import UnfoldSnapshot
 
-/// A snapshot ready to answer queries: the mapped file plus the lookups built once at load.
+/// A model ready to answer queries: the `Model` plus what serving builds once at load —
+/// the id index, the items' response text, the popularity order, the category index, the
+/// table re-laid for the scan, and fold-in's solved items.
 public final class ServedModel: Sendable {
     public let name: String
-    public let snapshot: Snapshot
-    public let indexByID: [String: Int32]
+    public let model: Model
+    public let ids: ItemIDIndex
     /// Item indices by descending popularity: the fallback for an empty query.
     public let popularityOrder: [Int32]
     /// Category → the item indices in it.
     public let categoryMembers: [String: Set<Int32>]
-    /// Categories of each item (empty when unknown), for filtering.
-    public let itemCategories: [[String]]
-    public let titles: [String?]
-    /// The item table re-laid for the scan in bfloat16 (half the size of the table), whose
-    /// `topK` rescans the few candidates exactly from the mapped table.
+    public let responseText: ItemResponseText
+    /// The item table re-laid for the scan (bfloat16 for large tables), whose `topK`
+    /// rescans the few candidates exactly from the model's table.
     public let scanTable: BlockedTable
     /// For fold-in models of up to 16M floats: the rows G⁻¹ v_i (`FoldIn.solvedItems`), so a
     /// query with few items reads the Woodbury terms instead of computing them.
     public let solvedItems: [Float]?
-    /// What the service prepared for this model at load (e.g. its items' response text),
-    /// from the store's `prepare` hook; serving itself never looks at it.
-    public let prepared: (any Sendable)?
 
-    /// `prepare` runs once, at load, on the snapshot and the items' titles.
-    public init(name: String, snapshot: Snapshot, prepare: (@Sendable (Snapshot, [String?]) -> any Sendable)? = nil) {
+    public init(name: String, model: Model) {
         self.name = name
-        self.snapshot = snapshot
-        var index: [String: Int32] = [:]
-        index.reserveCapacity(snapshot.itemCount)
-        for (i, id) in snapshot.itemIDs.enumerated() { index[id] = Int32(i) }
-        self.indexByID = index
-        let popularity = snapshot.popularity
-        self.popularityOrder = (0..<Int32(snapshot.itemCount)).sorted { popularity[Int($0)] > popularity[Int($1)] || (popularity[Int($0)] == popularity[Int($1)] && $0 < $1) }
+        self.model = model
+        let ids = model.items.ids
+        self.ids = ItemIDIndex(ids: ids)
+        let popularity = model.popularity
+        self.popularityOrder = (0..<Int32(model.itemCount)).sorted { popularity[Int($0)] > popularity[Int($1)] || (popularity[Int($0)] == popularity[Int($1)] && $0 < $1) }
         var members: [String: Set<Int32>] = [:]
-        var categories: [[String]] = []
         var titles: [String?] = []
-        for (i, id) in snapshot.itemIDs.enumerated() {
-            let attributes = snapshot.attributes[id]
-            categories.append(attributes?.categories ?? [])
+        titles.reserveCapacity(ids.count)
+        for (i, id) in ids.enumerated() {
+            let attributes = model.attributes[id]
             titles.append(attributes?.title)
             for c in attributes?.categories ?? [] { members[c, default: []].insert(Int32(i)) }
         }
         self.categoryMembers = members
-        self.itemCategories = categories
-        self.titles = titles
-        self.scanTable = BlockedTable(snapshot.itemTable, rows: snapshot.itemCount, cols: snapshot.dimensions)
-        if let foldIn = snapshot.foldIn, foldIn.solvesItems(rows: snapshot.itemCount) {
-            self.solvedItems = foldIn.solvedItems(snapshot.itemTable, rows: snapshot.itemCount, threads: defaultThreadCount)
+        self.responseText = ItemResponseText(ids: ids, titles: titles)
+        self.scanTable = BlockedTable(model.items.vectors.base, rows: model.itemCount, cols: model.dimensions)
+        if case .foldIn(let foldIn) = model.encoder, foldIn.solvesItems(rows: model.itemCount) {
+            self.solvedItems = foldIn.solvedItems(model.items.vectors.base, rows: model.itemCount, threads: defaultThreadCount)
         } else {
             self.solvedItems = nil
         }
-        self.prepared = prepare?(snapshot, titles)
     }
 
-    public var version: UInt64 { snapshot.version }
-    public var itemCount: Int { snapshot.itemCount }
-    public var dimensions: Int { snapshot.dimensions }
-    public func id(_ index: Int) -> String { snapshot.itemIDs[index] }
+    public var version: UInt64 { model.version }
+    public var itemCount: Int { model.itemCount }
+    public var dimensions: Int { model.dimensions }
+    public var metadata: ModelMetadata { model.metadata }
+    public func id(_ index: Int) -> String { model.items.ids[index] }
+    public func index(of id: String) -> Int? { ids.index(of: id) }
+
+    /// Posted (id, weight) pairs against this model's ids.
+    public func resolve<S: Sequence<(item: String, weight: Float)>>(_ interactions: S) -> PostedItems {
+        var posted = PostedItems(capacity: interactions.underestimatedCount)
+        for (item, weight) in interactions {
+            if let index = index(of: item) { posted.bag.add(Int32(index), weight: weight) } else { posted.unknown.append(item) }
+        }
+        return posted
+    }
 }

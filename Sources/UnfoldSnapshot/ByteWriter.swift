@@ -6,7 +6,7 @@ struct ByteWriter {
     mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
     mutating func f32(_ v: Float) { u32(v.bitPattern) }
-    mutating func f32s(_ values: [Float]) {
+    mutating func f32s<C: Collection<Float>>(_ values: C) {
         bytes.reserveCapacity(bytes.count + values.count * 4)
         for v in values { f32(v) }
     }

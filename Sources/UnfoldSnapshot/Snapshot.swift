@@ -1,43 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import UnfoldMath
 import UnfoldModels
 
-/// A verified, memory-mapped snapshot file. The item table is read in place from the
-/// mapping; the mapping is released when the last reference goes away.
+/// A verified, memory-mapped snapshot file: the `Model` it holds, whose item table,
+/// norms and neighbour lists are read in place from the mapping. The mapping is released
+/// when the last reference to any of them goes away.
 ///
 /// `open` runs every check before returning: magic, format version, header CRC, the
 /// section table (bounds, alignment, no duplicates), each section's CRC32, the shapes
-/// the header promises, and that every float is finite. A file that fails any check is
-/// never returned.
-public final class Snapshot: @unchecked Sendable {
+/// the header promises, that every stored index is in range, and that every float is
+/// finite. A file that fails any check is never returned.
+public final class Snapshot: Sendable {
     public let path: String
-    public let kind: ModelKind
-    public let version: UInt64
-    public let createdAt: UInt64
-    public let dimensions: Int
-    public let itemCount: Int
-    public let itemIDs: [String]
-    public let foldIn: FoldIn?
-    /// The softmax model's query tower.
-    public let tower: Tower?
-    public let popularity: [Float]
-    public let neighbourCount: Int
-    public let metadata: ModelMetadata
-    public let attributes: [String: ItemAttributes]
     public let fileSize: Int
-
-    private let mapping: UnsafeMutableRawPointer
-    /// The n×d item table inside the mapping.
-    public let itemTable: UnsafePointer<Float>
-    public let itemNorms: UnsafePointer<Float>
-    private let neighbourBase: UnsafeRawPointer
-
-    deinit {
-        munmap(mapping, fileSize)
-    }
+    public let model: Model
 
     public static func open(path: String) throws(SnapshotError) -> Snapshot {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = openReadOnly(path)
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
@@ -47,32 +31,34 @@ public final class Snapshot: @unchecked Sendable {
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
             throw .unreadable(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
         }
-        do {
-            return try Snapshot(path: path, mapping: map, size: size)
-        } catch {
-            munmap(map, size)
-            throw error
-        }
+        // From here the mapping's owner unmaps it, whether the checks pass or not.
+        let mapping = Mapping(base: map, size: size)
+        return Snapshot(path: path, fileSize: size, model: try read(mapping))
     }
 
-    private init(path: String, mapping: UnsafeMutableRawPointer, size: Int) throws(SnapshotError) {
+    private init(path: String, fileSize: Int, model: Model) {
         self.path = path
-        self.mapping = mapping
-        self.fileSize = size
-        let r = ByteReader(base: UnsafeRawPointer(mapping), count: size)
+        self.fileSize = fileSize
+        self.model = model
+    }
 
-        guard memcmp(mapping, SnapshotFormat.magic, 8) == 0 else { throw .badMagic }
+    public var kind: ModelKind { model.kind }
+    public var version: UInt64 { model.version }
+    public var metadata: ModelMetadata { model.metadata }
+
+    private static func read(_ mapping: Mapping) throws(SnapshotError) -> Model {
+        let base = mapping.base, size = mapping.size
+        let r = ByteReader(base: UnsafeRawPointer(base), count: size)
+
+        guard memcmp(base, SnapshotFormat.magic, 8) == 0 else { throw .badMagic }
         let formatVersion = r.u32(8)
         guard formatVersion == SnapshotFormat.version else { throw .unsupportedVersion(formatVersion) }
-        guard SnapshotWriter.crc(UnsafeRawBufferPointer(start: mapping, count: 60)) == r.u32(60) else { throw .headerChecksum }
+        guard SnapshotWriter.crc(UnsafeRawBufferPointer(start: base, count: 60)) == r.u32(60) else { throw .headerChecksum }
         guard let kind = ModelKind(rawValue: r.u32(12)) else { throw .inconsistent("unknown model kind \(r.u32(12))") }
-        self.kind = kind
         let d = Int(r.u32(16)), n = Int(r.u32(20)), sectionCount = Int(r.u32(24))
         guard d > 0, d <= 4096 else { throw .inconsistent("dimension \(d) outside 1...4096") }
-        self.dimensions = d
-        self.itemCount = n
-        self.createdAt = r.u64(32)
-        self.version = r.u64(40)
+        let createdAt = r.u64(32)
+        let version = r.u64(40)
 
         // Section table.
         let tableEnd = SnapshotFormat.headerSize + sectionCount * SnapshotFormat.sectionEntrySize
@@ -90,7 +76,7 @@ public final class Snapshot: @unchecked Sendable {
             }
             guard let section = SnapshotFormat.Section(rawValue: rawKind) else { continue }  // unknown kinds are skipped
             guard sections[section] == nil else { throw .badSection("section \(section) appears twice") }
-            let bytes = UnsafeRawBufferPointer(start: mapping + Int(offset), count: Int(length))
+            let bytes = UnsafeRawBufferPointer(start: base + Int(offset), count: Int(length))
             guard SnapshotWriter.crc(bytes) == checksum else { throw .checksumMismatch(section: section.description) }
             sections[section] = bytes
         }
@@ -120,36 +106,42 @@ public final class Snapshot: @unchecked Sendable {
             previous = end
         }
         guard Set(itemIDs).count == n else { throw .inconsistent("item ids are not unique") }
-        self.itemIDs = itemIDs
 
         let table = try require(.itemTable)
         guard table.count == n * d * 4 else { throw .inconsistent("item-table is \(table.count) bytes, expected \(n)x\(d) floats") }
-        self.itemTable = try floats(.itemTable, table, from: 0, count: n * d).baseAddress!
+        let vectors = PinnedArray(mapped: try floats(.itemTable, table, from: 0, count: n * d).baseAddress!, count: n * d, owner: mapping)
         let norms = try require(.itemNorms)
         guard norms.count == n * 4 else { throw .inconsistent("item-norms is \(norms.count) bytes, expected \(n) floats") }
-        self.itemNorms = try floats(.itemNorms, norms, from: 0, count: n).baseAddress!
+        let itemNorms = PinnedArray(mapped: try floats(.itemNorms, norms, from: 0, count: n).baseAddress!, count: n, owner: mapping)
+        let items = ItemTable(ids: itemIDs, dimensions: d, vectors: vectors, norms: itemNorms)
 
+        var foldIn: FoldIn?, tower: Tower?
         if let f = sections[.foldIn] {
             guard f.count >= 16 else { throw .inconsistent("fold-in section too short") }
             let fr = ByteReader(base: f.baseAddress!, count: f.count)
             guard Int(fr.u32(12)) == d, f.count == 16 + d * d * 4 else { throw .inconsistent("fold-in Gram is not \(d)x\(d)") }
             let params = try floats(.foldIn, f, from: 0, count: 3)
             let g = Array(try floats(.foldIn, f, from: 16, count: d * d))
-            self.foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g)
-        } else {
-            self.foldIn = nil
+            foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g)
         }
-        if kind == .wals || kind == .mfSGD, foldIn == nil { throw .badSection("a \(kind) snapshot needs a fold-in section") }
         if let t = sections[.tower] {
-            self.tower = try Self.readTower(t, items: n, dimensions: d)
-        } else {
-            self.tower = nil
+            tower = try Self.readTower(t, items: n, dimensions: d, owner: mapping)
         }
-        if kind == .softmax, tower == nil { throw .badSection("a softmax snapshot needs a tower section") }
+        let encoder: QueryEncoder
+        switch kind.encoder {
+        case .foldIn:
+            guard let foldIn else { throw .badSection("a \(kind) snapshot needs a fold-in section") }
+            encoder = .foldIn(foldIn)
+        case .tower:
+            guard let tower else { throw .badSection("a \(kind) snapshot needs a tower section") }
+            encoder = .tower(tower)
+        case .meanPooling:
+            encoder = .meanPooling
+        }
 
         let pop = try require(.popularity)
         guard pop.count == n * 4 else { throw .inconsistent("popularity is \(pop.count) bytes, expected \(n) floats") }
-        self.popularity = Array(try floats(.popularity, pop, from: 0, count: n))
+        let popularity = Array(try floats(.popularity, pop, from: 0, count: n))
 
         let nb = try require(.neighbours)
         guard nb.count >= 4 else { throw .inconsistent("neighbours section too short") }
@@ -157,26 +149,28 @@ public final class Snapshot: @unchecked Sendable {
         guard nb.count == 4 + n * k * 8 else { throw .inconsistent("neighbours holds \(nb.count) bytes, expected \(n)x\(k) pairs") }
         let nbIndices = UnsafeBufferPointer(start: (nb.baseAddress! + 4).assumingMemoryBound(to: Int32.self), count: n * k)
         for index in nbIndices where index < -1 || index >= Int32(n) { throw .inconsistent("a neighbour index is outside the item table") }
-        _ = try floats(.neighbours, nb, from: 4 + n * k * 4, count: n * k)
-        self.neighbourCount = k
-        self.neighbourBase = UnsafeRawPointer(nb.baseAddress!)
+        let nbScores = try floats(.neighbours, nb, from: 4 + n * k * 4, count: n * k)
+        let neighbours = NeighbourLists(perItem: k, indices: PinnedArray(mapped: nbIndices.baseAddress!, count: n * k, owner: mapping),
+                                        scores: PinnedArray(mapped: nbScores.baseAddress!, count: n * k, owner: mapping))
 
         let decoder = JSONDecoder()
+        let metadata: ModelMetadata
         do {
-            self.metadata = try decoder.decode(ModelMetadata.self, from: Data(try require(.metadata)))
+            metadata = try decoder.decode(ModelMetadata.self, from: Data(try require(.metadata)))
         } catch let error as SnapshotError {
             throw error
         } catch {
             throw .inconsistent("metadata is not valid JSON: \(error)")
         }
+        var attributes: [String: ItemAttributes] = [:]
         if let a = sections[.itemAttributes] {
-            self.attributes = (try? decoder.decode([String: ItemAttributes].self, from: Data(a))) ?? [:]
-        } else {
-            self.attributes = [:]
+            attributes = (try? decoder.decode([String: ItemAttributes].self, from: Data(a))) ?? [:]
         }
+        return Model(kind: kind, version: version, createdAt: createdAt, items: items, encoder: encoder, popularity: popularity,
+                     neighbours: neighbours, metadata: metadata, attributes: attributes)
     }
 
-    static func readTower(_ bytes: UnsafeRawBufferPointer, items n: Int, dimensions d: Int) throws(SnapshotError) -> Tower {
+    static func readTower(_ bytes: UnsafeRawBufferPointer, items n: Int, dimensions d: Int, owner: Mapping) throws(SnapshotError) -> Tower {
         let r = ByteReader(base: bytes.baseAddress!, count: bytes.count)
         guard bytes.count >= 4 else { throw .inconsistent("tower section too short") }
         let headerLength = Int(r.u32(0))
@@ -187,41 +181,39 @@ public final class Snapshot: @unchecked Sendable {
         } catch {
             throw .inconsistent("tower header is not valid JSON: \(error)")
         }
-        guard header.items == n, header.inputDimensions > 0, header.layers.last == d, header.layers.allSatisfy({ $0 > 0 }),
-              header.features.allSatisfy({ $0.dimensions > 0 }) else {
+        guard header.items == n, header.inputDimensions > 0, header.inputDimensions <= 4096, header.layers.last == d,
+              header.layers.allSatisfy({ $0 > 0 && $0 <= 4096 }), header.layers.count <= 16,
+              header.features.allSatisfy({ $0.dimensions > 0 && $0.dimensions <= 4096 && ($0.kind == .categorical || $0.dimensions == 1) }) else {
             throw .inconsistent("tower shapes do not fit \(n) items of dimension \(d)")
         }
-        var tower = Tower(inputDimensions: header.inputDimensions, features: header.features, layerSizes: header.layers,
-                          inputTable: [], featureTables: [], weights: [], biases: [], itemBias: [])
-        var offset = (4 + headerLength + 3) / 4 * 4
-        func next(_ count: Int) throws(SnapshotError) -> [Float] {
-            guard offset + count * 4 <= bytes.count else { throw .inconsistent("tower section holds \(bytes.count) bytes, needs more than \(offset + count * 4)") }
-            let p = UnsafeBufferPointer(start: (bytes.baseAddress! + offset).assumingMemoryBound(to: Float.self), count: count)
-            for v in p where !v.isFinite { throw .nonFinite(section: SnapshotFormat.Section.tower.description) }
-            offset += count * 4
-            return Array(p)
+        let layout = TowerLayout(items: n, inputDimensions: header.inputDimensions, hidden: Array(header.layers.dropLast()), outputDimensions: d, features: header.features)
+        let start = (4 + headerLength + 3) / 4 * 4
+        guard start + (layout.count + n) * 4 == bytes.count else {
+            throw .inconsistent("tower section holds \(bytes.count) bytes, its shapes need \(start + (layout.count + n) * 4)")
         }
-        tower.inputTable = try next(n * header.inputDimensions)
-        for f in header.features { tower.featureTables.append(try next(f.tableCount)) }
-        for shape in tower.layerShapes {
-            tower.weights.append(try next(shape.input * shape.output))
-            tower.biases.append(try next(shape.output))
-        }
-        tower.itemBias = try next(n)
-        guard offset == bytes.count else { throw .inconsistent("tower section has \(bytes.count - offset) bytes past its parameters") }
-        return tower
+        let floats = UnsafeBufferPointer(start: (bytes.baseAddress! + start).assumingMemoryBound(to: Float.self), count: layout.count + n)
+        for v in floats where !v.isFinite { throw .nonFinite(section: SnapshotFormat.Section.tower.description) }
+        return Tower(layout: layout, parameters: PinnedArray(mapped: floats.baseAddress!, count: layout.count, owner: owner),
+                     itemBias: PinnedArray(mapped: floats.baseAddress! + layout.count, count: n, owner: owner))
     }
+}
 
-    /// The precomputed neighbours of item `i`, best first (padding removed).
-    public func neighbours(of i: Int) -> [(index: Int, score: Float)] {
-        let k = neighbourCount, n = itemCount
-        let indices = (neighbourBase + 4).assumingMemoryBound(to: Int32.self) + i * k
-        let scores = (neighbourBase + 4 + n * k * 4).assumingMemoryBound(to: Float.self) + i * k
-        return (0..<k).compactMap { j in indices[j] >= 0 ? (Int(indices[j]), scores[j]) : nil }
+/// A read-only mapping of a whole file, unmapped when the last reference goes.
+final class Mapping: @unchecked Sendable {
+    // Safe to share: mapped PROT_READ and never written.
+    let base: UnsafeMutableRawPointer
+    let size: Int
+    init(base: UnsafeMutableRawPointer, size: Int) {
+        self.base = base
+        self.size = size
     }
+    deinit { munmap(base, size) }
+}
 
-    /// Copies the item table out of the mapping (for tools and tests).
-    public func itemMatrix() -> Matrix {
-        Matrix(rows: itemCount, cols: dimensions, storage: Array(UnsafeBufferPointer(start: itemTable, count: itemCount * dimensions)))
-    }
+private func openReadOnly(_ path: String) -> Int32 {
+    #if canImport(Glibc)
+    return Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    #else
+    return Darwin.open(path, O_RDONLY | O_CLOEXEC)
+    #endif
 }

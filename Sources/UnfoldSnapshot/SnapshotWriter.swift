@@ -19,7 +19,7 @@ public enum SnapshotWriter {
         return name.isEmpty ? nil : (name, version)
     }
 
-    public static func encode(_ s: SnapshotContents) throws -> [UInt8] {
+    public static func encode(_ s: Model) throws -> [UInt8] {
         let n = s.items.count, d = s.items.dimensions
         var payloads: [(SnapshotFormat.Section, [UInt8])] = []
 
@@ -38,14 +38,15 @@ public enum SnapshotWriter {
         payloads.append((.itemIDs, ids.bytes))
 
         var table = ByteWriter()
-        table.f32s(s.items.vectors.storage)
+        table.f32s(s.items.vectors.buffer)
         payloads.append((.itemTable, table.bytes))
 
         var norms = ByteWriter()
-        norms.f32s(s.items.norms())
+        norms.f32s(s.items.norms.buffer)
         payloads.append((.itemNorms, norms.bytes))
 
-        if let foldIn = s.foldIn {
+        switch s.encoder {
+        case .foldIn(let foldIn):
             var f = ByteWriter()
             f.f32(foldIn.alpha)
             f.f32(foldIn.unobservedWeight)
@@ -53,18 +54,19 @@ public enum SnapshotWriter {
             f.u32(UInt32(foldIn.dimensions))
             f.f32s(foldIn.gram)
             payloads.append((.foldIn, f.bytes))
-        }
-
-        if let tower = s.tower {
+        case .tower(let tower):
             // u32 length of a JSON header (shapes and the feature schema), the JSON, zero
-            // padding to 4 bytes, then every parameter array as f32 in `Tower.parameterArrays` order.
+            // padding to 4 bytes, then the parameters in `TowerLayout` order and the item biases.
             var t = ByteWriter()
-            let header = Array(try JSONEncoder().encode(TowerHeader(tower, items: n)))
+            let header = Array(try JSONEncoder().encode(TowerHeader(tower.layout)))
             t.u32(UInt32(header.count))
             t.bytes.append(contentsOf: header)
             t.pad(to: 4)
-            for array in tower.parameterArrays { t.f32s(array) }
+            t.f32s(tower.parameters.buffer)
+            t.f32s(tower.itemBias.buffer)
             payloads.append((.tower, t.bytes))
+        case .meanPooling:
+            break
         }
 
         var popularity = ByteWriter()
@@ -72,9 +74,9 @@ public enum SnapshotWriter {
         payloads.append((.popularity, popularity.bytes))
 
         var neighbours = ByteWriter()
-        neighbours.u32(UInt32(s.neighbourCount))
-        for i in s.neighbourIndices { neighbours.i32(i) }
-        neighbours.f32s(s.neighbourScores)
+        neighbours.u32(UInt32(s.neighbours.perItem))
+        for i in s.neighbours.indices.buffer { neighbours.i32(i) }
+        neighbours.f32s(s.neighbours.scores.buffer)
         payloads.append((.neighbours, neighbours.bytes))
 
         let encoder = JSONEncoder()
@@ -115,7 +117,7 @@ public enum SnapshotWriter {
 
     /// Writes `contents` into `directory` atomically; returns the final path.
     @discardableResult
-    public static func write(_ contents: SnapshotContents, name: String, to directory: String) throws -> String {
+    public static func write(_ contents: Model, name: String, to directory: String) throws -> String {
         let bytes = try encode(contents)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let final = (directory as NSString).appendingPathComponent(fileName(name: name, version: contents.version))

@@ -12,11 +12,14 @@ struct Inspect: ParsableCommand {
         let snapshot = try cliTry { try Snapshot.open(path: file) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let metadata = try JSONSerialization.jsonObject(with: encoder.encode(snapshot.metadata))
+        let model = snapshot.model
+        let metadata = try JSONSerialization.jsonObject(with: encoder.encode(model.metadata))
+        var fold = false
+        if case .foldIn = model.encoder { fold = true }
         let header: [String: Any] = [
-            "file": file, "bytes": snapshot.fileSize, "kind": snapshot.kind.name, "version": snapshot.version,
-            "created_at": snapshot.createdAt, "dimensions": snapshot.dimensions, "items": snapshot.itemCount,
-            "neighbours_per_item": snapshot.neighbourCount, "fold_in": snapshot.foldIn != nil, "checks": "passed",
+            "file": file, "bytes": snapshot.fileSize, "kind": model.kind.name, "version": model.version,
+            "created_at": model.createdAt, "dimensions": model.dimensions, "items": model.itemCount,
+            "neighbours_per_item": model.neighbours.perItem, "fold_in": fold, "encoder": model.encoder.name, "checks": "passed",
         ]
         let out = try JSONSerialization.data(withJSONObject: ["header": header, "metadata": metadata], options: [.prettyPrinted, .sortedKeys])
         print(String(decoding: out, as: UTF8.self))

@@ -87,7 +87,7 @@ final class TrainingCommandLineTests: XCTestCase {
                                    "--solver", "cg", "--progress", "json"])
         XCTAssertEqual(train.status, 0, train.stderr)
         let lines = train.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        XCTAssertEqual(lines.filter { $0["iteration"] != nil }.map { $0["total"] as? Int }, [3, 3, 3], "one JSON line per iteration")
+        XCTAssertEqual(lines.filter { $0["epoch"] != nil }.map { $0["epochs"] as? Int }, [3, 3, 3], "one JSON line per iteration")
         let done = try XCTUnwrap(lines.last)
         XCTAssertEqual(done["phase"] as? String, "done")
         let snapshot = try XCTUnwrap(done["snapshot"] as? String)
@@ -178,6 +178,8 @@ final class TrainingCommandLineTests: XCTestCase {
         let unknown = try runUnfold(["train", "--model", "bert", "--data", work])
         XCTAssertTrue(unknown.stderr.contains("model 'bert' is not available"), unknown.stderr)
         let badSampler = try runUnfold(["train", "--model", "mf-sgd", "--sampler", "magic", "--data", work])
-        XCTAssertTrue(badSampler.stderr.contains("--sampler must be none, uniform, popularity, hard or in-batch"), badSampler.stderr)
+        XCTAssertTrue(badSampler.stderr.contains("parameter 'sampler' must be one of none, uniform, popularity, hard, in-batch, got 'magic'"), badSampler.stderr)
+        let unknownParameter = try runUnfold(["train", "--model", "wals", "--window", "3", "--data", work])
+        XCTAssertTrue(unknownParameter.stderr.contains("unknown parameter 'window' for model kind 'wals'"), unknownParameter.stderr)
     }
 }

@@ -140,7 +140,7 @@ final class JobsEndToEndTests: XCTestCase {
         XCTAssertEqual(before.count, 1)
 
         let slow = try retrain(server, #"{"params":{"factors":8,"iterations":1000000}}"#)
-        let running = try waitJob(server, slow) { (($0["progress"] as? [String: Any])?["iteration"] as? Int ?? 0) >= 2 }
+        let running = try waitJob(server, slow) { (($0["progress"] as? [String: Any])?["epoch"] as? Int ?? 0) >= 2 }
         let pid = try XCTUnwrap((running["pid"] as? NSNumber)?.int32Value)
         XCTAssertEqual(kill(pid, SIGKILL), 0)
         let failed = try waitJob(server, slow, until: finished)
@@ -209,7 +209,7 @@ final class JobsEndToEndTests: XCTestCase {
     func testRestartMarksARunningJobInterrupted() throws {
         let (server, root) = try server("restart")
         let slow = try retrain(server, #"{"params":{"factors":8,"iterations":1000000}}"#)
-        let running = try waitJob(server, slow) { ($0["progress"] as? [String: Any])?["iteration"] != nil }
+        let running = try waitJob(server, slow) { ($0["progress"] as? [String: Any])?["epoch"] != nil }
         let trainer = (running["pid"] as? NSNumber)?.int32Value
         server.signal(SIGKILL)
         server.waitForExit(timeout: 5)

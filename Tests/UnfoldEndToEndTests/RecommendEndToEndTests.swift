@@ -92,9 +92,9 @@ final class RecommendEndToEndTests: XCTestCase {
     func testServedScoresEqualTheDirectFoldInSolve() throws {
         let file = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: Self.path("snapshots")).first { $0.hasSuffix(".unfold") })
         let snapshot = try Snapshot.open(path: Self.path("snapshots/" + file))
-        let foldIn = try XCTUnwrap(snapshot.foldIn)
-        let items = snapshot.itemMatrix(), d = items.cols
-        let index = Dictionary(uniqueKeysWithValues: snapshot.itemIDs.enumerated().map { ($1, $0) })
+        guard case .foldIn(let foldIn) = snapshot.model.encoder else { return XCTFail("a WALS snapshot is served by fold-in") }
+        let items = snapshot.model.items.matrix, d = items.cols
+        let index = Dictionary(uniqueKeysWithValues: snapshot.model.items.ids.enumerated().map { ($1, $0) })
         let posted: [(String, Float)] = [("i1", 1), ("i4", 3), ("i7", 1), ("i10", 0.5), ("i13", 2)]
         var a = foldIn.gram, b = [Float](repeating: 0, count: d)
         for (id, weight) in posted {

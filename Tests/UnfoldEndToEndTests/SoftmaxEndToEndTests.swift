@@ -72,23 +72,25 @@ final class SoftmaxEndToEndTests: XCTestCase {
         return Self.path("snapshots/" + file)
     }
 
-    func testServedScoresEqualTheTrainersForwardPass() throws {
+    func testServedScoresEqualTheTowersForwardPass() throws {
         let snapshot = try Snapshot.open(path: try snapshotPath())
-        let tower = try XCTUnwrap(snapshot.tower)
+        guard case .tower(let tower) = snapshot.model.encoder else { return XCTFail("a softmax snapshot is served by its tower") }
         XCTAssertEqual(tower.features.map(\.name), ["segment", "age"])
-        let model = SoftmaxDNN.Result(tower: tower, items: snapshot.itemMatrix(), epochs: [])
-        let index = Dictionary(uniqueKeysWithValues: snapshot.itemIDs.enumerated().map { ($1, Int32($0)) })
+        let table = snapshot.model.items.matrix
+        let index = Dictionary(uniqueKeysWithValues: snapshot.model.items.ids.enumerated().map { ($1, Int32($0)) })
         let posted: [(String, Float)] = [("i4", 1), ("i7", 2.5), ("i10", 1)]
         let response = try post(#"{"interactions":[{"item":"i4"},{"item":"i7","weight":2.5},{"item":"i10"}],"features":{"segment":"g1","age":33},"k":20}"#)
         XCTAssertEqual(response.status, 200, response.text)
         XCTAssertEqual(response.json?["source"] as? String, "model")
         XCTAssertEqual((response.json?["model"] as? [String: Any])?["name"] as? String, "softmax")
-        let q = SoftmaxDNN.query(model, items: posted.map { index[$0.0]! }, weights: posted.map(\.1), features: ["segment": .string("g1"), "age": .number(33)])
+        var q = [Float](repeating: 0, count: table.cols)
+        let features = try tower.features(["segment": .string("g1"), "age": .number(33)])
+        q.withUnsafeMutableBufferPointer { tower.encode(bag: ItemBag(distinct: posted.map { index[$0.0]! }, weights: posted.map(\.1)), features: features, out: $0.baseAddress!) }
         let served = items(response)
         XCTAssertEqual(served.count, 20)
         for (id, score) in served {
             let i = Int(index[id]!)
-            let expected = (0..<q.count).reduce(Float(0)) { $0 + q[$1] * model.items[i, $1] } + tower.itemBias[i]
+            let expected = (0..<q.count).reduce(Float(0)) { $0 + q[$1] * table[i, $1] } + tower.itemBias[i]
             XCTAssertEqual(Float(score), expected, accuracy: 1e-5 * max(1, abs(expected)), "item \(id)")
         }
         // The trainer's own metadata: per-epoch stable ranks and the item spectrum.

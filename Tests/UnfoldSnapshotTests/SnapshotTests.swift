@@ -16,34 +16,32 @@ final class SnapshotTests: XCTestCase {
     }
 
     /// A small softmax tower over `items` items: one categorical and one numeric feature.
-    func tower(items: Int, d: Int) -> Tower {
+    func tower(items: Int, d: Int, poison: Float? = nil) -> Tower {
         let features: [FeatureSpec] = [.categorical("job", values: ["a", "b"], dimensions: 3), .numeric("age", mean: 30, std: 12)]
+        let layout = TowerLayout(items: items, inputDimensions: 6, hidden: [5], outputDimensions: d, features: features)
         var rng = SplitMix64(seed: 8)
-        func random(_ count: Int) -> [Float] { (0..<count).map { _ in rng.nextGaussian() } }
-        let input = 6 + 4
-        return Tower(inputDimensions: 6, features: features, layerSizes: [5, d], inputTable: random(items * 6), featureTables: [random(9), []],
-                     weights: [random(input * 5), random(5 * d)], biases: [random(5), random(d)], itemBias: random(items))
+        var parameters = (0..<layout.count).map { _ in rng.nextGaussian() }
+        if let poison { parameters[layout.weights[1] + 3] = poison }
+        return Tower(layout: layout, parameters: PinnedArray(parameters), itemBias: PinnedArray((0..<items).map { _ in rng.nextGaussian() }))
     }
 
-    func contents(items: Int = 40, d: Int = 8, softmax: Bool = false) -> SnapshotContents {
+    func contents(items: Int = 40, d: Int = 8, softmax: Bool = false) -> Model {
         var c = walsContents(items: items, d: d)
         if softmax {
             c.kind = .softmax
-            c.foldIn = nil
-            c.tower = tower(items: items, d: d)
+            c.encoder = .tower(tower(items: items, d: d))
         }
         return c
     }
 
-    func walsContents(items: Int, d: Int) -> SnapshotContents {
-        let table = ItemTable(ids: (0..<items).map { "item-\($0)-é" }, vectors: Matrix.random(rows: items, cols: d, scale: 1, seed: 4))
-        let foldIn = FoldIn(items: table.vectors, alpha: 2, unobservedWeight: 0.5, regularization: 0.1)
-        let neighbours = table.cosineNeighbours(k: 5)
+    func walsContents(items: Int, d: Int, vectors: Matrix? = nil) -> Model {
+        let table = ItemTable(ids: (0..<items).map { "item-\($0)-é" }, vectors: vectors ?? Matrix.random(rows: items, cols: d, scale: 1, seed: 4))
+        let foldIn = FoldIn(items: table.matrix, alpha: 2, unobservedWeight: 0.5, regularization: 0.1)
         let metadata = ModelMetadata(name: "wals", kind: "wals", version: 17, createdAt: "2026-11-23T00:00:00Z", hyperparameters: ["factors": Double(d)], solver: "cholesky",
                                      data: .init(source: "test", fingerprint: "abc", users: 3, items: items, interactions: 9), evaluation: ["ndcg@10": 0.25])
-        return SnapshotContents(kind: .wals, version: 17, createdAt: 1_700_000_000, items: table, foldIn: foldIn, popularity: (0..<items).map { Float($0) },
-                                neighbourCount: 5, neighbourIndices: neighbours.indices, neighbourScores: neighbours.scores, metadata: metadata,
-                                attributes: ["item-1-é": ItemAttributes(title: "One", categories: ["a", "b"])])
+        return Model(kind: .wals, version: 17, createdAt: 1_700_000_000, items: table, encoder: .foldIn(foldIn), popularity: (0..<items).map { Float($0) },
+                     neighbours: NeighbourLists.cosine(table, k: 5), metadata: metadata,
+                     attributes: ["item-1-é": ItemAttributes(title: "One", categories: ["a", "b"])])
     }
 
     func testRoundTrip() throws {
@@ -51,16 +49,16 @@ final class SnapshotTests: XCTestCase {
         let path = try SnapshotWriter.write(original, name: "wals", to: directory)
         XCTAssertTrue(path.hasSuffix("/wals-17.unfold"))
         let snapshot = try Snapshot.open(path: path)
-        XCTAssertEqual(snapshot.kind, .wals)
-        XCTAssertEqual(snapshot.version, 17)
-        XCTAssertEqual(snapshot.itemIDs, original.items.ids)
-        XCTAssertEqual(snapshot.itemMatrix(), original.items.vectors)
-        XCTAssertEqual(snapshot.foldIn, original.foldIn)
-        XCTAssertEqual(snapshot.popularity, original.popularity)
-        XCTAssertEqual(snapshot.metadata, original.metadata)
-        XCTAssertEqual(snapshot.attributes["item-1-é"]?.title, "One")
-        XCTAssertEqual(snapshot.neighbours(of: 3).map(\.index), original.neighbourIndices[15..<20].map(Int.init))
-        XCTAssertEqual(UnsafeBufferPointer(start: snapshot.itemNorms, count: 40).map { $0 }, original.items.norms())
+        let model = snapshot.model
+        XCTAssertEqual(model.kind, .wals)
+        XCTAssertEqual(model.version, 17)
+        XCTAssertEqual(model.items, original.items)
+        XCTAssertEqual(model.encoder, original.encoder)
+        XCTAssertEqual(model.popularity, original.popularity)
+        XCTAssertEqual(model.metadata, original.metadata)
+        XCTAssertEqual(model.attributes["item-1-é"]?.title, "One")
+        XCTAssertEqual(model.neighbours.of(3).map(\.index), original.neighbours.indices.array[15..<20].map(Int.init))
+        XCTAssertEqual(model.items.norms.array, original.items.norms.array)
         // Sections start on 64-byte boundaries.
         let bytes = try SnapshotWriter.encode(original)
         let count = Int(bytes[24])
@@ -77,24 +75,24 @@ final class SnapshotTests: XCTestCase {
         let original = contents(softmax: true)
         let snapshot = try Snapshot.open(path: try SnapshotWriter.write(original, name: "softmax", to: directory))
         XCTAssertEqual(snapshot.kind, .softmax)
-        XCTAssertNil(snapshot.foldIn)
-        XCTAssertEqual(snapshot.tower, original.tower)
-        XCTAssertEqual(snapshot.tower?.features.map(\.name), ["job", "age"])
+        XCTAssertEqual(snapshot.model.encoder, original.encoder)
+        guard case .tower(let tower) = snapshot.model.encoder else { return XCTFail("a softmax snapshot serves its tower") }
+        XCTAssertEqual(tower.features.map(\.name), ["job", "age"])
     }
 
     func testSoftmaxWithoutATowerAndNonFiniteTowerWeightsAreRejected() throws {
         var c = contents(softmax: true)
-        c.tower = nil
+        c.encoder = .meanPooling
         XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "a", to: directory))) {
             XCTAssertEqual($0 as? SnapshotError, .badSection("a softmax snapshot needs a tower section"))
         }
         c = contents(softmax: true)
-        c.tower!.weights[1][3] = .infinity
+        c.encoder = .tower(tower(items: 40, d: 8, poison: .infinity))
         XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "b", to: directory))) {
             XCTAssertEqual($0 as? SnapshotError, .nonFinite(section: "tower"))
         }
         c = contents(softmax: true)
-        c.tower!.itemBias.removeLast()
+        c.encoder = .tower(tower(items: 39, d: 8))  // a tower for one item fewer than the table
         XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "c", to: directory))) {
             guard case .inconsistent = $0 as? SnapshotError else { return XCTFail("\($0)") }
         }
@@ -144,8 +142,9 @@ final class SnapshotTests: XCTestCase {
     }
 
     func testNonFiniteValuesAreRejectedEvenWithAValidChecksum() throws {
-        var c = contents()
-        c.items.vectors.storage[5] = .nan
+        var vectors = Matrix.random(rows: 40, cols: 8, scale: 1, seed: 4)
+        vectors.storage[5] = .nan
+        let c = walsContents(items: 40, d: 8, vectors: vectors)
         let path = try SnapshotWriter.write(c, name: "bad", to: directory)
         XCTAssertThrowsError(try Snapshot.open(path: path)) { error in
             XCTAssertEqual(error as? SnapshotError, .nonFinite(section: "item-table"))

@@ -1,5 +1,6 @@
 import XCTest
 import UnfoldData
+import UnfoldMath
 @testable import UnfoldTraining
 
 final class EvaluationTests: XCTestCase {
@@ -8,8 +9,9 @@ final class EvaluationTests: XCTestCase {
     func testHandComputedMetrics() {
         let train = CSRMatrix(rows: 1, cols: 5, rowIndex: [0], colIndex: [0], values: [1])
         let test = CSRMatrix(rows: 1, cols: 5, rowIndex: [0, 0], colIndex: [1, 3], values: [1, 1])
-        let scores: [Float] = [10, 1, 2, 5, 9]
-        let m = Evaluation.rank(train: train, test: test, k: 3, threads: 1) { { _, out in _ = out.update(fromContentsOf: scores) } }
+        // A one-dimensional table and a user vector of 1: the scores are the items' values.
+        let model = servedModel(matrix([[10], [1], [2], [5], [9]]))
+        let m = Evaluation.rank(model, train: train, test: test, k: 3, lists: .vectors(matrix([[1]])), threads: 1)
         // Top 3 after filtering item 0: [4, 3, 2]; one hit (item 3) at rank 2 (j = 1).
         XCTAssertEqual(m.users, 1)
         XCTAssertEqual(m.precision, 1.0 / 3.0, accuracy: 1e-12)
@@ -23,9 +25,8 @@ final class EvaluationTests: XCTestCase {
     func testPerfectRankingScoresOne() {
         let train = CSRMatrix(rows: 2, cols: 4, rowIndex: [0, 1], colIndex: [0, 1], values: [1, 1])
         let test = CSRMatrix(rows: 2, cols: 4, rowIndex: [0, 1], colIndex: [2, 3], values: [1, 1])
-        let m = Evaluation.rank(train: train, test: test, k: 1, threads: 2) {
-            { user, out in for i in 0..<4 { out[i] = (user == 0 && i == 2) || (user == 1 && i == 3) ? 1 : 0 } }
-        }
+        let identity = servedModel(matrix((0..<4).map { i in (0..<4).map { $0 == i ? 1 : 0 } }))
+        let m = Evaluation.rank(identity, train: train, test: test, k: 1, lists: .vectors(matrix([[0, 0, 1, 0], [0, 0, 0, 1]])), threads: 2)
         XCTAssertEqual(m.ndcg, 1)
         XCTAssertEqual(m.precision, 1)
         XCTAssertEqual(m.map, 1)

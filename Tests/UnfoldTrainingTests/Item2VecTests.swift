@@ -26,17 +26,18 @@ final class Item2VecTests: XCTestCase {
 
     func testRecoversPlantedPairs() {
         let data = plantedPairs()
-        var p = Item2Vec.Parameters()
+        var p = Item2VecParameters()
         p.factors = 16
         p.window = 2
         p.epochs = 10
         p.subsample = 0
-        p.threads = 2
+        p.negatives = 5
+        p.learningRate = 0.025
         var losses: [Double] = []
-        let vectors = Item2Vec.train(sequences: Item2Vec.sequences(data), items: data.items.count, p) { losses.append($0.loss) }
+        let vectors = Item2Vec.train(sequences: Item2Vec.sequences(data), items: data.items.count, p, threads: 2) { losses.append($0.loss) }.items
         XCTAssertLessThan(losses.last!, losses.first!)
         let table = ItemTable(ids: data.items.ids, vectors: vectors)
-        let neighbours = table.cosineNeighbours(k: 1, threads: 1)
+        let neighbours = NeighbourLists.cosine(table, k: 1, threads: 1)
         var recovered = 0
         for pair in 0..<40 {
             guard let a = data.items.index(of: "i\(2 * pair)"), let b = data.items.index(of: "i\(2 * pair + 1)") else { continue }

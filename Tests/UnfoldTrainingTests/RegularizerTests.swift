@@ -1,6 +1,7 @@
 import XCTest
 import UnfoldData
 import UnfoldMath
+import UnfoldModels
 @testable import UnfoldTraining
 
 final class RegularizerTests: XCTestCase {
@@ -46,16 +47,16 @@ final class RegularizerTests: XCTestCase {
     func testTrainingWithGravityLowersTheMeanSquaredScore() throws {
         let output = try SyntheticGenerator(users: 200, items: 80, interactions: 4000, groups: 2, seed: 6).generate()
         let matrix = output.interactions.userItemMatrix()
-        var p = MFSGD.Parameters()
+        var p = MFSGDParameters()
+        p.regularization = 0.0001
         p.factors = 8
         p.epochs = 5
-        p.threads = 1
-        p.sampling = .none  // positives only: nothing else holds the scores down
-        var plain: [MFSGD.Epoch] = [], pulled: [MFSGD.Epoch] = []
-        _ = MFSGD.train(matrix, p, onEpoch: { plain.append($0) })
+        p.sampler = .none  // positives only: nothing else holds the scores down
+        var plain: [EpochRecord] = [], pulled: [EpochRecord] = []
+        _ = MFSGD.train(matrix, p, threads: 1, onEpoch: { plain.append($0) })
         p.gravity = 0.5
-        _ = MFSGD.train(matrix, p, onEpoch: { pulled.append($0) })
-        XCTAssertLessThan(pulled.last!.gravity, plain.last!.gravity * 0.8, "plain \(plain.last!.gravity), with gravity \(pulled.last!.gravity)")
+        _ = MFSGD.train(matrix, p, threads: 1, onEpoch: { pulled.append($0) })
+        XCTAssertLessThan(pulled.last!.gravity!, plain.last!.gravity! * 0.8, "plain \(plain.last!.gravity!), with gravity \(pulled.last!.gravity!)")
     }
 }
 
@@ -75,19 +76,19 @@ final class StableRankRegularizerTests: XCTestCase {
     func testWarmStartRaisesTheStableRankOfTheTables() throws {
         let output = try SyntheticGenerator(users: 300, items: 120, interactions: 6000, groups: 3, seed: 8).generate()
         let matrix = output.interactions.userItemMatrix()
-        var p = MFSGD.Parameters()
+        var p = MFSGDParameters()
+        p.regularization = 0.0001
         p.factors = 16
         p.epochs = 2
         p.batchSize = 64
-        p.threads = 1
-        p.sampling = .none  // positives only collapse the tables toward one direction
-        var plain: [MFSGD.Epoch] = [], warm: [MFSGD.Epoch] = []
-        _ = MFSGD.train(matrix, p, onEpoch: { plain.append($0) })
+        p.sampler = .none  // positives only collapse the tables toward one direction
+        var plain: [EpochRecord] = [], warm: [EpochRecord] = []
+        _ = MFSGD.train(matrix, p, threads: 1, onEpoch: { plain.append($0) })
         p.stableRankWeight = 5
         p.stableRankEpochs = 2
-        _ = MFSGD.train(matrix, p, onEpoch: { warm.append($0) })
-        XCTAssertGreaterThan(warm.last!.itemStableRank, plain.last!.itemStableRank * 1.2,
-                             "item srank \(plain.last!.itemStableRank) plain vs \(warm.last!.itemStableRank) with the regularizer")
+        _ = MFSGD.train(matrix, p, threads: 1, onEpoch: { warm.append($0) })
+        XCTAssertGreaterThan(warm.last!.stableRankItems, plain.last!.stableRankItems * 1.2,
+                             "item srank \(plain.last!.stableRankItems) plain vs \(warm.last!.stableRankItems) with the regularizer")
     }
 
     func testGradientMatchesFiniteDifferences() {

@@ -1,6 +1,7 @@
 import XCTest
 import UnfoldData
 import UnfoldMath
+import UnfoldModels
 @testable import UnfoldTraining
 
 final class SamplingAndLossTests: XCTestCase {
@@ -88,15 +89,14 @@ final class SamplingAndLossTests: XCTestCase {
         // 4 users (groups 0,0,1,1), 8 items (groups 0,1,0,1,...); each user saw one in-group item.
         let train = CSRMatrix(rows: 4, cols: 8, rowIndex: [0, 1, 2, 3], colIndex: [0, 2, 1, 3], values: [1, 1, 1, 1])
         let userGroups: [Int32] = [0, 0, 1, 1], itemGroups: [Int32] = (0..<8).map { Int32($0 % 2) }
-        // Separated: every user's scores favour its own group.
-        let separated = Evaluation.foldingRate(train: train, userGroups: userGroups, itemGroups: itemGroups, k: 2, threads: 1) {
-            { user, scores in for i in 0..<8 { scores[i] = itemGroups[i] == userGroups[user] ? 1 + Float(i) * 0.01 : Float(i) * 0.01 } }
-        }
+        // Separated: every user's scores favour its own group (score = [same group] + 0.01 i).
+        let groupItems = servedModel(matrix((0..<8).map { i in [itemGroups[i] == 0 ? 1 : 0, itemGroups[i] == 1 ? 1 : 0, Float(i) * 0.01] }))
+        let groupUsers = matrix(userGroups.map { g in [g == 0 ? 1 : 0, g == 1 ? 1 : 0, 1] })
+        let separated = Evaluation.foldingRate(groupItems, train: train, userGroups: userGroups, itemGroups: itemGroups, k: 2, lists: .vectors(groupUsers), threads: 1)
         XCTAssertEqual(separated, 0)
-        // Folded: one direction for all items, so every user gets the same mixed list.
-        let folded = Evaluation.foldingRate(train: train, userGroups: userGroups, itemGroups: itemGroups, k: 2, threads: 1) {
-            { _, scores in for i in 0..<8 { scores[i] = Float(i) } }
-        }
+        // Folded: one direction for all items (score = i), so every user gets the same mixed list.
+        let line = servedModel(matrix((0..<8).map { [Float($0)] }))
+        let folded = Evaluation.foldingRate(line, train: train, userGroups: userGroups, itemGroups: itemGroups, k: 2, lists: .vectors(matrix([[1], [1], [1], [1]])), threads: 1)
         XCTAssertEqual(folded, 0.5, "top-2 of every user is items 7 and 6: one from each group")
     }
 
@@ -104,53 +104,44 @@ final class SamplingAndLossTests: XCTestCase {
         // One user of group 0 who saw item 0; items 1…7 alternate groups 1, 0, 1, ...
         let train = CSRMatrix(rows: 1, cols: 8, rowIndex: [0], colIndex: [0], values: [1])
         let itemGroups: [Int32] = (0..<8).map { Int32($0 % 2) }
-        let separated = Evaluation.foldingExcess(train: train, userGroups: [0], itemGroups: itemGroups, threads: 1) {
-            { _, scores in for i in 0..<8 { scores[i] = itemGroups[i] == 0 ? 5 : Float(i) * 0.1 } }
-        }
+        // score = 5 for group 0, 0.1 i for group 1.
+        let split = servedModel(matrix((0..<8).map { i in itemGroups[i] == 0 ? [1, 0] : [0, Float(i) * 0.1] }))
+        let separated = Evaluation.foldingExcess(split, train: train, userGroups: [0], itemGroups: itemGroups, lists: .vectors(matrix([[5, 1]])), threads: 1)
         XCTAssertEqual(separated, 0, "every cross-group score is below the in-group mean")
         // Folded: score = i. In-group items 2, 4, 6 (mean 4); all scores 1…7 (σ = 2); the
         // cross-group items 1, 3, 5, 7 exceed by 0, 0, 0.5, 1.5 σ: mean 0.5.
-        let folded = Evaluation.foldingExcess(train: train, userGroups: [0], itemGroups: itemGroups, threads: 1) {
-            { _, scores in for i in 0..<8 { scores[i] = Float(i) } }
-        }
+        let line = servedModel(matrix((0..<8).map { [Float($0)] }))
+        let folded = Evaluation.foldingExcess(line, train: train, userGroups: [0], itemGroups: itemGroups, lists: .vectors(matrix([[1]])), threads: 1)
         XCTAssertEqual(folded, 0.5, accuracy: 1e-9)
         // Scale-free: multiplying every score by 100 changes nothing.
-        let scaled = Evaluation.foldingExcess(train: train, userGroups: [0], itemGroups: itemGroups, threads: 1) {
-            { _, scores in for i in 0..<8 { scores[i] = Float(i) * 100 } }
-        }
+        let scaled = Evaluation.foldingExcess(line, train: train, userGroups: [0], itemGroups: itemGroups, lists: .vectors(matrix([[100]])), threads: 1)
         XCTAssertEqual(scaled, 0.5, accuracy: 1e-6)
     }
 
     func testMFSGDWithNegativesRecoversPlantedGroups() throws {
-        for optimizer in MFSGD.Optimizer.allCases {
+        for optimizer in Optimizer.allCases {
             try recoversPlantedGroups(optimizer: optimizer, batchSize: optimizer == .sgd ? 16 : 1)
         }
     }
 
-    func recoversPlantedGroups(optimizer: MFSGD.Optimizer, batchSize: Int) throws {
+    func recoversPlantedGroups(optimizer: Optimizer, batchSize: Int) throws {
         let output = try SyntheticGenerator(users: 300, items: 120, interactions: 9000, groups: 3, inGroupProbability: 1, seed: 4).generate()
         let matrix = output.interactions.userItemMatrix()
-        var p = MFSGD.Parameters()
+        var p = MFSGDParameters()
         p.factors = 16
         p.epochs = 8
-        // One thread: Hogwild on two is not reproducible, and this asserts a threshold.
-        p.threads = 1
+        p.regularization = 0.0001
         p.optimizer = optimizer
         p.batchSize = batchSize
         p.learningRate = optimizer == .adam ? 0.01 : (optimizer == .sgd ? 0.5 : 0.05)
-        var epochs: [MFSGD.Epoch] = []
-        let result = MFSGD.train(matrix, p, onEpoch: { epochs.append($0) })
+        var epochs: [EpochRecord] = []
+        // One thread: Hogwild on two is not reproducible, and this asserts a threshold.
+        let result = MFSGD.train(matrix, p, threads: 1, onEpoch: { epochs.append($0) })
         XCTAssertEqual(epochs.count, 8)
         XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss, "the loss falls (\(optimizer))")
-        XCTAssertTrue(epochs.allSatisfy { $0.itemStableRank >= 1 && $0.itemStableRank <= 16 })
-        let d = 16
-        let rate = Evaluation.foldingRate(train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10, threads: 1) {
-            { user, scores in
-                for i in 0..<matrix.cols {
-                    scores[i] = (0..<d).reduce(Float(0)) { $0 + result.userFactors[user, $1] * result.itemFactors[i, $1] }
-                }
-            }
-        }
+        XCTAssertTrue(epochs.allSatisfy { $0.stableRankItems >= 1 && $0.stableRankItems <= 16 })
+        let rate = Evaluation.foldingRate(servedModel(result.itemFactors), train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10,
+                                          lists: .vectors(result.userFactors), threads: 1)
         XCTAssertLessThan(rate, 0.05, "BPR with uniform negatives keeps the groups apart (\(optimizer), batch \(batchSize))")
     }
 }

@@ -2,6 +2,7 @@ import XCTest
 import UnfoldData
 import UnfoldMath
 import UnfoldModels
+import UnfoldServing
 @testable import UnfoldTraining
 
 final class SoftmaxDNNTests: XCTestCase {
@@ -13,16 +14,18 @@ final class SoftmaxDNNTests: XCTestCase {
     func gradientCheck(ordered: Bool) {
         let n = 7
         let layout = SoftmaxDNN.Layout(n: n, e: 4, d: 3, hidden: [5], features: schema)
-        var p = SoftmaxDNN.Parameters()
+        var p = SoftmaxParameters()
         p.inputDimensions = 4
         p.factors = 3
         p.hidden = [5]
         p.negatives = 3
         p.batchSize = 4
         p.initScale = 0.5
-        var params = SoftmaxDNN.initialParameters(layout, p)
+        p.regularization = 0
+        var params = SoftmaxDNN.initialParameters(layout, p, seed: 42)
         // Biases away from zero, so ReLU kinks are unlikely to sit within h of a pre-activation.
-        for l in 0..<layout.shapes.count { for r in 0..<layout.shapes[l].output { params[layout.biases[l] + r] = 0.3 * Float(r % 3) - 0.2 } }
+        let shapes = layout.tower.shapes
+        for l in 0..<shapes.count { for r in 0..<shapes[l].output { params[layout.tower.biases[l] + r] = 0.3 * Float(r % 3) - 0.2 } }
         for i in 0..<n { params[layout.itemBias + i] = Float(i) * 0.05 }
         let sequence = SoftmaxDNN.Sequence(items: [1, 4, 2, 5], weights: [1, 2, 0.5, 1])
         let features: [String: FeatureValue] = ["age": .number(41), "job": .string("doctor")]
@@ -34,9 +37,9 @@ final class SoftmaxDNNTests: XCTestCase {
             var gradient: [Float] = []
             var loss = 0.0
             values.withUnsafeMutableBufferPointer { P in
-                let w = SoftmaxDNN.Worker(layout: layout, p: p, P: P.baseAddress!, M: P.baseAddress!, S: P.baseAddress!)
+                let w = SoftmaxDNN.Batch(layout: layout, p: p, P: P.baseAddress!, M: P.baseAddress!, S: P.baseAddress!)
                 var rng = SplitMix64(seed: 9)
-                loss = w.batch(sequence, ordered: ordered, range: range, features: SoftmaxDNN.ResolvedFeatures(features, schema: schema), positives: positives, sampler: sampler, rng: &rng)
+                loss = w.run(sequence, ordered: ordered, range: range, features: FeatureInput(features, schema: schema), positives: positives, sampler: sampler, rng: &rng)
                 if keepGradient { gradient = Array(UnsafeBufferPointer(start: w.grad, count: layout.count)) }
                 w.release()
             }
@@ -60,7 +63,7 @@ final class SoftmaxDNNTests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 60, "most parameters get a gradient")
         // Parameters no example touches (the unknown job row, never-drawn items) stay exactly 0.
-        XCTAssertEqual(analytic[layout.featureTables[1]], 0)
+        XCTAssertEqual(analytic[layout.tower.featureTables[1]], 0)
     }
 
     func testTowerGradientMatchesFiniteDifferencesOrdered() { gradientCheck(ordered: true) }
@@ -86,7 +89,7 @@ final class SoftmaxDNNTests: XCTestCase {
         let n = groups * itemsPerGroup
         let schema = SoftmaxDNN.schema(values, kinds: [("group", .categorical)], dimensions: 4)
         XCTAssertEqual(schema[0].values, ["g0", "g1", "g2"])
-        var p = SoftmaxDNN.Parameters()
+        var p = SoftmaxParameters()
         p.factors = 8
         p.inputDimensions = 8
         p.hidden = [16]
@@ -94,43 +97,49 @@ final class SoftmaxDNNTests: XCTestCase {
         p.epochs = 30
         p.learningRate = 0.01
         p.batchSize = 8
-        p.threads = 1
-        var epochs: [SoftmaxDNN.Epoch] = []
-        let result = SoftmaxDNN.train(sequences, ordered: true, items: n, features: .init(schema: schema, values: values), p, onEpoch: { epochs.append($0) })
+        p.regularization = 0
+        var epochs: [EpochRecord] = []
+        let result = SoftmaxDNN.train(sequences, ordered: true, items: n, features: .init(schema: schema, values: values), p, threads: 1, onEpoch: { epochs.append($0) })
         XCTAssertEqual(epochs.count, 30)
         XCTAssertLessThan(epochs.last!.loss, epochs.first!.loss * 0.7, "the loss falls")
-        XCTAssertTrue(epochs.allSatisfy { $0.itemStableRank >= 1 && $0.itemStableRank <= 8 })
+        XCTAssertTrue(epochs.allSatisfy { $0.stableRankItems >= 1 && $0.stableRankItems <= 8 })
+        // Served the way the server serves it: the model's encoder, retrieval with the item biases.
+        let served = servedModel(result.items, encoder: .tower(result.tower))
         func top(_ items: [Int32], _ features: [String: FeatureValue]) -> [Int] {
-            let f = try! result.tower.featureVector(features)
-            var q = [Float](repeating: 0, count: 8)
-            q.withUnsafeMutableBufferPointer { result.tower.encode(indices: items, weights: [Float](repeating: 1, count: items.count), features: f, out: $0.baseAddress!) }
-            let scores = (0..<n).map { i in (0..<8).reduce(Float(0)) { $0 + q[$1] * result.items[i, $1] } + result.tower.itemBias[i] }
-            return (0..<n).sorted { scores[$0] > scores[$1] }.prefix(5).map { $0 }
+            var bag = ItemBag()
+            for i in items { bag.add(i, weight: 1) }
+            let query = RecommendQuery(k: 5, excludeSeen: false, features: features)
+            return try! Recommender.recommend(query, posted: PostedItems(bag: bag), with: served).items.map(\.index)
         }
         for g in 0..<groups {
             let history = [Int32(g * itemsPerGroup + 2), Int32(g * itemsPerGroup + 3)]
             XCTAssertTrue(top(history, ["group": .string("g\(g)")]).allSatisfy { $0 / itemsPerGroup == g }, "group \(g) from history and features")
             XCTAssertTrue(top([], ["group": .string("g\(g)")]).allSatisfy { $0 / itemsPerGroup == g }, "group \(g) from features alone (cold start)")
         }
-        // The trainer's forward pass and the served one agree.
-        let trainer = SoftmaxDNN.query(result, items: [3, 4], weights: [1, 2], features: ["group": .string("g0")])
-        var served = [Float](repeating: 0, count: 8)
-        let f = try! result.tower.featureVector(["group": .string("g0")])
-        served.withUnsafeMutableBufferPointer { result.tower.encode(indices: [3, 4] as [Int32], weights: [1, 2] as [Float], features: f, out: $0.baseAddress!) }
-        for k in 0..<8 { XCTAssertEqual(trainer[k], served[k], accuracy: 1e-5) }
     }
 
     func testFeatureVectorChecksNamesAndTypes() {
-        let tower = Tower(inputDimensions: 2, features: schema, layerSizes: [2], inputTable: [Float](repeating: 0, count: 4),
-                          featureTables: [[], (0..<8).map(Float.init)], weights: [[Float](repeating: 0, count: 10)], biases: [[0, 0]], itemBias: [0, 0])
-        XCTAssertEqual(try tower.featureVector(["age": .number(50), "job": .string("writer")]), [2, 6, 7])
-        XCTAssertEqual(try tower.featureVector([:]), [0, 0, 1], "missing: the mean and the unknown row")
-        XCTAssertEqual(try tower.featureVector(["job": .string("pilot")]), [0, 0, 1], "an unseen value uses the unknown row")
-        XCTAssertThrowsError(try tower.featureVector(["height": .number(1)])) { error in
+        // The tower's input x = [bag (2); age (1); job (2)]; one linear layer that copies x's
+        // feature part to q, so the forward pass shows the features as the tower reads them.
+        let layout = TowerLayout(items: 2, inputDimensions: 2, hidden: [], outputDimensions: 3, features: schema)
+        var parameters = [Float](repeating: 0, count: layout.count)
+        for (k, v) in (0..<8).enumerated() { parameters[layout.featureTables[1] + k] = Float(v) }
+        for r in 0..<3 { parameters[layout.weights[0] + r * 5 + 2 + r] = 1 }
+        let tower = Tower(layout: layout, parameters: PinnedArray(parameters), itemBias: PinnedArray([0, 0]))
+        func forward(_ values: [String: FeatureValue]) throws -> [Float] {
+            let input = try tower.features(values)
+            var q = [Float](repeating: 0, count: 3)
+            q.withUnsafeMutableBufferPointer { tower.encode(bag: ItemBag(), features: input, out: $0.baseAddress!) }
+            return q
+        }
+        XCTAssertEqual(try forward(["age": .number(50), "job": .string("writer")]), [2, 6, 7])
+        XCTAssertEqual(try forward([:]), [0, 0, 1], "missing: the mean and the unknown row")
+        XCTAssertEqual(try forward(["job": .string("pilot")]), [0, 0, 1], "an unseen value uses the unknown row")
+        XCTAssertThrowsError(try tower.features(["height": .number(1)])) { error in
             XCTAssertEqual("\(error)", "unknown feature 'height'; this model's features are: age, job")
         }
-        XCTAssertThrowsError(try tower.featureVector(["age": .string("old")])) { XCTAssertEqual("\($0)", "feature 'age' must be a number") }
-        XCTAssertThrowsError(try tower.featureVector(["job": .number(3)])) { XCTAssertEqual("\($0)", "feature 'job' must be a string") }
+        XCTAssertThrowsError(try tower.features(["age": .string("old")])) { XCTAssertEqual("\($0)", "feature 'age' must be a number") }
+        XCTAssertThrowsError(try tower.features(["job": .number(3)])) { XCTAssertEqual("\($0)", "feature 'job' must be a string") }
     }
 
     func testFeaturesFromAUsersFile() throws {
@@ -175,21 +184,17 @@ final class SoftmaxDNNTests: XCTestCase {
     func testMFSGDWithInBatchNegativesKeepsPlantedGroupsApart() throws {
         let output = try SyntheticGenerator(users: 300, items: 120, interactions: 9000, groups: 3, inGroupProbability: 1, seed: 4).generate()
         let matrix = output.interactions.userItemMatrix()
-        var p = MFSGD.Parameters()
+        var p = MFSGDParameters()
         p.factors = 16
         p.epochs = 8
         p.loss = .softmax
-        p.sampling = .inBatch
+        p.sampler = .inBatch
         p.negatives = 8
         p.batchSize = 64
-        p.threads = 1
-        let result = MFSGD.train(matrix, p)
-        let d = 16
-        let rate = Evaluation.foldingRate(train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10, threads: 1) {
-            { user, scores in
-                for i in 0..<matrix.cols { scores[i] = (0..<d).reduce(Float(0)) { $0 + result.userFactors[user, $1] * result.itemFactors[i, $1] } }
-            }
-        }
+        p.regularization = 0.0001
+        let result = MFSGD.train(matrix, p, threads: 1)
+        let rate = Evaluation.foldingRate(servedModel(result.itemFactors), train: matrix, userGroups: output.userGroups, itemGroups: output.itemGroups, k: 10,
+                                          lists: .vectors(result.userFactors), threads: 1)
         XCTAssertLessThan(rate, 0.05, "in-batch negatives keep the groups apart")
     }
 }

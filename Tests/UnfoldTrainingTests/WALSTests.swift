@@ -20,14 +20,13 @@ final class WALSTests: XCTestCase {
                 (0..<users).map { $0 % groups }, (0..<items).map { $0 % groups })
     }
 
-    func parameters(_ solver: WALS.Solver = .cholesky, threads: Int = 2) -> WALS.Parameters {
-        var p = WALS.Parameters()
+    func parameters(_ solver: WALSParameters.Solver = .cholesky) -> WALSParameters {
+        var p = WALSParameters()
         p.factors = 8
         p.iterations = 10
         p.regularization = 0.1
         p.alpha = 5
         p.solver = solver
-        p.threads = threads
         return p
     }
 
@@ -35,27 +34,27 @@ final class WALSTests: XCTestCase {
         let (matrix, _, _) = plantedMatrix()
         var p = parameters()
         p.iterations = 4
-        var ranks: [(Float, Float)] = []
-        let result = WALS.train(matrix, p, onIteration: { ranks.append(($0.userStableRank!, $0.itemStableRank!)) })
+        var ranks: [(Double, Double)] = []
+        let result = WALS.train(matrix, p, threads: 2, onIteration: { ranks.append(($0.stableRankUsers!, $0.stableRankItems)) })
         XCTAssertEqual(ranks.count, 4)
-        XCTAssertTrue(ranks.allSatisfy { $0.0 >= 1 && $0.0 <= Float(p.factors) && $0.1 >= 1 && $0.1 <= Float(p.factors) })
-        XCTAssertEqual(ranks.last!.1, stableRank(result.itemFactors), accuracy: 1e-4)
+        XCTAssertTrue(ranks.allSatisfy { $0.0 >= 1 && $0.0 <= Double(p.factors) && $0.1 >= 1 && $0.1 <= Double(p.factors) })
+        XCTAssertEqual(ranks.last!.1, Double(stableRank(result.itemFactors)), accuracy: 1e-4)
     }
 
     func testLossDecreasesEveryIteration() {
         let (matrix, _, _) = plantedMatrix()
-        for solver in WALS.Solver.allCases {
-            let result = WALS.train(matrix, parameters(solver))
-            XCTAssertEqual(result.lossHistory.count, 10)
-            for (a, b) in zip(result.lossHistory, result.lossHistory.dropFirst()) {
-                XCTAssertLessThanOrEqual(b, a * (1 + 1e-5), "\(solver): \(result.lossHistory)")
+        for solver in WALSParameters.Solver.allCases {
+            let losses = WALS.train(matrix, parameters(solver), threads: 2).epochs.map(\.loss)
+            XCTAssertEqual(losses.count, 10)
+            for (a, b) in zip(losses, losses.dropFirst()) {
+                XCTAssertLessThanOrEqual(b, a * (1 + 1e-5), "\(solver): \(losses)")
             }
         }
     }
 
     func testRecoversPlantedStructure() {
         let (matrix, userGroups, itemGroups) = plantedMatrix()
-        let result = WALS.train(matrix, parameters())
+        let result = WALS.train(matrix, parameters(), threads: 2)
         let d = 8
         var inGroup = 0, total = 0
         for u in 0..<matrix.rows {
@@ -82,14 +81,14 @@ final class WALSTests: XCTestCase {
         let (matrix, _, _) = plantedMatrix()
         var p = parameters()
         p.iterations = 6
-        let result = WALS.train(matrix, p)
+        let result = WALS.train(matrix, p, threads: 2)
         // One more user half-step against the final items is exactly the fold-in.
         var users = result.userFactors
-        WALS.halfStep(update: &users, fixed: result.itemFactors, ratings: matrix, p)
+        WALS.halfStep(update: &users, fixed: result.itemFactors, ratings: matrix, p, threads: 2)
         let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
         for u in [0, 7, 55] {
             let range = matrix.rowRange(u)
-            let q = foldIn.encode(items: result.itemFactors, indices: matrix.indices[range].map(Int.init), weights: Array(matrix.values[range]))!
+            let q = foldIn.encode(items: result.itemFactors, bag: ItemBag(distinct: matrix.indices[range], weights: matrix.values[range]))!
             for j in 0..<8 { XCTAssertEqual(q[j], users[u, j], accuracy: 1e-4) }
         }
     }
@@ -112,8 +111,8 @@ final class WALSTests: XCTestCase {
                 }
             }
             for count in [1, 3, 8, 12] {
-                let indices = (0..<count).map { ($0 * 7) % 50 }
-                let weights = (0..<count).map { Float($0 % 4) }
+                let bag = ItemBag(distinct: (0..<count).map { Int32(($0 * 7) % 50) }, weights: (0..<count).map { Float($0 % 4) })
+                let weights = bag.weights
                 var viaWoodbury = [Float](repeating: 0, count: d), direct = [Float](repeating: 0, count: d)
                 var viaSolved = [Float](repeating: 0, count: d)
                 var scratch = [Float](repeating: 0, count: foldIn.scratchCount)
@@ -121,15 +120,18 @@ final class WALSTests: XCTestCase {
                 items.storage.withUnsafeBufferPointer { table in
                     scratch.withUnsafeMutableBufferPointer { s in
                         viaWoodbury.withUnsafeMutableBufferPointer { o in
-                            used = foldIn.woodbury(items: table.baseAddress!, solved: nil, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                            used = foldIn.woodbury(items: table.baseAddress!, solved: nil, bag: bag, scratch: s.baseAddress!, out: o.baseAddress!)
                         }
                         solved.withUnsafeBufferPointer { sv in
                             viaSolved.withUnsafeMutableBufferPointer { o in
-                                usedSolved = foldIn.woodbury(items: table.baseAddress!, solved: sv.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                                usedSolved = foldIn.woodbury(items: table.baseAddress!, solved: sv.baseAddress!, bag: bag, scratch: s.baseAddress!, out: o.baseAddress!)
                             }
                         }
                         direct.withUnsafeMutableBufferPointer { o in
-                            XCTAssertTrue(foldIn.direct(items: table.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!))
+                            XCTAssertTrue(bag.indices.withUnsafeBufferPointer { i in bag.weights.withUnsafeBufferPointer { w in foldIn.gram.withUnsafeBufferPointer { g in
+                                FoldIn.solveRow(gram: g.baseAddress!, table: table.baseAddress!, d: d, indices: i.baseAddress, weights: w.baseAddress, count: bag.count,
+                                                alpha: alpha, unobservedWeight: w0, scratch: s.baseAddress!, out: o.baseAddress!)
+                            } } })
                         }
                     }
                 }
@@ -146,8 +148,8 @@ final class WALSTests: XCTestCase {
 
     func testDeterministicForASeedWhateverTheThreadCount() {
         let (matrix, _, _) = plantedMatrix()
-        let one = WALS.train(matrix, parameters(threads: 1))
-        let three = WALS.train(matrix, parameters(threads: 3))
+        let one = WALS.train(matrix, parameters(), threads: 1)
+        let three = WALS.train(matrix, parameters(), threads: 3)
         XCTAssertEqual(one.itemFactors, three.itemFactors)
         XCTAssertEqual(one.userFactors, three.userFactors)
     }
@@ -158,7 +160,7 @@ final class WALSTests: XCTestCase {
         exact.iterations = 15
         cg.iterations = 15
         cg.cgSteps = 4
-        let a = WALS.train(matrix, exact).lossHistory.last!, b = WALS.train(matrix, cg).lossHistory.last!
+        let a = WALS.train(matrix, exact, threads: 2).epochs.last!.loss, b = WALS.train(matrix, cg, threads: 2).epochs.last!.loss
         XCTAssertEqual(b, a, accuracy: 0.05 * a)
     }
 
@@ -166,7 +168,7 @@ final class WALSTests: XCTestCase {
         let (matrix, _, _) = plantedMatrix()
         var p = parameters()
         p.unobservedWeight = 0
-        let result = WALS.train(matrix, p)
+        let result = WALS.train(matrix, p, threads: 2)
         XCTAssertTrue(result.itemFactors.isFinite)
     }
 }

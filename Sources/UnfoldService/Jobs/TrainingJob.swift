@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldModels
 
 /// One retraining run: a child `unfold train` process and what it reported.
 public struct TrainingJob: Codable, Sendable, Equatable {
@@ -7,24 +8,20 @@ public struct TrainingJob: Codable, Sendable, Equatable {
         public var isFinished: Bool { self != .queued && self != .running }
     }
 
-    public struct Progress: Codable, Sendable, Equatable {
-        public var phase: String
-        public var iteration: Int?
-        public var total: Int?
-        public var loss: Double?
-        public var elapsed: Double?
-        public var eta: Double?
-    }
-
     public var id: String
     public var model: String
     public var state: State
+    /// What is trained: the spec the trainer process runs.
+    public var spec: TrainingSpec
     public var arguments: [String]
     public var createdAt: String
     public var startedAt: String?
     public var finishedAt: String?
     public var pid: Int32?
-    public var progress: Progress?
+    /// The trainer's last report.
+    public var progress: TrainingProgress?
+    /// The trainer's notes (e.g. chosen hyperparameters, skipped lines).
+    public var notes: [String] = []
     public var evaluation: [String: Double]?
     public var snapshot: String?
     public var snapshotVersion: UInt64?
@@ -35,8 +32,42 @@ public struct TrainingJob: Codable, Sendable, Equatable {
     public var stderrTail: [String]
     public var timeLimitSeconds: Double
 
+    public init(id: String, model: String, state: State, spec: TrainingSpec, arguments: [String], createdAt: String, stderrTail: [String], timeLimitSeconds: Double) {
+        self.id = id
+        self.model = model
+        self.state = state
+        self.spec = spec
+        self.arguments = arguments
+        self.createdAt = createdAt
+        self.stderrTail = stderrTail
+        self.timeLimitSeconds = timeLimitSeconds
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        model = try c.decode(String.self, forKey: .model)
+        state = try c.decode(State.self, forKey: .state)
+        spec = try c.decode(TrainingSpec.self, forKey: .spec)
+        arguments = try c.decode([String].self, forKey: .arguments)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt)
+        pid = try c.decodeIfPresent(Int32.self, forKey: .pid)
+        progress = try c.decodeIfPresent(TrainingProgress.self, forKey: .progress)
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+        evaluation = try c.decodeIfPresent([String: Double].self, forKey: .evaluation)
+        snapshot = try c.decodeIfPresent(String.self, forKey: .snapshot)
+        snapshotVersion = try c.decodeIfPresent(UInt64.self, forKey: .snapshotVersion)
+        exitStatus = try c.decodeIfPresent(Int32.self, forKey: .exitStatus)
+        signal = try c.decodeIfPresent(Int32.self, forKey: .signal)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        stderrTail = try c.decode([String].self, forKey: .stderrTail)
+        timeLimitSeconds = try c.decode(Double.self, forKey: .timeLimitSeconds)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case id, model, state, arguments, pid, progress, evaluation, snapshot, signal, error
+        case id, model, state, spec, arguments, pid, progress, notes, evaluation, snapshot, signal, error
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case snapshotVersion = "snapshot_version", exitStatus = "exit_status", stderrTail = "stderr_tail"
         case timeLimitSeconds = "time_limit_seconds"

@@ -9,6 +9,7 @@ struct RecommendRequest {
     static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features"]
 
     var query: RecommendQuery
+    var interactions: [(item: String, weight: Float)]
     var model: String?
 
     init(body: [UInt8]) throws(RequestError) {
@@ -18,7 +19,7 @@ struct RecommendRequest {
         if let unknown = object.keys.sorted().first(where: { !Self.fields.contains($0) }) {
             throw .badRequest("unknown field '\(unknown)'; known fields: \(Self.fields.sorted().joined(separator: ", "))")
         }
-        var interactions: [(item: String, weight: Float)] = []
+        interactions = []
         switch object["interactions"] {
         case nil, .null?: break
         case .array(let list)?:
@@ -83,7 +84,7 @@ struct RecommendRequest {
             throw .badRequest("features must be an object of names to numbers or strings, got \(other.typeName)")
         }
         query = RecommendQuery(
-            interactions: interactions, k: k, excludeSeen: excludeSeen,
+            k: k, excludeSeen: excludeSeen,
             exclude: try Self.strings(object, "exclude") ?? [],
             include: try Self.strings(object, "include"),
             categories: try Self.strings(object, "categories"),

@@ -1,7 +1,7 @@
 import Foundation
 import UnfoldHTTP
 import UnfoldServing
-import UnfoldSnapshot
+import UnfoldJSON
 
 /// `POST /v1/recommend`, `GET /v1/items/{id}/similar`, `GET /v1/items/{id}`.
 struct RecommendRoutes {
@@ -38,10 +38,10 @@ struct RecommendRoutes {
         let result: Recommendation
         do {
             if let fast {
-                let query = RecommendQuery(interactions: [], k: fast.k, excludeSeen: fast.excludeSeen)
+                let query = RecommendQuery(k: fast.k, excludeSeen: fast.excludeSeen)
                 result = try Recommender.recommend(query, posted: Self.resolve(fast, request.body, served), with: served)
             } else {
-                result = try Recommender.recommend(general!.query, with: served)
+                result = try Recommender.recommend(general!.query, posted: served.resolve(general!.interactions), with: served)
             }
         } catch {
             throw .badRequest("model '\(served.name)': \(error)")
@@ -50,7 +50,6 @@ struct RecommendRoutes {
         json.open()
         json.modelField(served)
         json.field("source", string: result.source.rawValue)
-        json.key("items")
         json.items(result.items, model: served)
         json.key("unknown_items")
         json.strings(result.unknownItems)
@@ -58,16 +57,16 @@ struct RecommendRoutes {
         return .json(.ok, json.bytes)
     }
 
-    /// The fast path's ids against the model's byte-keyed index.
+    /// The fast path's ids, straight from the body bytes, against the model's id index.
     static func resolve(_ fast: FastRecommendBody, _ body: [UInt8], _ model: ServedModel) -> PostedItems {
         var posted = PostedItems(capacity: fast.items.count)
-        let ids = (model.prepared as? PreparedModel)?.ids
         body.withUnsafeBytes { bytes in
             for (k, range) in fast.items.enumerated() {
-                // The byte-keyed table when the model was prepared, else the String one.
-                let index = ids.map { $0.index(of: UnsafeRawBufferPointer(rebasing: bytes[range])) }
-                    ?? model.indexByID[fast.id(k, in: body)].map(Int.init)
-                if let index { posted.add(index, weight: fast.weights[k]) } else { posted.unknown.append(fast.id(k, in: body)) }
+                if let index = model.ids.index(of: UnsafeRawBufferPointer(rebasing: bytes[range])) {
+                    posted.bag.add(Int32(index), weight: fast.weights[k])
+                } else {
+                    posted.unknown.append(fast.id(k, in: body))
+                }
             }
         }
         return posted
@@ -78,15 +77,14 @@ struct RecommendRoutes {
         let served = try model(parameters["model"])
         let id = request.pathParameters["id"] ?? ""
         let k = try Self.k(parameters["k"])
-        guard let index = served.indexByID[id] else {
+        guard let index = served.index(of: id) else {
             throw .notFound(code: "item_not_found", "model '\(served.name)' does not know item '\(id)'")
         }
         var json = JSONWriter()
         json.open()
         json.modelField(served)
         json.field("item", string: id)
-        json.key("items")
-        json.items(Recommender.similar(to: Int(index), k: k, with: served), model: served)
+        json.items(Recommender.similar(to: index, k: k, with: served), model: served)
         json.close()
         return .json(.ok, json.bytes)
     }
@@ -94,11 +92,11 @@ struct RecommendRoutes {
     private func item(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         let id = request.pathParameters["id"] ?? ""
         let models = store.all.sorted { $0.name < $1.name }
-        guard models.contains(where: { $0.indexByID[id] != nil }) else {
+        guard models.contains(where: { $0.index(of: id) != nil }) else {
             if models.isEmpty { throw .notReady("no model is loaded yet") }
             throw .notFound(code: "item_not_found", "no loaded model knows item '\(id)'")
         }
-        let attributes = models.lazy.compactMap { $0.snapshot.attributes[id] }.first
+        let attributes = models.lazy.compactMap { $0.model.attributes[id] }.first
         var json = JSONWriter()
         json.open()
         json.field("id", string: id)
@@ -110,7 +108,7 @@ struct RecommendRoutes {
         for m in models {
             json.key(m.name)
             json.open()
-            json.field("known", bool: m.indexByID[id] != nil)
+            json.field("known", bool: m.index(of: id) != nil)
             json.field("version", number: String(m.version))
             json.close()
         }
@@ -192,74 +190,10 @@ struct JSONWriter {
         close()
     }
 
+    /// `"items":[…]`, from the model's precomputed item text.
     mutating func items(_ items: [(index: Int, score: Float)], model: ServedModel) {
+        key("items")
         separator()
-        bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
-        // The ids and titles were escaped once, when the model was loaded.
-        let text = (model.prepared as? PreparedModel)?.itemJSON
-        for (n, (index, score)) in items.enumerated() {
-            if n > 0 { bytes.append(UInt8(ascii: ",")) }
-            if let text {
-                text.append(index, score: score, to: &bytes)
-            } else {
-                // A model loaded without preparation (not the server's): escape as we go.
-                ItemJSON.head(id: model.id(index), into: &bytes)
-                ItemJSON.score(score, into: &bytes)
-                ItemJSON.tail(title: model.titles[index], into: &bytes)
-            }
-        }
-        bytes.append(UInt8(ascii: "]"))
-        needsComma.removeLast()
-    }
-}
-
-/// Every item's response text, escaped once per loaded model: item i is
-/// `{"id":"…","score":` + the score + `,"title":"…"}` (or `}` without a title).
-final class ItemJSON: Sendable {
-    let bytes: [UInt8]
-    /// bounds[2i] ..< bounds[2i+1]: the part before the score; bounds[2i+1] ..< bounds[2i+2]: after it.
-    let bounds: [Int]
-
-    init(snapshot: Snapshot, titles: [String?]) {
-        var json: [UInt8] = [], bounds: [Int] = [0]
-        json.reserveCapacity(snapshot.itemCount * 24)
-        bounds.reserveCapacity(2 * snapshot.itemCount + 1)
-        for (i, id) in snapshot.itemIDs.enumerated() {
-            Self.head(id: id, into: &json)
-            bounds.append(json.count)
-            Self.tail(title: titles[i], into: &json)
-            bounds.append(json.count)
-        }
-        self.bytes = json
-        self.bounds = bounds
-    }
-
-    func append(_ index: Int, score: Float, to out: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { json in
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
-            Self.score(score, into: &out)
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
-        }
-    }
-
-    /// `{"id":"…","score":`
-    static func head(id: String, into out: inout [UInt8]) {
-        out.append(contentsOf: #"{"id":"#.utf8)
-        appendJSONString(id, to: &out)
-        out.append(contentsOf: #","score":"#.utf8)
-    }
-
-    static func score(_ score: Float, into out: inout [UInt8]) {
-        out.append(contentsOf: (score.isFinite ? "\(score)" : "0").utf8)
-    }
-
-    /// `,"title":"…"}` or `}`
-    static func tail(title: String?, into out: inout [UInt8]) {
-        if let title {
-            out.append(contentsOf: #","title":"#.utf8)
-            appendJSONString(title, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
+        model.responseText.appendList(items, to: &bytes)
     }
 }

@@ -1,6 +1,8 @@
 import Dispatch
 import UnfoldData
 import UnfoldMath
+import UnfoldModels
+import UnfoldServing
 
 extension Evaluation {
     /// The folding rate at k, on data with planted groups: of the top-k recommendations of
@@ -10,16 +12,18 @@ extension Evaluation {
     /// places unrelated groups in the same region of the space and mixes them in its lists.
     /// A model that keeps the groups apart scores near the noise floor of the data (the
     /// share of training interactions that are themselves cross-group).
-    public static func foldingRate(train: CSRMatrix, userGroups: [Int32], itemGroups: [Int32], k: Int, threads: Int = defaultThreadCount, makeScorer: () -> Scorer) -> Double {
+    public static func foldingRate(_ model: ServedModel, train: CSRMatrix, userGroups: [Int32], itemGroups: [Int32], k: Int, lists: Lists = .served(features: nil),
+                                   threads: Int = defaultThreadCount) -> Double {
         let users = (0..<train.rows).filter { train.rowCount($0) > 0 && userGroups[$0] >= 0 }
         let workers = max(1, min(threads, users.count))
+        let ungrouped = Set((0..<model.itemCount).filter { itemGroups[$0] < 0 }.map { model.id($0) })
         var outside = [Int](repeating: 0, count: workers), total = [Int](repeating: 0, count: workers)
         outside.withUnsafeMutableBufferPointer { out in
             total.withUnsafeMutableBufferPointer { all in
-                forEachTopList(users: users, train: train, k: k, workers: workers, makeScorer: makeScorer, excluded: { itemGroups[$0] < 0 }) { worker, u, list in
-                    for hit in list {
+                forEachList(model, users: users, train: train, k: k, lists: lists, excluded: ungrouped, workers: workers) { worker, u, list in
+                    for item in list {
                         all[worker] += 1
-                        if itemGroups[hit.index] != userGroups[u] { out[worker] += 1 }
+                        if itemGroups[item] != userGroups[u] { out[worker] += 1 }
                     }
                 }
             }
@@ -27,9 +31,7 @@ extension Evaluation {
         let n = total.reduce(0, +)
         return n > 0 ? Double(outside.reduce(0, +)) / Double(n) : 0
     }
-}
 
-extension Evaluation {
     /// The mean positive excess of cross-group scores over within-group relatedness: for a
     /// user u with scores s_u over the items not in u's training row, m_u the mean score of
     /// the items of u's own group and σ_u the standard deviation of all of u's scores,
@@ -38,26 +40,45 @@ extension Evaluation {
     ///
     /// averaged over users. Scale-free (scores of WALS and of BPR live on different scales);
     /// 0 when every cross-group item scores below the user's typical in-group item, and
-    /// large when unrelated groups are folded onto each other.
-    public static func foldingExcess(train: CSRMatrix, userGroups: [Int32], itemGroups: [Int32], threads: Int = defaultThreadCount, makeScorer: () -> Scorer) -> Double {
+    /// large when unrelated groups are folded onto each other. Scores are the served query's
+    /// (`lists` .served) or a trained vector's (.vectors), against every item.
+    public static func foldingExcess(_ model: ServedModel, train: CSRMatrix, userGroups: [Int32], itemGroups: [Int32], lists: Lists = .served(features: nil),
+                                     threads: Int = defaultThreadCount) -> Double {
         let users = (0..<train.rows).filter { train.rowCount($0) > 0 && userGroups[$0] >= 0 }
         let workers = max(1, min(threads, users.count))
-        let scorers = (0..<workers).map { _ in makeScorer() }
+        let n = model.itemCount, d = model.dimensions
+        let table = model.model.items.vectors.base, bias = model.model.encoder.itemBias
         var sums = [Double](repeating: 0, count: workers), counts = [Int](repeating: 0, count: workers)
         sums.withUnsafeMutableBufferPointer { sumOut in
             counts.withUnsafeMutableBufferPointer { countOut in
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var scores = [Float](repeating: 0, count: train.cols)
-                    var inTrain = [Bool](repeating: false, count: train.cols)
+                    var scores = [Float](repeating: 0, count: n)
+                    var inTrain = [Bool](repeating: false, count: n)
                     var position = worker
                     while position < users.count {
                         let u = users[position]
                         position += workers
-                        scores.withUnsafeMutableBufferPointer { scorers[worker](u, $0) }
                         let row = train.indices[train.rowRange(u)]
+                        let q: [Float]?
+                        switch lists {
+                        case .served(let features):
+                            let input = (try? model.model.encoder.features(features?[u] ?? [:])) ?? .none
+                            q = Recommender.encode(ItemBag(distinct: row, weights: train.values[train.rowRange(u)]), features: input, with: model)
+                        case .vectors(let vectors):
+                            q = Array(vectors.row(u))
+                        case .popularity:
+                            q = nil
+                        }
+                        guard let q else { continue }
+                        q.withUnsafeBufferPointer { qp in
+                            scores.withUnsafeMutableBufferPointer { sp in
+                                matrixVector(table, rows: n, cols: d, qp.baseAddress!, into: sp.baseAddress!)
+                                if let bias { for i in 0..<n { sp[i] += bias[i] } }
+                            }
+                        }
                         for i in row { inTrain[Int(i)] = true }
                         var own = 0.0, ownCount = 0, sum = 0.0, squares = 0.0, all = 0
-                        for i in 0..<train.cols where !inTrain[i] && itemGroups[i] >= 0 {
+                        for i in 0..<n where !inTrain[i] && itemGroups[i] >= 0 {
                             let s = Double(scores[i])
                             sum += s
                             squares += s * s
@@ -68,7 +89,7 @@ extension Evaluation {
                             let mean = own / Double(ownCount)
                             let sigma = max((squares / Double(all) - (sum / Double(all)) * (sum / Double(all))).squareRoot(), 1e-12)
                             var excess = 0.0
-                            for i in 0..<train.cols where !inTrain[i] && itemGroups[i] >= 0 && itemGroups[i] != userGroups[u] {
+                            for i in 0..<n where !inTrain[i] && itemGroups[i] >= 0 && itemGroups[i] != userGroups[u] {
                                 excess += max(0, (Double(scores[i]) - mean) / sigma)
                             }
                             sumOut[worker] += excess / Double(all - ownCount)
@@ -79,8 +100,8 @@ extension Evaluation {
                 }
             }
         }
-        let n = counts.reduce(0, +)
-        return n > 0 ? sums.reduce(0, +) / Double(n) : 0
+        let total = counts.reduce(0, +)
+        return total > 0 ? sums.reduce(0, +) / Double(total) : 0
     }
 }
 

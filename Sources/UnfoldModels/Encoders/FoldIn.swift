@@ -62,10 +62,17 @@ public struct FoldIn: Sendable, Equatable {
     ///
     /// `solved`, when given, is the table of `solvedItems` (row i = G⁻¹ v_i): the rows of W and
     /// x0 are then read from it, not computed, and the Woodbury path costs m²·d, not m·d².
-    public func encode(items: UnsafePointer<Float>, solved: UnsafePointer<Float>? = nil, indices: [Int], weights: [Float],
+    public func encode(items: UnsafePointer<Float>, solved: UnsafePointer<Float>? = nil, bag: ItemBag,
                        scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
-        if woodbury(items: items, solved: solved, indices: indices, weights: weights, scratch: scratch, out: out) { return true }
-        return direct(items: items, indices: indices, weights: weights, scratch: scratch, out: out)
+        if woodbury(items: items, solved: solved, bag: bag, scratch: scratch, out: out) { return true }
+        return bag.indices.withUnsafeBufferPointer { indices in
+            bag.weights.withUnsafeBufferPointer { weights in
+                gram.withUnsafeBufferPointer { g in
+                    Self.solveRow(gram: g.baseAddress!, table: items, d: dimensions, indices: indices.baseAddress, weights: weights.baseAddress, count: bag.count,
+                                  alpha: alpha, unobservedWeight: unobservedWeight, scratch: scratch, out: out)
+                }
+            }
+        }
     }
 
     /// Whether a table of `solvedItems` pays for a catalogue of `items` rows: it costs a second
@@ -98,8 +105,9 @@ public struct FoldIn: Sendable, Equatable {
         }
     }
 
-    func woodbury(items: UnsafePointer<Float>, solved: UnsafePointer<Float>?, indices: [Int], weights: [Float], scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
+    func woodbury(items: UnsafePointer<Float>, solved: UnsafePointer<Float>?, bag: ItemBag, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
         let d = dimensions
+        let indices = bag.indices, weights = bag.weights
         guard !inverseGram.isEmpty else { return false }
         var m = 0
         for weight in weights where confidence(weight) - unobservedWeight != 0 { m += 1 }
@@ -114,7 +122,7 @@ public struct FoldIn: Sendable, Equatable {
         for (index, weight) in zip(indices, weights) {
             let extra = confidence(weight) - unobservedWeight
             if extra != 0 {
-                rows.append(index)
+                rows.append(Int(index))
                 extras.append(extra)
             }
         }
@@ -126,12 +134,12 @@ public struct FoldIn: Sendable, Equatable {
         if let solved {
             // x0 = G⁻¹ b = Σ c_i G⁻¹ v_i.
             x0.update(repeating: 0, count: d)
-            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), solved + index * d, x0, d) }
+            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), solved + Int(index) * d, x0, d) }
         } else {
             // b = Σ c_i v_i, built in out; W_j = G⁻¹ v_j and x0 = G⁻¹ b, register-accumulated,
             // two vectors per pass over G⁻¹ (x0 pairs with the last item when m is odd).
             out.update(repeating: 0, count: d)
-            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), items + index * d, out, d) }
+            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), items + Int(index) * d, out, d) }
             inverseGram.withUnsafeBufferPointer { gi in
                 let inverse = gi.baseAddress!
                 var j = 0
@@ -175,38 +183,53 @@ public struct FoldIn: Sendable, Equatable {
         return true
     }
 
-    func direct(items: UnsafePointer<Float>, indices: [Int], weights: [Float], scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
-        let d = dimensions
-        let a = scratch
-        gram.withUnsafeBufferPointer { g in a.update(from: g.baseAddress!, count: d * d) }
-        out.update(repeating: 0, count: d)
-        for (index, weight) in zip(indices, weights) {
-            let v = items + index * d
-            let c = confidence(weight)
-            let extra = c - unobservedWeight
-            // A += (c − w0) v vᵀ ; b += c v
-            if extra != 0 {
-                for row in 0..<d where v[row] != 0 {
-                    axpy(extra * v[row], v, a + row * d, d)
-                }
-            }
-            axpy(c, v, out, d)
-        }
-        return choleskySolve(a, out, d)
-    }
-
     /// Convenience for tests and tools: returns q or nil.
-    public func encode(items: Matrix, indices: [Int], weights: [Float]) -> [Float]? {
-        let d = dimensions
+    public func encode(items: Matrix, bag: ItemBag) -> [Float]? {
         var scratch = [Float](repeating: 0, count: scratchCount)
-        var q = [Float](repeating: 0, count: d)
+        var q = [Float](repeating: 0, count: dimensions)
         let ok = items.storage.withUnsafeBufferPointer { table in
             scratch.withUnsafeMutableBufferPointer { s in
                 q.withUnsafeMutableBufferPointer { o in
-                    encode(items: table.baseAddress!, indices: indices, weights: weights, scratch: s.baseAddress!, out: o.baseAddress!)
+                    encode(items: table.baseAddress!, bag: bag, scratch: s.baseAddress!, out: o.baseAddress!)
                 }
             }
         }
         return ok ? q : nil
+    }
+}
+
+extension FoldIn {
+    /// Floats of scratch space `solveRow` needs for dimension d.
+    public static func rowScratchCount(_ d: Int) -> Int { d * d }
+
+    /// The least-squares row of weighted ALS against a fixed side Y, solved exactly:
+    ///
+    ///     (G + Σ_i (c_i − w0) y_i y_iᵀ) x = Σ_i c_i y_i,   c_i = 1 + α r_i,   G = w0 YᵀY + λI
+    ///
+    /// over the `count` rows `indices` of `table` with weights r_i. WALS runs it for every
+    /// user and item row of a half-step; fold-in runs it for a query. Writes x into `out`;
+    /// returns false when the system is not positive definite (out is then undefined).
+    @inlinable
+    public static func solveRow(gram g: UnsafePointer<Float>, table y: UnsafePointer<Float>, d: Int,
+                                indices: UnsafePointer<Int32>?, weights: UnsafePointer<Float>?, count: Int,
+                                alpha: Float, unobservedWeight: Float, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
+        let a = scratch
+        a.update(from: g, count: d * d)
+        out.update(repeating: 0, count: d)
+        if count > 0, let indices, let weights {
+            for k in 0..<count {
+                // Rows arrive in random order: fetch a few ahead so their loads overlap.
+                if k + 4 < count { unfold_prefetch_range(y + Int(indices[k + 4]) * d, d * 4) }
+                let v = y + Int(indices[k]) * d
+                let c = 1 + alpha * weights[k]
+                let extra = c - unobservedWeight
+                // A += (c − w0) v vᵀ ; b += c v
+                if extra != 0 {
+                    for row in 0..<d where v[row] != 0 { axpy(extra * v[row], v, a + row * d, d) }
+                }
+                axpy(c, v, out, d)
+            }
+        }
+        return choleskySolve(a, out, d)
     }
 }

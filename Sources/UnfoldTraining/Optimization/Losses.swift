@@ -20,16 +20,29 @@ public enum Losses {
         (softplus(score) - label * score, sigmoid(score) - label)
     }
 
-    /// Sampled softmax with logQ correction: logits z_0 = s⁺ − log q⁺, z_j = s_j − log q_j for the
-    /// sampled negatives; L = −log softmax(z)_0; dL/ds = softmax(z) − e_0.
+    /// Sampled softmax with logQ correction, in place: `logits` holds z_0 = s⁺ − log q⁺ (the
+    /// positive) then z_j = s_j − log q_j (the sampled negatives); on return it holds
+    /// dL/dz = softmax(z) − e_0. Returns L = −log softmax(z)_0. The one definition both
+    /// mf-sgd and the softmax DNN train with.
+    public static func sampledSoftmax(logits z: UnsafeMutableBufferPointer<Float>) -> Float {
+        var m = -Float.infinity
+        for v in z { m = max(m, v) }
+        var sum: Float = 0
+        for k in z.indices {
+            z[k] = expf(z[k] - m)
+            sum += z[k]
+        }
+        let loss = -logf(max(z[0] / sum, 1e-30))
+        for k in z.indices { z[k] /= sum }
+        z[0] -= 1
+        return loss
+    }
+
+    /// The same for scores and log q's given apart (tests).
     public static func sampledSoftmax(positive: Float, negatives: [Float], logQPositive: Float, logQNegatives: [Float]) -> (loss: Float, dPositive: Float, dNegatives: [Float]) {
         var logits = [positive - logQPositive]
         for (s, q) in zip(negatives, logQNegatives) { logits.append(s - q) }
-        let m = logits.max()!
-        let exps = logits.map { expf($0 - m) }
-        let sum = exps.reduce(0, +)
-        let loss = -(logits[0] - m - logf(sum))
-        let p = exps.map { $0 / sum }
-        return (loss, p[0] - 1, Array(p.dropFirst()))
+        let loss = logits.withUnsafeMutableBufferPointer { sampledSoftmax(logits: $0) }
+        return (loss, logits[0], Array(logits.dropFirst()))
     }
 }

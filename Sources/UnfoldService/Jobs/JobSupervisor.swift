@@ -7,10 +7,12 @@ import UnfoldServing
 /// Runs retraining as separate `unfold train` processes and keeps their records on disk.
 ///
 /// The server never trains in its own process: a crash, a runaway job or a kill -9 of a
-/// trainer cannot take serving down. A trainer writes its snapshot only at the end,
-/// atomically; the model store picks it up. Records are JSON files in the jobs directory;
-/// a job that was running when the server stopped shows as `interrupted` after a restart.
-public final class JobManager: @unchecked Sendable {
+/// trainer cannot take serving down. The supervisor writes the job's `TrainingSpec` as a
+/// JSON file and starts `unfold train --spec FILE`; the trainer reports `TrainingProgress`
+/// records as JSON lines and writes its snapshot only at the end, atomically; the model
+/// store picks it up. Records are JSON files in the jobs directory; a job that was running
+/// when the server stopped shows as `interrupted` after a restart.
+public final class JobSupervisor: @unchecked Sendable {
     public struct Settings: Sendable {
         public var jobsDirectory: String
         public var snapshotsDirectory: String
@@ -23,17 +25,6 @@ public final class JobManager: @unchecked Sendable {
         public var nice: Int = 10
         public var executable: String = ChildProcess.currentExecutable
     }
-
-    /// Hyperparameters a retrain request may set, as `unfold train` flags.
-    static let parameters: [String: String] = [
-        "factors": "int", "iterations": "int", "regularization": "number", "alpha": "number", "unobserved_weight": "number",
-        "solver": "string", "cg_steps": "int", "seed": "int", "threads": "int", "neighbours": "int", "k": "int",
-        // mf-sgd, softmax, item2vec
-        "epochs": "int", "learning_rate": "number", "loss": "string", "sampler": "string", "negatives": "int", "batch_size": "int",
-        "optimizer": "string", "beta": "number", "hard_candidates": "int", "fold_in_scale": "number", "gravity": "number",
-        "srank_weight": "number", "srank_epochs": "int", "window": "int", "subsample": "number", "walks": "int", "walk_length": "int",
-        "hidden": "string", "input_dimensions": "int", "user_features": "string", "features": "string", "feature_dimensions": "int", "bag_dropout": "number",
-    ]
 
     private let settings: Settings
     private let store: ModelStore
@@ -76,48 +67,47 @@ public final class JobManager: @unchecked Sendable {
 
     public func job(_ id: String) -> TrainingJob? { lock.withLock { records[id] } }
 
-    /// Validates a retrain request and starts its trainer process.
-    func start(model: String, parameters: [String: JSONValue], data: String?, test: String?, items: String?, timeLimit: Double?, includeLog: Bool = false) throws(RequestError) -> TrainingJob {
-        guard ModelKind(name: model) != nil else {
-            throw .badRequest("unknown model kind '\(model)'; available: \(ModelKind.allCases.map(\.name).joined(separator: ", "))")
-        }
-        if case .string(let path)? = parameters["user_features"], !FileManager.default.isReadableFile(atPath: path) {
+    /// The data a retrain uses when the request names none.
+    public var defaultData: DataSource {
+        DataSource(path: settings.defaultData, test: settings.defaultTest.isEmpty ? nil : settings.defaultTest,
+                   items: settings.defaultItems.isEmpty ? nil : settings.defaultItems)
+    }
+
+    /// The interaction log directory, for retrains that add it.
+    public var interactionLog: String { settings.interactionLog }
+
+    /// Checks a spec's files and starts its trainer process.
+    func start(_ spec: TrainingSpec, timeLimit: Double? = nil) throws(RequestError) -> TrainingJob {
+        if let path = (spec.parameters as? SoftmaxParameters)?.userFeatures, !FileManager.default.isReadableFile(atPath: path) {
             throw .badRequest("user_features '\(path)' is not a readable file")
         }
-        var arguments = ["train", "--model", model, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
-        for key in parameters.keys.sorted() {
-            guard let kind = Self.parameters[key] else {
-                throw .badRequest("unknown parameter '\(key)'; known: \(Self.parameters.keys.sorted().joined(separator: ", "))")
-            }
-            let flag = "--" + key.replacingOccurrences(of: "_", with: "-")
-            switch (kind, parameters[key]!) {
-            case ("int", .number(let n)) where n == n.rounded() && abs(n) < 1e9: arguments += [flag, String(Int(n))]
-            case ("number", .number(let n)) where n.isFinite: arguments += [flag, String(n)]
-            case ("string", .string(let s)) where !s.isEmpty: arguments += [flag, s]
-            default: throw .badRequest("parameter '\(key)' must be \(kind == "int" ? "a whole number" : kind == "number" ? "a number" : "a string")")
-            }
-        }
-        let dataPath = data ?? settings.defaultData
-        if Fetcher.isURL(dataPath) {
+        if Fetcher.isURL(spec.data.path) {
             // Fetched by the trainer (libcurl, with retries); a failure fails the job.
-        } else if !FileManager.default.isReadableFile(atPath: dataPath) {
-            throw .badRequest("training data '\(dataPath)' is not a readable file")
+        } else if !FileManager.default.isReadableFile(atPath: spec.data.path) {
+            throw .badRequest("training data '\(spec.data.path)' is not a readable file")
         }
-        arguments += ["--data", dataPath]
-        if includeLog { arguments += ["--log", settings.interactionLog] }
-        if let testPath = test ?? (settings.defaultTest.isEmpty ? nil : settings.defaultTest) {
-            guard FileManager.default.isReadableFile(atPath: testPath) else { throw .badRequest("test data '\(testPath)' is not a readable file") }
-            arguments += ["--test", testPath]
+        if let test = spec.data.test, !Fetcher.isURL(test), !FileManager.default.isReadableFile(atPath: test) {
+            throw .badRequest("test data '\(test)' is not a readable file")
         }
-        if let itemsPath = items ?? (settings.defaultItems.isEmpty ? nil : settings.defaultItems) {
-            guard FileManager.default.isReadableFile(atPath: itemsPath) else { throw .badRequest("items file '\(itemsPath)' is not a readable file") }
-            arguments += ["--items", itemsPath]
+        if let items = spec.data.items, !FileManager.default.isReadableFile(atPath: items) {
+            throw .badRequest("items file '\(items)' is not a readable file")
         }
         let limit = timeLimit ?? settings.timeLimitSeconds
         guard limit > 0 && limit <= 7 * 86_400 else { throw .badRequest("time_limit_seconds must be within 0...604800") }
+        let model = spec.name
 
         let id = "job-\(UInt64(Date().timeIntervalSince1970 * 1000))-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        var job = TrainingJob(id: id, model: model, state: .queued, arguments: arguments, createdAt: Self.now(), stderrTail: [], timeLimitSeconds: limit)
+        let specPath = (settings.jobsDirectory as NSString).appendingPathComponent("\(id).spec.json")
+        do {
+            try FileManager.default.createDirectory(atPath: settings.jobsDirectory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(spec).write(to: URL(fileURLWithPath: specPath), options: .atomic)
+        } catch {
+            throw .unavailable("could not write the job's spec \(specPath): \(error.localizedDescription)")
+        }
+        let arguments = ["train", "--spec", specPath, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
+        var job = TrainingJob(id: id, model: model, state: .queued, spec: spec, arguments: arguments, createdAt: Self.now(), stderrTail: [], timeLimitSeconds: limit)
         // One job per model at a time: a second retrain of the same model is a conflict.
         let conflict: TrainingJob? = lock.withLock {
             if let running = records.values.first(where: { $0.model == model && !$0.state.isFinished }) { return running }
@@ -166,20 +156,26 @@ public final class JobManager: @unchecked Sendable {
     }
 
     private func supervise(_ id: String, _ child: ChildProcess, limit: Double) {
-        // Progress: one JSON object per line on the trainer's stdout.
+        // Progress: one `TrainingProgress` record per line on the trainer's stdout.
         Thread.detachNewThread { [self] in
+            let decoder = JSONDecoder()
             for line in Self.lines(child.stdout) {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-                mutate(id, force: object["phase"] as? String == "done") { job in
-                    let phase = object["phase"] as? String ?? "unknown"
-                    if phase == "done" {
-                        job.snapshot = object["snapshot"] as? String
-                        job.snapshotVersion = (object["version"] as? NSNumber)?.uint64Value
-                        job.evaluation = object["evaluation"] as? [String: Double]
+                guard let progress = try? decoder.decode(TrainingProgress.self, from: Data(line.utf8)) else {
+                    logger.debug("trainer wrote a line that is not a progress record", metadata: ["job": .string(id), "line": .string(String(line.prefix(200)))])
+                    continue
+                }
+                mutate(id, force: progress.phase == .done) { job in
+                    if progress.phase == .done {
+                        job.snapshot = progress.snapshot
+                        job.snapshotVersion = progress.version
+                        job.evaluation = progress.evaluation
                     }
-                    job.progress = TrainingJob.Progress(
-                        phase: phase, iteration: object["iteration"] as? Int, total: object["total"] as? Int,
-                        loss: object["loss"] as? Double, elapsed: object["elapsed"] as? Double, eta: object["eta"] as? Double)
+                    // Notes are kept apart so the last epoch's numbers stay visible.
+                    if progress.phase == .note {
+                        job.notes.append(progress.detail ?? "")
+                    } else {
+                        job.progress = progress
+                    }
                 }
             }
         }

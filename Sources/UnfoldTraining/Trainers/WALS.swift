@@ -1,6 +1,7 @@
 import Dispatch
 import UnfoldData
 import UnfoldMath
+import UnfoldModels
 
 /// Weighted alternating least squares for implicit feedback.
 ///
@@ -16,84 +17,43 @@ import UnfoldMath
 /// exactly (Cholesky) or by a few conjugate-gradient steps warm-started from the current x.
 /// Rows are independent within a half-step, so the result does not depend on the thread count.
 public enum WALS {
-    public enum Solver: String, Sendable, CaseIterable { case cholesky, cg }
-
-    public struct Parameters: Sendable, Equatable {
-        public var factors = 64
-        public var iterations = 15
-        public var regularization: Float = 0.01
-        public var alpha: Float = 1
-        public var unobservedWeight: Float = 1
-        public var solver: Solver = .cholesky
-        public var cgSteps = 3
-        public var threads = defaultThreadCount
-        public var seed: UInt64 = 42
-        public init() {}
-
-        public var dictionary: [String: Double] {
-            ["factors": Double(factors), "iterations": Double(iterations), "regularization": Double(regularization),
-             "alpha": Double(alpha), "unobserved_weight": Double(unobservedWeight), "cg_steps": Double(cgSteps),
-             "threads": Double(threads), "seed": Double(seed)]
-        }
-    }
-
-    public struct Iteration: Sendable {
-        public var iteration: Int
-        public var of: Int
-        public var loss: Double
-        public var seconds: Double
-        /// Stable rank of the user and item tables after the iteration (untimed).
-        public var userStableRank: Float?
-        public var itemStableRank: Float?
-        public init(iteration: Int, of: Int, loss: Double, seconds: Double, userStableRank: Float? = nil, itemStableRank: Float? = nil) {
-            self.iteration = iteration
-            self.of = of
-            self.loss = loss
-            self.seconds = seconds
-            self.userStableRank = userStableRank
-            self.itemStableRank = itemStableRank
-        }
-    }
-
     public struct Result: Sendable {
         public var userFactors: Matrix
         public var itemFactors: Matrix
-        public var lossHistory: [Double]
-        public var iterationSeconds: [Double]
+        public var epochs: [EpochRecord]
     }
 
-    public static func train(_ userItems: CSRMatrix, _ p: Parameters, shouldStop: () -> Bool = { false }, onIteration: (Iteration) -> Void = { _ in }) -> Result {
+    public static func train(_ userItems: CSRMatrix, _ p: WALSParameters, threads: Int = defaultThreadCount, seed: UInt64 = 42,
+                             shouldStop: () -> Bool = { false }, onIteration: (EpochRecord) -> Void = { _ in }) -> Result {
         let itemUsers = userItems.transposed()
         let scale = 0.01 as Float
-        var users = Matrix.random(rows: userItems.rows, cols: p.factors, scale: scale, seed: p.seed)
-        var items = Matrix.random(rows: userItems.cols, cols: p.factors, scale: scale, seed: p.seed &+ 1)
-        var losses: [Double] = []
-        var seconds: [Double] = []
+        var users = Matrix.random(rows: userItems.rows, cols: p.factors, scale: scale, seed: seed)
+        var items = Matrix.random(rows: userItems.cols, cols: p.factors, scale: scale, seed: seed &+ 1)
+        var records: [EpochRecord] = []
         for iteration in 1...max(p.iterations, 1) {
             if shouldStop() { break }
             let start = DispatchTime.now().uptimeNanoseconds
-            halfStep(update: &users, fixed: items, ratings: userItems, p)
-            halfStep(update: &items, fixed: users, ratings: itemUsers, p)
+            halfStep(update: &users, fixed: items, ratings: userItems, p, threads: threads)
+            halfStep(update: &items, fixed: users, ratings: itemUsers, p, threads: threads)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let l = loss(userItems, users: users, items: items, p)
-            losses.append(l)
-            seconds.append(elapsed)
-            onIteration(Iteration(iteration: iteration, of: p.iterations, loss: l, seconds: elapsed,
-                                  userStableRank: stableRank(users), itemStableRank: stableRank(items)))
+            let record = EpochRecord(epoch: iteration, loss: loss(userItems, users: users, items: items, p, threads: threads), seconds: elapsed,
+                                     stableRankItems: Double(stableRank(items)), stableRankUsers: Double(stableRank(users)))
+            records.append(record)
+            onIteration(record)
         }
-        return Result(userFactors: users, itemFactors: items, lossHistory: losses, iterationSeconds: seconds)
+        return Result(userFactors: users, itemFactors: items, epochs: records)
     }
 
     /// Solves every row of `x` against the fixed side `y`.
-    static func halfStep(update x: inout Matrix, fixed y: Matrix, ratings: CSRMatrix, _ p: Parameters) {
+    static func halfStep(update x: inout Matrix, fixed y: Matrix, ratings: CSRMatrix, _ p: WALSParameters, threads: Int) {
         let d = p.factors
-        var g = gram(y, threads: p.threads)
+        var g = gram(y, threads: threads)
         for i in 0..<(d * d) { g[i] *= p.unobservedWeight }
         for i in 0..<d { g[i * d + i] += p.regularization }
         let rows = ratings.rows
         let chunkSize = 64
         let chunks = (rows + chunkSize - 1) / chunkSize
-        let workers = max(1, p.threads)
+        let workers = max(1, threads)
         g.withUnsafeBufferPointer { gp in
             y.storage.withUnsafeBufferPointer { yp in
                 x.storage.withUnsafeMutableBufferPointer { xp in
@@ -112,7 +72,13 @@ public enum WALS {
                                             let out = xp.baseAddress! + row * d
                                             switch p.solver {
                                             case .cholesky:
-                                                solveCholesky(g: gp.baseAddress!, y: yp.baseAddress!, d: d, range: range, indices: indices, values: values, p: p, scratch: scratch, out: out)
+                                                // The row solve fold-in runs too; a system that is not
+                                                // positive definite leaves the row at zero.
+                                                if !FoldIn.solveRow(gram: gp.baseAddress!, table: yp.baseAddress!, d: d, indices: indices.baseAddress! + range.lowerBound,
+                                                                    weights: values.baseAddress! + range.lowerBound, count: range.count, alpha: p.alpha,
+                                                                    unobservedWeight: p.unobservedWeight, scratch: scratch, out: out) {
+                                                    out.update(repeating: 0, count: d)
+                                                }
                                             case .cg:
                                                 solveCG(g: gp.baseAddress!, y: yp.baseAddress!, d: d, range: range, indices: indices, values: values, p: p, scratch: scratch, x: out)
                                             }
@@ -128,30 +94,10 @@ public enum WALS {
         }
     }
 
-    @inline(__always)
-    static func solveCholesky(g: UnsafePointer<Float>, y: UnsafePointer<Float>, d: Int, range: Range<Int>, indices: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>, p: Parameters, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let a = scratch
-        a.update(from: g, count: d * d)
-        out.update(repeating: 0, count: d)
-        for k in range {
-            if k + 4 < range.upperBound { unfold_prefetch_range(y + Int(indices[k + 4]) * d, d * 4) }
-            let v = y + Int(indices[k]) * d
-            let c = 1 + p.alpha * values[k]
-            let extra = c - p.unobservedWeight
-            if extra != 0 {
-                for row in 0..<d where v[row] != 0 { axpy(extra * v[row], v, a + row * d, d) }
-            }
-            axpy(c, v, out, d)
-        }
-        if !choleskySolve(a, out, d) {
-            out.update(repeating: 0, count: d)
-        }
-    }
-
     /// Conjugate gradient on the same system, starting from the current x (as implicit does):
     /// A p = G p + Σ (c − w0)(y·p) y costs d² + 2·nnz·d instead of building A.
     @inline(__always)
-    static func solveCG(g: UnsafePointer<Float>, y: UnsafePointer<Float>, d: Int, range: Range<Int>, indices: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>, p: Parameters, scratch: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>) {
+    static func solveCG(g: UnsafePointer<Float>, y: UnsafePointer<Float>, d: Int, range: Range<Int>, indices: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>, p: WALSParameters, scratch: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>) {
         let r = scratch, dir = scratch + d, ap = scratch + 2 * d
         // r = b − A x
         for i in 0..<d { r[i] = -dot(g + i * d, x, d) }
@@ -193,7 +139,7 @@ public enum WALS {
 
     /// The objective L above, with Σ_all (u·v)² = Σ_jk (UᵀU)_jk (VᵀV)_jk so the
     /// unobserved cells are never enumerated.
-    public static func loss(_ userItems: CSRMatrix, users: Matrix, items: Matrix, _ p: Parameters) -> Double {
+    public static func loss(_ userItems: CSRMatrix, users: Matrix, items: Matrix, _ p: WALSParameters, threads: Int = defaultThreadCount) -> Double {
         let d = users.cols
         var observed = 0.0, observedSquares = 0.0
         users.storage.withUnsafeBufferPointer { up in
@@ -208,10 +154,28 @@ public enum WALS {
                 }
             }
         }
-        let gu = gram(users, threads: p.threads), gv = gram(items, threads: p.threads)
+        let gu = gram(users, threads: threads), gv = gram(items, threads: threads)
         var all = 0.0
         for j in 0..<(d * d) { all += Double(gu[j]) * Double(gv[j]) }
         let l2 = Double(users.frobeniusNormSquared) + Double(items.frobeniusNormSquared)
         return observed + Double(p.unobservedWeight) * (all - observedSquares) + Double(p.regularization) * l2
     }
+}
+
+/// WALS as a `Trainer`: served by fold-in with its own objective (α, w0, λ).
+struct WALSTrainer: Trainer {
+    let p: WALSParameters
+    var epochs: Int { p.iterations }
+
+    func train(_ data: TrainingData, _ context: TrainingContext) throws -> TrainedModel {
+        let m = data.matrix
+        context.phase(.train, "wals \(m.rows) users x \(m.cols) items, \(m.nonZeroCount) cells")
+        let result = WALS.train(m, p, threads: context.threads, seed: context.seed, onIteration: context.onEpoch)
+        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
+        return TrainedModel(items: result.itemFactors, encoder: .foldIn(foldIn), epochs: result.epochs, userVectors: result.userFactors, solver: p.solver.rawValue)
+    }
+}
+
+extension WALSParameters: TrainerRecipe {
+    public func makeTrainer() -> any Trainer { WALSTrainer(p: self) }
 }

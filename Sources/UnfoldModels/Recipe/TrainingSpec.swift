@@ -1,0 +1,111 @@
+/// What to train: the one contract between whoever asks for a model (`unfold train`'s
+/// flags, `POST /admin/retrain`, the job supervisor) and the trainer. The supervisor
+/// writes it as JSON for the trainer process; the snapshot's metadata keeps it as the
+/// recipe.
+public struct TrainingSpec: Sendable {
+    public var kind: ModelKind
+    /// The snapshot name (default: the kind's name).
+    public var name: String
+    public var parameters: any ModelParameters
+    public var common: CommonParameters
+    public var data: DataSource
+
+    /// Parameters by name, each in the kind's table or the common one: an unknown name or a
+    /// bad value throws, naming it.
+    public init(kind: ModelKind, name: String? = nil, values: [String: ParameterValue], data: DataSource) throws(ParameterError) {
+        let own = Set(kind.parameters.parameterNames), common = Set(CommonParameters.parameterNames)
+        if let unknown = values.keys.sorted().first(where: { !own.contains($0) && !common.contains($0) }) {
+            throw ParameterError("unknown parameter '\(unknown)' for model kind '\(kind.name)'; known: \(own.union(common).sorted().joined(separator: ", "))")
+        }
+        self.kind = kind
+        self.name = name ?? kind.name
+        self.parameters = try kind.parameters.init(values: values.filter { own.contains($0.key) })
+        self.common = try CommonParameters(values: values.filter { common.contains($0.key) && !own.contains($0.key) })
+        self.data = data
+        try validate()
+    }
+
+    /// Checks across parameters and data.
+    func validate() throws(ParameterError) {
+        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            throw ParameterError("name '\(name)' must be non-empty, without '/', and not start with '.'")
+        }
+        if common.evalEveryEpoch && data.test == nil { throw ParameterError("eval_every_epoch needs test data") }
+        if let p = parameters as? MFSGDParameters, p.sampler == .inBatch, p.batchSize < 2 {
+            throw ParameterError("sampler in-batch needs batch_size of at least 2")
+        }
+    }
+
+    /// Every parameter by name, the kind's and the common ones.
+    public var values: [String: ParameterValue] { common.values.merging(parameters.values) { _, own in own } }
+}
+
+extension TrainingSpec: Equatable {
+    public static func == (a: TrainingSpec, b: TrainingSpec) -> Bool {
+        a.kind == b.kind && a.name == b.name && a.values == b.values && a.data == b.data
+    }
+}
+
+extension TrainingSpec: Codable {
+    enum CodingKeys: String, CodingKey { case model, name, params, data }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try c.decode(ModelKind.self, forKey: .model)
+        let values = try c.decodeIfPresent([String: ParameterValue].self, forKey: .params) ?? [:]
+        do {
+            try self.init(kind: kind, name: c.decodeIfPresent(String.self, forKey: .name), values: values, data: c.decode(DataSource.self, forKey: .data))
+        } catch let error as ParameterError {
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.params], debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .model)
+        try c.encode(name, forKey: .name)
+        try c.encode(values, forKey: .params)
+        try c.encode(data, forKey: .data)
+    }
+}
+
+/// Where a training run reads its interactions and what it adds to them.
+public struct DataSource: Sendable, Equatable, Codable {
+    /// Training interactions (TSV, CSV or JSON Lines, optionally gzip): a path or an
+    /// http(s)/file URL.
+    public var path: String
+    /// Held-out interactions: their metrics go into the snapshot metadata.
+    public var test: String?
+    /// Items file with titles and categories (TSV with a header, or RecBole `.item`).
+    public var items: String?
+    /// An interaction log directory (`POST /v1/interactions`) whose records are added.
+    public var log: String?
+    /// Planted groups (`unfold generate --groups-out`): the folding rate goes into the metadata.
+    public var groups: String?
+    /// Count bad lines instead of stopping.
+    public var skipBadLines: Bool
+
+    public init(path: String, test: String? = nil, items: String? = nil, log: String? = nil, groups: String? = nil, skipBadLines: Bool = false) {
+        self.path = path
+        self.test = test
+        self.items = items
+        self.log = log
+        self.groups = groups
+        self.skipBadLines = skipBadLines
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, test, items, log, groups
+        case skipBadLines = "skip_bad_lines"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        test = try c.decodeIfPresent(String.self, forKey: .test)
+        items = try c.decodeIfPresent(String.self, forKey: .items)
+        log = try c.decodeIfPresent(String.self, forKey: .log)
+        groups = try c.decodeIfPresent(String.self, forKey: .groups)
+        skipBadLines = try c.decodeIfPresent(Bool.self, forKey: .skipBadLines) ?? false
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import UnfoldData
+import UnfoldMath
+import UnfoldModels
+import UnfoldServing
+import UnfoldSnapshot
+
+/// A training run from a spec to a snapshot file, the same for every model kind:
+///
+///     read the data (+ log) → held-out alignment → the kind's trainer → neighbours →
+///     evaluation through serving → metadata (with the spec as the recipe) → snapshot, atomically
+///
+/// `unfold train` builds a spec from its flags and runs this; the server's jobs run
+/// `unfold train --spec FILE`, which runs the same.
+public struct TrainingPipeline {
+    public let spec: TrainingSpec
+    /// The snapshot directory.
+    public let output: String
+    public let reporter: ProgressReporter
+
+    public init(spec: TrainingSpec, output: String, reporter: ProgressReporter) {
+        self.spec = spec
+        self.output = output
+        self.reporter = reporter
+    }
+
+    public struct Outcome {
+        public var path: String
+        public var model: Model
+        public var evaluation: [String: Double]
+    }
+
+    var threads: Int { spec.common.threads > 0 ? spec.common.threads : defaultThreadCount }
+    var k: Int { spec.common.k }
+
+    public func run() throws -> Outcome {
+        let data = try read()
+        let held = try heldOut(data)
+        let trainer = try spec.makeTrainer()
+        var context = TrainingContext(threads: threads, seed: UInt64(spec.common.seed))
+        let reporter = self.reporter
+        context.onEpoch = { reporter.epoch($0, of: trainer.epochs) }
+        context.note = { reporter.note($0) }
+        context.phase = { reporter.phase($0, detail: $1) }
+        if spec.common.evalEveryEpoch, let held {
+            let k = self.k, threads = self.threads
+            context.evaluate = { model, vectors, features in
+                let served = ServedModel(name: model.metadata.name, model: model)
+                let ndcg = Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: .served(features: features), threads: threads).ndcg
+                let trained = vectors.map { Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: .vectors($0), threads: threads).ndcg }
+                return (ndcg, trained)
+            }
+        }
+        let trainStart = Date()
+        let trained = try trainer.train(data, context)
+        let trainingSeconds = Date().timeIntervalSince(trainStart)
+
+        var model = trained.model(data, kind: spec.kind)
+        reporter.phase(.neighbours, detail: "\(spec.common.neighbours) per item")
+        model.neighbours = spec.common.neighbours > 0 ? NeighbourLists.cosine(model.items, k: spec.common.neighbours, threads: threads) : .none
+        model.attributes = try attributes(data)
+        let served = ServedModel(name: spec.name, model: model)
+        let (evaluation, baseline) = try evaluate(served, trained, data, held)
+        model.version = Self.nextVersion(directory: output, name: spec.name)
+        model.createdAt = UInt64(Date().timeIntervalSince1970)
+        let items = trained.items
+        model.metadata = ModelMetadata(
+            name: spec.name, kind: spec.kind.name, version: model.version, createdAt: ISO8601DateFormatter().string(from: Date()),
+            hyperparameters: spec.values.compactMapValues { if case .number(let n) = $0 { return n } else { return nil } }.merging(trained.chosen) { $1 },
+            solver: trained.solver,
+            data: .init(source: spec.data.path, fingerprint: data.interactions.fingerprint, users: data.interactions.users.count,
+                        items: data.interactions.items.count, interactions: data.interactions.count),
+            evaluation: evaluation, popularityBaseline: baseline,
+            stableRank: trained.userVectors.map { ["users": Double(stableRank($0)), "items": Double(stableRank(items))] } ?? ["items": Double(stableRank(items))],
+            itemSpectrum: singularValues(items), trainingSeconds: trainingSeconds, lossHistory: trained.epochs.map(\.loss), epochs: trained.epochs,
+            recipe: spec)
+        reporter.phase(.write, detail: output)
+        let path = try SnapshotWriter.write(model, name: spec.name, to: output)
+        reporter.done(path: path, version: model.version, evaluation: evaluation)
+        return Outcome(path: path, model: model, evaluation: evaluation)
+    }
+
+    /// The training interactions, plus the log's records when the spec names a log.
+    func read() throws -> TrainingData {
+        reporter.phase(.read, detail: spec.data.path)
+        let read = try InteractionReader(skipBadLines: spec.data.skipBadLines).read(location: spec.data.path)
+        if read.skippedLines > 0 { reporter.note("skipped \(read.skippedLines) bad lines, e.g. \(read.skippedExamples.first ?? "")") }
+        var interactions = read.interactions
+        if let log = spec.data.log {
+            let logged = try InteractionLog.readAll(directory: log)
+            for r in logged.records { interactions.append(user: r.user, item: r.item, weight: r.weight, timestamp: r.timestamp) }
+            reporter.note("added \(logged.records.count) logged interactions from \(log)" + (logged.badRecords > 0 ? " (\(logged.badRecords) damaged records skipped)" : ""))
+        }
+        return TrainingData(interactions)
+    }
+
+    /// Held-out interactions mapped into the training id spaces, when the spec has them.
+    func heldOut(_ data: TrainingData) throws -> CSRMatrix? {
+        guard let test = spec.data.test else { return nil }
+        let testData = try InteractionReader(skipBadLines: spec.data.skipBadLines).read(location: test).interactions
+        return Evaluation.align(test: testData, to: data.interactions)
+    }
+
+    /// Titles and categories of the trained items, from the spec's items file.
+    func attributes(_ data: TrainingData) throws -> [String: ItemAttributes] {
+        guard let path = spec.data.items else { return [:] }
+        let catalog = try ItemCatalog.read(path: path)
+        var out: [String: ItemAttributes] = [:]
+        for id in data.itemIDs {
+            if let entry = catalog[id] { out[id] = ItemAttributes(title: entry.title, categories: entry.categories) }
+        }
+        return out
+    }
+
+    /// Held-out metrics through the served model (and, with trained user vectors, through
+    /// those), the popularity baseline, and the folding rate on planted groups.
+    func evaluate(_ served: ServedModel, _ trained: TrainedModel, _ data: TrainingData, _ held: CSRMatrix?) throws -> (model: [String: Double], baseline: [String: Double]) {
+        var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
+        let lists = Evaluation.Lists.served(features: trained.userFeatures)
+        if let held {
+            reporter.phase(.evaluate, detail: spec.data.test ?? "")
+            evaluation = Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: lists, threads: threads).dictionary
+            baseline = Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: .popularity, threads: threads).dictionary
+            if let users = trained.userVectors {
+                // The same users ranked by their trained vectors instead of the encoder: tells
+                // training quality apart from the encoder's.
+                evaluation["trained_users_ndcg@\(k)"] = Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: .vectors(users), threads: threads).ndcg
+            }
+        }
+        if let groups = spec.data.groups {
+            let planted = try PlantedGroups.read(path: groups)
+            let userGroups = PlantedGroups.align(planted.users, to: data.interactions.users.ids)
+            let itemGroups = PlantedGroups.align(planted.items, to: data.itemIDs)
+            evaluation["folding@\(k)"] = Evaluation.foldingRate(served, train: data.matrix, userGroups: userGroups, itemGroups: itemGroups, k: k, lists: lists, threads: threads)
+            evaluation["folding_excess"] = Evaluation.foldingExcess(served, train: data.matrix, userGroups: userGroups, itemGroups: itemGroups, lists: lists, threads: threads)
+            if let users = trained.userVectors {
+                // The trained user vectors fold where the served fold-in may not: report both.
+                evaluation["trained_users_folding@\(k)"] = Evaluation.foldingRate(served, train: data.matrix, userGroups: userGroups, itemGroups: itemGroups, k: k,
+                                                                                  lists: .vectors(users), threads: threads)
+                evaluation["trained_users_folding_excess"] = Evaluation.foldingExcess(served, train: data.matrix, userGroups: userGroups, itemGroups: itemGroups,
+                                                                                      lists: .vectors(users), threads: threads)
+            }
+        }
+        return (evaluation, baseline)
+    }
+
+    /// Milliseconds since the epoch, and always above every version already in the directory.
+    static func nextVersion(directory: String, name: String) -> UInt64 {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let highest = existing.compactMap { file in
+            SnapshotWriter.parse(fileName: file).flatMap { $0.name == name ? $0.version : nil }
+        }.max() ?? 0
+        return max(now, highest + 1)
+    }
+}
