@@ -20,6 +20,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Threads (0: one per core).") var threads = 0
     @Option(name: .customLong("user-features"), help: "softmax: the users file with the features the model was trained with.") var userFeatures: String?
     @Option(help: "Planted groups (unfold generate --groups-out): adds the folding rate and excess.") var groups: String?
+    @Option(help: "Also write every evaluated user's top-k list here, one JSON line per user: {\"user\": …, \"items\": […]}.") var lists: String?
 
     func run() throws {
         let file = try cliTry { try Snapshot.open(path: snapshot) }
@@ -47,6 +48,16 @@ struct Evaluate: ParsableCommand {
             metrics["folding_excess"] = Evaluation.foldingExcess(served, train: trainMatrix, userGroups: userGroups, itemGroups: itemGroups, lists: lists, threads: workers)
         }
         let baseline = Evaluation.rank(served, train: trainMatrix, test: testMatrix, k: k, lists: .popularity, threads: workers)
+        if let path = self.lists {
+            let users = (0..<testMatrix.rows).filter { testMatrix.rowCount($0) > 0 }
+            let top = Evaluation.topLists(served, train: trainMatrix, users: users, k: k, lists: lists, threads: workers)
+            var text = ""
+            for u in users {
+                let line: [String: Any] = ["user": trainData.users[Int32(u)], "items": top[u].map { served.id($0) }]
+                text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            }
+            do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch { throw ValidationError("cannot write \(path): \(error.localizedDescription)") }
+        }
         let out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics, "popularity": baseline.dictionary]
         print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
     }

@@ -99,8 +99,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 }
 
-/// Runs `unfold ARGS` to completion and returns its exit status and output.
-func runUnfold(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs `unfold ARGS` to completion and returns its exit status and output; a run past
+/// `timeout` seconds is killed (and reported as a failed status), so no test hangs.
+func runUnfold(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 300) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
     process.arguments = arguments
@@ -112,8 +113,17 @@ func runUnfold(_ arguments: [String], environment: [String: String] = [:]) throw
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let killer = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    // Both pipes drained concurrently, so a child filling one cannot block on it.
+    nonisolated(unsafe) var stderr = Data()
+    let errReader = DispatchGroup()
+    DispatchQueue.global().async(group: errReader) { stderr = err.fileHandleForReading.readDataToEndOfFile() }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    errReader.wait()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    killer.cancel()
+    let timedOut = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self),
+            String(decoding: stderr, as: UTF8.self) + (timedOut ? "\n[test] unfold \(arguments.first ?? "") killed after \(Int(timeout)) s" : ""))
 }
