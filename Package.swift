@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "UnfoldMathTests", dependencies: ["UnfoldMath"]),
         .testTarget(name: "UnfoldDataTests", dependencies: ["UnfoldData"]),
         .testTarget(name: "UnfoldSnapshotTests", dependencies: ["UnfoldSnapshot", "UnfoldModels", "UnfoldMath"]),
-        .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath", "UnfoldServing"]),
+        .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath", "UnfoldServing", "UnfoldSnapshot"]),
         .testTarget(name: "UnfoldModelsTests", dependencies: ["UnfoldModels", "UnfoldMath"]),
         .testTarget(name: "UnfoldServingTests", dependencies: ["UnfoldServing", "UnfoldModels", "UnfoldSnapshot", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
