@@ -35,3 +35,33 @@ final class ServiceConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: ["UNFOLD_HOST": ""]))
     }
 }
+
+/// The key table is the one source: the docs' table and the shipped config file follow it.
+final class ConfigurationTableTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func testTheDocsTableIsTheKeyTable() throws {
+        let docs = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let table = docs.split(separator: "\n", omittingEmptySubsequences: false).filter { $0.hasPrefix("| ") }.joined(separator: "\n")
+        XCTAssertEqual(table, ServiceConfiguration.markdownTable, "docs/configuration.md's table differs from ConfigurationKey.all; paste ServiceConfiguration.markdownTable")
+    }
+
+    func testTheShippedConfigFileHasEveryKeyWithItsDefault() throws {
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("Config/unfold.json"))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), Set(ConfigurationKey.all.map(\.name)))
+        XCTAssertEqual(try ServiceConfiguration.load(file: Self.root.appendingPathComponent("Config/unfold.json").path, environment: [:]), ServiceConfiguration())
+    }
+
+    func testFlagsAreParsedFromTheTable() throws {
+        let c = try ServiceConfiguration.load(file: nil, environment: [:], arguments: ["--port", "9", "--log-level=debug", "--max-body-bytes", "100"])
+        XCTAssertEqual(c.port, 9)
+        XCTAssertEqual(c.logLevel, "debug")
+        XCTAssertEqual(c.maxBodyBytes, 100)
+        XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: [:], arguments: ["--max-bodybytes", "1"])) {
+            XCTAssertEqual($0 as? ConfigurationError, .unknownKey("max_bodybytes", .flag("--max-bodybytes")))
+        }
+        XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: [:], arguments: ["--port"]))
+        XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: [:], arguments: ["9"]))
+    }
+}

@@ -18,6 +18,7 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case unreadableFile(path: String, reason: String)
     case unknownKey(String, ConfigurationSource)
     case badValue(key: String, ConfigurationSource, reason: String)
+    case unexpectedArgument(String)
 
     public var description: String {
         switch self {
@@ -28,6 +29,8 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
             return "unknown configuration key '\(key)' \(source); known keys: \(known)"
         case .badValue(let key, let source, let reason):
             return "bad value for '\(key)' \(source): \(reason)"
+        case .unexpectedArgument(let argument):
+            return "unexpected argument '\(argument)'; settings are given as --key value"
         }
     }
 }

@@ -22,41 +22,83 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
+    /// Every setting: the one table from which the file loader, the `UNFOLD_*` variables,
+    /// `unfold serve`'s flags, its help and the table in docs/configuration.md are derived.
     static let all: [ConfigurationKey] = [
-        .init(name: "host", kind: .text(\.host, allowEmpty: false), help: "address to listen on"),
-        .init(name: "port", kind: .integer(0...65535, \.port), help: "TCP port (0 picks a free one)"),
-        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "threads running handlers (0: one per core)"),
-        .init(name: "max_connections", kind: .integer(1...1_000_000, \.maxConnections), help: "open connections before new ones get 503"),
-        .init(name: "max_request_line_bytes", kind: .integer(64...1 << 20, \.maxRequestLineBytes), help: "longest request line (414 beyond)"),
-        .init(name: "max_header_bytes", kind: .integer(256...1 << 24, \.maxHeaderBytes), help: "largest header section (431 beyond)"),
-        .init(name: "max_header_count", kind: .integer(1...100_000, \.maxHeaderCount), help: "most header fields (431 beyond)"),
-        .init(name: "max_body_bytes", kind: .integer(1...1 << 32, \.maxBodyBytes), help: "largest request body (413 beyond)"),
-        .init(name: "header_timeout_seconds", kind: .seconds(0.05...86_400, \.headerTimeoutSeconds), help: "time to receive a request head"),
-        .init(name: "body_timeout_seconds", kind: .seconds(0.05...86_400, \.bodyTimeoutSeconds), help: "longest pause inside a request body"),
-        .init(name: "idle_timeout_seconds", kind: .seconds(0.05...86_400, \.idleTimeoutSeconds), help: "keep-alive idle time between requests"),
-        .init(name: "write_timeout_seconds", kind: .seconds(0.05...86_400, \.writeTimeoutSeconds), help: "time a client may leave a response unread"),
-        .init(name: "shutdown_grace_seconds", kind: .seconds(0...3_600, \.shutdownGraceSeconds), help: "time in-flight requests get at shutdown"),
+        .init(name: "host", kind: .text(\.host, allowEmpty: false), help: "address to listen on (`0.0.0.0` or `::` for all)"),
+        .init(name: "port", kind: .integer(0...65535, \.port), help: "TCP port; 0 picks a free one (logged as `msg=listening ... port=N`)"),
+        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "threads that run handlers; 0 is one per core"),
+        .init(name: "max_connections", kind: .integer(1...1_000_000, \.maxConnections), help: "open connections; further ones get 503 and are closed"),
+        .init(name: "max_request_line_bytes", kind: .integer(64...1 << 20, \.maxRequestLineBytes), help: "request line limit (414)"),
+        .init(name: "max_header_bytes", kind: .integer(256...1 << 24, \.maxHeaderBytes), help: "header section limit (431)"),
+        .init(name: "max_header_count", kind: .integer(1...100_000, \.maxHeaderCount), help: "header field count limit (431)"),
+        .init(name: "max_body_bytes", kind: .integer(1...1 << 32, \.maxBodyBytes), help: "decoded body limit (413)"),
+        .init(name: "header_timeout_seconds", kind: .seconds(0.05...86_400, \.headerTimeoutSeconds), help: "from a request's first byte (or from accept) to its complete head (408)"),
+        .init(name: "body_timeout_seconds", kind: .seconds(0.05...86_400, \.bodyTimeoutSeconds), help: "longest pause between pieces of a body (408)"),
+        .init(name: "idle_timeout_seconds", kind: .seconds(0.05...86_400, \.idleTimeoutSeconds), help: "keep-alive idle time between requests (silent close)"),
+        .init(name: "write_timeout_seconds", kind: .seconds(0.05...86_400, \.writeTimeoutSeconds), help: "time a client may leave a response unread before the connection is dropped"),
+        .init(name: "shutdown_grace_seconds", kind: .seconds(0...3_600, \.shutdownGraceSeconds), help: "time in-flight requests get after SIGTERM/SIGINT"),
         .init(name: "gzip_min_bytes", kind: .integer(0...1 << 30, \.gzipMinBytes), help: "smallest response body that is gzip-compressed"),
-        .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "one of \(logLevels.joined(separator: ", "))"),
-        .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for /admin (empty: loopback only)"),
-        .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files"),
-        .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "model name used when a request names none"),
-        .init(name: "snapshot_poll_seconds", kind: .seconds(0.05...3_600, \.snapshotPollSeconds), help: "how often the snapshot directory is rescanned (besides inotify)"),
-        .init(name: "retain_versions", kind: .integer(1...1000, \.retainVersions), help: "snapshot files kept per model name"),
+        .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "`info` logs one line per request"),
+        .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for `/admin` routes; empty means loopback clients only"),
+        .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files; at start the newest valid snapshot of each model name is loaded"),
+        .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "the model a request gets when it names none"),
+        .init(name: "snapshot_poll_seconds", kind: .seconds(0.05...3_600, \.snapshotPollSeconds), help: "how often the snapshot directory is rescanned (directory events trigger a scan at once; the poll is the fallback); in replica mode, how often the URL is polled"),
+        .init(name: "retain_versions", kind: .integer(1...1000, \.retainVersions), help: "snapshot files kept per model name; older ones are deleted (never the active one)"),
+        .init(name: "promotion_tolerance", kind: .seconds(0...1, \.promotionTolerance), help: "a new version whose held-out NDCG@10 is below the active one's by more than this is held back"),
         .init(name: "jobs", kind: .text(\.jobs, allowEmpty: false), help: "directory of training job records"),
-        .init(name: "train_data", kind: .text(\.trainData, allowEmpty: false), help: "interactions a retrain uses when the request names none"),
-        .init(name: "train_test", kind: .text(\.trainTest, allowEmpty: true), help: "held-out interactions for retrain metrics (empty: none)"),
-        .init(name: "train_items", kind: .text(\.trainItems, allowEmpty: true), help: "items file embedded by retrains (empty: none)"),
-        .init(name: "job_time_limit_seconds", kind: .seconds(1...604_800, \.jobTimeLimitSeconds), help: "a training job running longer is killed and marked failed"),
-        .init(name: "retrain_after_interactions", kind: .integer(0...1_000_000_000, \.retrainAfterInteractions), help: "start a retrain on base data plus the log after this many ingested interactions (0: never)"),
-        .init(name: "retrain_every_minutes", kind: .seconds(0...100_000, \.retrainEveryMinutes), help: "start a retrain on this schedule (0: never)"),
-        .init(name: "interaction_log", kind: .text(\.interactionLog, allowEmpty: false), help: "directory of the durable interaction log"),
+        .init(name: "train_data", kind: .text(\.trainData, allowEmpty: false), help: "what a retrain trains on when the request names nothing (a path or a URL)"),
+        .init(name: "train_test", kind: .text(\.trainTest, allowEmpty: true), help: "held-out data for retrain metrics (and so the promotion gate); empty: none"),
+        .init(name: "train_items", kind: .text(\.trainItems, allowEmpty: true), help: "items file embedded by retrains; empty: none"),
+        .init(name: "job_time_limit_seconds", kind: .seconds(1...604_800, \.jobTimeLimitSeconds), help: "a job running longer is stopped and marked failed"),
+        .init(name: "retrain_every_minutes", kind: .seconds(0...100_000, \.retrainEveryMinutes), help: "start a retrain on this schedule (0: never); skipped while one runs"),
+        .init(name: "retrain_after_interactions", kind: .integer(0...1_000_000_000, \.retrainAfterInteractions), help: "after this many ingested interactions, retrain on `train_data` plus the log (0: never)"),
+        .init(name: "interaction_log", kind: .text(\.interactionLog, allowEmpty: false), help: "directory of the durable interaction log (`POST /v1/interactions`)"),
         .init(name: "log_segment_bytes", kind: .integer(4096...(1 << 34), \.logSegmentBytes), help: "size at which a new log segment starts"),
-        .init(name: "snapshot_url", kind: .text(\.snapshotURL, allowEmpty: true), help: "replica mode: follow the snapshot at this URL (empty: off)"),
-        .init(name: "promotion_tolerance", kind: .seconds(0...1, \.promotionTolerance), help: "how far below the active ndcg@10 a new version may be and still be activated"),
+        .init(name: "snapshot_url", kind: .text(\.snapshotURL, allowEmpty: true), help: "replica mode: follow the snapshot at this URL (see `deployment.md`)"),
     ]
 
     static func named(_ name: String) -> ConfigurationKey? {
         all.first { $0.name == name }
+    }
+
+    /// The value the built-in defaults give this key, as the docs show it.
+    var defaultText: String {
+        let defaults = ServiceConfiguration()
+        switch kind {
+        case .integer(_, let path): return "`\(defaults[keyPath: path])`"
+        case .seconds(_, let path):
+            let v = defaults[keyPath: path]
+            return "`\(v == v.rounded() ? String(Int(v)) : String(v))`"
+        case .choice(_, let path): return "`\(defaults[keyPath: path])`"
+        case .text(let path, _):
+            let v = defaults[keyPath: path]
+            return v.isEmpty ? "`\"\"`" : "`\(v)`"
+        }
+    }
+
+    /// What values the key takes, as the docs show it.
+    var rangeText: String {
+        switch kind {
+        case .integer(let r, _): return "\(r.lowerBound)–\(r.upperBound)"
+        case .seconds(let r, _):
+            func f(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+            return "\(f(r.lowerBound))–\(f(r.upperBound))"
+        case .choice(let choices, _): return choices.joined(separator: ", ")
+        case .text: return ""
+        }
+    }
+
+    /// The table in docs/configuration.md.
+    static var markdownTable: String {
+        (["| key | default | range | meaning |", "| --- | --- | --- | --- |"]
+            + all.map { "| `\($0.name)` | \($0.defaultText) | \($0.rangeText) | \($0.help) |" }).joined(separator: "\n")
+    }
+
+    /// `unfold serve --help`'s list of setting flags.
+    static var flagHelp: String {
+        all.map { key in
+            "  \(key.flagName) <\(key.rangeText.isEmpty ? "text" : key.rangeText)>\n      \(key.help.replacingOccurrences(of: "`", with: "")) (default \(key.defaultText.replacingOccurrences(of: "`", with: "")))"
+        }.joined(separator: "\n")
     }
 }

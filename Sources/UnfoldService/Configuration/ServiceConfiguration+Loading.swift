@@ -1,6 +1,43 @@
 import Foundation
 
 extension ServiceConfiguration {
+    /// Loads the file (if any), then applies `UNFOLD_*` variables, then `--key value` (or
+    /// `--key=value`) flags from `arguments`, each named after a key of the table.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            arguments: [String]) throws(ConfigurationError) -> ServiceConfiguration {
+        try load(file: file, environment: environment, flags: try flags(arguments))
+    }
+
+    /// `--key value` and `--key=value` pairs as (key, flag, value); an unknown flag or one
+    /// without a value is refused.
+    static func flags(_ arguments: [String]) throws(ConfigurationError) -> [(key: String, flag: String, value: String)] {
+        var out: [(key: String, flag: String, value: String)] = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            guard argument.hasPrefix("--"), argument.count > 2 else { throw .unexpectedArgument(argument) }
+            var flag = argument, value: String?
+            if let equals = argument.firstIndex(of: "=") {
+                flag = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            }
+            let name = String(flag.dropFirst(2)).replacingOccurrences(of: "-", with: "_")
+            guard ConfigurationKey.named(name) != nil else { throw .unknownKey(name, .flag(flag)) }
+            if value == nil {
+                guard i + 1 < arguments.count else { throw .badValue(key: name, .flag(flag), reason: "the flag needs a value") }
+                i += 1
+                value = arguments[i]
+            }
+            out.append((name, flag, value!))
+            i += 1
+        }
+        return out
+    }
+
+    /// The table of docs/configuration.md, and the flags' help, from the key table.
+    public static var markdownTable: String { ConfigurationKey.markdownTable }
+    public static var flagHelp: String { ConfigurationKey.flagHelp }
+
     /// Loads the file (if any), then applies `UNFOLD_*` variables, then flag values.
     ///
     /// - Parameters:
