@@ -53,10 +53,3 @@ extension ModelKind: Codable {
         try c.encode(name)
     }
 }
-
-/// The parameters of one model kind.
-public protocol ModelParameters: ParameterSet {
-    static var kind: ModelKind { get }
-    /// The embedding dimension d.
-    var factors: Int { get }
-}

@@ -23,21 +23,3 @@ public struct RecommendQuery: Sendable {
         self.features = features
     }
 }
-
-/// The posted items resolved against a served model: the bag it knows, and the ids it does not.
-public struct PostedItems: Sendable {
-    public var bag: ItemBag
-    public var unknown: [String] = []
-
-    public init(capacity: Int = 0) { bag = ItemBag(capacity: capacity) }
-
-    public init(bag: ItemBag) { self.bag = bag }
-}
-
-/// The answer: items best first with their exact scores, and where they came from.
-public struct Recommendation: Sendable {
-    public enum Source: String, Sendable { case model, popular }
-    public var source: Source
-    public var items: [(index: Int, score: Float)]
-    public var unknownItems: [String]
-}

@@ -198,18 +198,6 @@ public final class Snapshot: Sendable {
     }
 }
 
-/// A read-only mapping of a whole file, unmapped when the last reference goes.
-final class Mapping: @unchecked Sendable {
-    // Safe to share: mapped PROT_READ and never written.
-    let base: UnsafeMutableRawPointer
-    let size: Int
-    init(base: UnsafeMutableRawPointer, size: Int) {
-        self.base = base
-        self.size = size
-    }
-    deinit { munmap(base, size) }
-}
-
 private func openReadOnly(_ path: String) -> Int32 {
     #if canImport(Glibc)
     return Glibc.open(path, O_RDONLY | O_CLOEXEC)

@@ -51,6 +51,3 @@ public struct MFSGDParameters: ModelParameters, Equatable {
         .integer("srank_epochs", \.stableRankEpochs, 0...100_000, "epochs the stable-rank regularizer stays on (a warm start)"),
     ]
 }
-
-/// How an SGD trainer turns gradients into steps.
-public enum Optimizer: String, Sendable, CaseIterable { case sgd, adagrad, adam }

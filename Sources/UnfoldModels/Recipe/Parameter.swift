@@ -1,43 +1,3 @@
-/// A training parameter's value as a caller gives it: a JSON scalar (the admin API, a spec
-/// file) or the text of a command-line flag. Each parameter converts what it accepts.
-public enum ParameterValue: Sendable, Equatable, Codable, CustomStringConvertible {
-    case number(Double)
-    case string(String)
-    case bool(Bool)
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else { throw DecodingError.typeMismatch(ParameterValue.self, .init(codingPath: c.codingPath, debugDescription: "a parameter must be a number, a string or a boolean")) }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .number(let n): try c.encode(n)
-        case .string(let s): try c.encode(s)
-        case .bool(let b): try c.encode(b)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .string(let s): return "'\(s)'"
-        case .bool(let b): return String(b)
-        }
-    }
-}
-
-/// Why a training spec is refused; the message names the parameter and what it accepts.
-public struct ParameterError: Error, Equatable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// One named, typed, range-checked setting of a `ParameterSet`: the single definition from
 /// which the admin API's validation, `unfold train`'s flags, the spec file, the help text
 /// and the snapshot's recipe are all derived.
@@ -162,39 +122,5 @@ private extension StringProtocol {
         while s.first == set { s.removeFirst() }
         while s.last == set { s.removeLast() }
         return String(s)
-    }
-}
-
-/// A set of parameters with defaults (`init()`) and a table of them: decoded from values
-/// by name, with an unknown name or a bad value refused.
-public protocol ParameterSet: Sendable {
-    init()
-    static var parameters: [Parameter<Self>] { get }
-}
-
-extension ParameterSet {
-    public static var parameterNames: [String] { parameters.map(\.name) }
-
-    /// The defaults with `values` applied; a name not in the table throws, listing the known ones.
-    public init(values: [String: ParameterValue]) throws(ParameterError) {
-        self.init()
-        for name in values.keys.sorted() {
-            guard let parameter = Self.parameters.first(where: { $0.name == name }) else {
-                throw ParameterError("unknown parameter '\(name)'; known: \(Self.parameterNames.sorted().joined(separator: ", "))")
-            }
-            try parameter.apply(values[name]!, to: &self)
-        }
-    }
-
-    /// Every set parameter by name (what a spec file and the snapshot's recipe hold).
-    public var values: [String: ParameterValue] {
-        var out: [String: ParameterValue] = [:]
-        for p in Self.parameters { if let v = p.value(of: self) { out[p.name] = v } }
-        return out
-    }
-
-    /// The numeric ones, for the metadata's `hyperparameters`.
-    public var numericValues: [String: Double] {
-        values.compactMapValues { if case .number(let n) = $0 { return n } else { return nil } }
     }
 }

@@ -1,0 +1,40 @@
+/// Where a training run reads its interactions and what it adds to them.
+public struct DataSource: Sendable, Equatable, Codable {
+    /// Training interactions (TSV, CSV or JSON Lines, optionally gzip): a path or an
+    /// http(s)/file URL.
+    public var path: String
+    /// Held-out interactions: their metrics go into the snapshot metadata.
+    public var test: String?
+    /// Items file with titles and categories (TSV with a header, or RecBole `.item`).
+    public var items: String?
+    /// An interaction log directory (`POST /v1/interactions`) whose records are added.
+    public var log: String?
+    /// Planted groups (`unfold generate --groups-out`): the folding rate goes into the metadata.
+    public var groups: String?
+    /// Count bad lines instead of stopping.
+    public var skipBadLines: Bool
+
+    public init(path: String, test: String? = nil, items: String? = nil, log: String? = nil, groups: String? = nil, skipBadLines: Bool = false) {
+        self.path = path
+        self.test = test
+        self.items = items
+        self.log = log
+        self.groups = groups
+        self.skipBadLines = skipBadLines
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, test, items, log, groups
+        case skipBadLines = "skip_bad_lines"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        test = try c.decodeIfPresent(String.self, forKey: .test)
+        items = try c.decodeIfPresent(String.self, forKey: .items)
+        log = try c.decodeIfPresent(String.self, forKey: .log)
+        groups = try c.decodeIfPresent(String.self, forKey: .groups)
+        skipBadLines = try c.decodeIfPresent(Bool.self, forKey: .skipBadLines) ?? false
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import UnfoldHTTP
+import UnfoldServing
+import UnfoldJSON
+
+/// Builds JSON text directly: responses are small and hot, so no encoder round trip.
+struct JSONWriter {
+    var bytes: [UInt8] = []
+    private var needsComma = [false]
+
+    init() { bytes.reserveCapacity(1024) }
+
+    private mutating func separator() {
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    mutating func open() {
+        separator()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+
+    mutating func close() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma.removeLast()
+    }
+
+    /// A key; the value that follows is written without a separator.
+    mutating func key(_ name: String) {
+        separator()
+        appendJSONString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma[needsComma.count - 1] = false
+    }
+
+    mutating func raw(_ text: String) {
+        separator()
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func field(_ name: String, string value: String) {
+        key(name)
+        separator()
+        appendJSONString(value, to: &bytes)
+    }
+
+    mutating func field(_ name: String, number value: String) {
+        key(name)
+        raw(value)
+    }
+
+    mutating func field(_ name: String, bool value: Bool) {
+        key(name)
+        raw(value ? "true" : "false")
+    }
+
+    mutating func strings(_ values: [String]) {
+        raw("[" + values.map(jsonString).joined(separator: ",") + "]")
+    }
+
+    mutating func modelField(_ model: ServedModel) {
+        key("model")
+        open()
+        field("name", string: model.name)
+        field("version", number: String(model.version))
+        close()
+    }
+
+    /// `"items":[…]`, from the model's precomputed item text.
+    mutating func items(_ items: [(index: Int, score: Float)], model: ServedModel) {
+        key("items")
+        separator()
+        model.responseText.appendList(items, to: &bytes)
+    }
+}
