@@ -132,7 +132,7 @@ final class HTTPResilienceEndToEndTests: XCTestCase {
             _ = try rude.readResponse()
             rude.reset()
         }
-        group.wait()
+        XCTAssertEqual(group.wait(timeout: .now() + 120), .success, "the well-behaved clients finish within 2 minutes")
         XCTAssertEqual(failures.value, 0)
         XCTAssertTrue(server.isRunning)
         let c = try RawClient(port: server.port)

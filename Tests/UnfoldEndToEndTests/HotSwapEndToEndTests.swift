@@ -88,7 +88,7 @@ final class HotSwapEndToEndTests: XCTestCase {
         var trained = [first]
         for seed in 2...4 { trained.append(try train(into: directory, seed: seed)) }
         XCTAssertTrue(try waitForVersion(server, trained.last!))
-        while tally.lock.withLock({ tally.ok + tally.failed }) < 5000 { usleep(50_000) }
+        XCTAssertTrue(waitUntil(timeout: 120) { tally.lock.withLock { tally.ok + tally.failed } >= 5000 }, "5000 requests within 2 minutes")
         tally.lock.withLock { tally.stop = true }
         usleep(200_000)
         tally.lock.withLock {

@@ -44,7 +44,7 @@ final class IngestEndToEndTests: XCTestCase {
             }
         }
         writers.forEach { $0.start() }
-        while acks.lock.withLock({ acks.acknowledged.count }) < 200 { usleep(10_000) }
+        XCTAssertTrue(waitUntil(timeout: 60) { acks.lock.withLock { acks.acknowledged.count } >= 200 }, "200 acknowledged batches within a minute")
         server.signal(SIGKILL)
         acks.lock.withLock { acks.stop = true }
         XCTAssertNotNil(server.waitForExit(timeout: 5))

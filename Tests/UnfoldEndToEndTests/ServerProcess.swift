@@ -99,6 +99,17 @@ final class ServerProcess: @unchecked Sendable {
     }
 }
 
+/// Polls `condition` every 10 ms until it holds or `timeout` seconds pass: every wait in a
+/// test has a deadline, so a test fails instead of hanging. Returns whether it held.
+func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
 /// Runs `unfold ARGS` to completion and returns its exit status and output; a run past
 /// `timeout` seconds is killed (and reported as a failed status), so no test hangs.
 func runUnfold(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 300) throws -> (status: Int32, stdout: String, stderr: String) {
