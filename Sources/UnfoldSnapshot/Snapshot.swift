@@ -21,7 +21,7 @@ public final class Snapshot: Sendable {
     public let model: Model
 
     public static func open(path: String) throws(SnapshotError) -> Snapshot {
-        let fd = openReadOnly(path)
+        let fd = openFile(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
@@ -196,12 +196,4 @@ public final class Snapshot: Sendable {
         return Tower(layout: layout, parameters: PinnedArray(mapped: floats.baseAddress!, count: layout.count, owner: owner),
                      itemBias: PinnedArray(mapped: floats.baseAddress! + layout.count, count: n, owner: owner))
     }
-}
-
-private func openReadOnly(_ path: String) -> Int32 {
-    #if canImport(Glibc)
-    return Glibc.open(path, O_RDONLY | O_CLOEXEC)
-    #else
-    return Darwin.open(path, O_RDONLY | O_CLOEXEC)
-    #endif
 }

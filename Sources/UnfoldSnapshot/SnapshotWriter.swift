@@ -122,12 +122,12 @@ public enum SnapshotWriter {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let final = (directory as NSString).appendingPathComponent(fileName(name: name, version: contents.version))
         let temporary = (directory as NSString).appendingPathComponent(".tmp-\(getpid())-\(fileName(name: name, version: contents.version))")
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = openFile(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SnapshotError.writeFailed(path: temporary, reason: String(cString: strerror(errno))) }
         var written = 0
         let ok: Bool = bytes.withUnsafeBytes { raw in
             while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                let n = writeBytes(fd, raw.baseAddress! + written, raw.count - written)
                 if n < 0 { if errno == EINTR { continue } else { return false } }
                 written += n
             }
@@ -144,12 +144,15 @@ public enum SnapshotWriter {
             unlink(temporary)
             throw SnapshotError.writeFailed(path: final, reason: reason)
         }
-        // The rename is durable only once the directory entry is on disk.
-        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            fsync(dir)
-            close(dir)
+        // The rename is durable only once the directory entry is on disk. The file is complete
+        // either way; a failure here is reported, not fatal.
+        let dir = openFile(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0, fsync(dir) == 0 || errno == EINVAL else {
+            let reason = String(cString: strerror(errno))
+            if dir >= 0 { close(dir) }
+            throw SnapshotError.writeFailed(path: directory, reason: "the snapshot is written but the directory could not be synced: \(reason)")
         }
+        close(dir)
         return final
     }
 

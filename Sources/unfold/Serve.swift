@@ -81,9 +81,18 @@ struct Serve: ParsableCommand {
     /// Each connection is a descriptor: lift the soft limit to the hard one.
     private func raiseDescriptorLimit(logger: Logger) {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        #if os(Linux)
+        let resource = Int32(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(resource, &limit) == 0 else {
+            logger.warning("could not read the open-file limit", metadata: ["errno": .stringConvertible(errno)])
+            return
+        }
+        guard limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+        if setrlimit(resource, &limit) != 0 {
             logger.warning("could not raise the open-file limit", metadata: ["errno": .stringConvertible(errno)])
         }
     }
@@ -96,8 +105,14 @@ private func hangupCount() -> Int { Int(hangupCounter) }
 
 private func installHangupHandler() {
     var action = sigaction()
+    #if os(Linux)
     action.__sigaction_handler.sa_handler = { _ in hangupCounter &+= 1 }
+    #else
+    action.__sigaction_u.__sa_handler = { _ in hangupCounter &+= 1 }
+    #endif
     sigemptyset(&action.sa_mask)
     action.sa_flags = 0  // no SA_RESTART
-    sigaction(SIGHUP, &action, nil)
+    if sigaction(SIGHUP, &action, nil) != 0 {
+        printErr("warning: could not install the SIGHUP handler: \(String(cString: strerror(errno)))")
+    }
 }

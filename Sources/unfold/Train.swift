@@ -98,10 +98,20 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        if nice > 0 { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(nice)) }
+        if nice > 0 { lowerPriority(by: nice) }
         let pipeline = TrainingPipeline(spec: try trainingSpec(), output: out, reporter: ProgressReporter(mode: progress))
         _ = try cliTry { try pipeline.run() }
     }
 }
 
 extension ProgressReporter.Mode: ExpressibleByArgument {}
+
+/// nice(2) for this process; a failure is reported and training goes on at normal priority.
+func lowerPriority(by amount: Int) {
+    #if os(Linux)
+    let status = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(amount))
+    #else
+    let status = setpriority(PRIO_PROCESS, 0, Int32(amount))
+    #endif
+    if status != 0 { printErr("warning: could not lower the priority by \(amount): \(String(cString: strerror(errno)))") }
+}
