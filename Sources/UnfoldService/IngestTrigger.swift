@@ -10,13 +10,16 @@ import UnfoldServing
 /// keeps growing and the next batch past M tries again.
 final class IngestTrigger: @unchecked Sendable {
     let threshold: Int
+    /// The model name it retrains.
+    let model: String
     let jobs: JobSupervisor
     let logger: Logger
     private let lock = NSLock()
     private var count = 0
 
-    init(threshold: Int, jobs: JobSupervisor, logger: Logger) {
+    init(threshold: Int, model: String, jobs: JobSupervisor, logger: Logger) {
         self.threshold = threshold
+        self.model = model
         self.jobs = jobs
         self.logger = logger
     }
@@ -29,9 +32,8 @@ final class IngestTrigger: @unchecked Sendable {
         }
         guard due else { return }
         do {
-            var data = jobs.defaultData
-            data.log = jobs.interactionLog
-            let job = try jobs.start(try TrainingSpec(kind: .wals, values: [:], data: data))
+            let (spec, basedOn) = try jobs.scheduledSpec(model, addLog: true)
+            let job = try jobs.start(spec, basedOn: basedOn)
             lock.withLock { count = 0 }
             logger.notice("retrain started after ingested interactions", metadata: ["job": .string(job.id), "threshold": .stringConvertible(threshold)])
         } catch {

@@ -58,7 +58,7 @@ public final class UnfoldApplication: Sendable {
         RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
         AdminModelRoutes(store: store).register(on: router)
         AdminJobRoutes(jobs: jobs).register(on: router)
-        let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, jobs: jobs, logger: logger)
+        let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
         IngestRoutes(log: interactionLog, onAccepted: { trigger.accepted($0) }).register(on: router)
     }
 
@@ -96,12 +96,13 @@ public final class UnfoldApplication: Sendable {
     private func scheduleRetraining() {
         let minutes = configuration.retrainEveryMinutes
         guard minutes > 0 else { return }
-        let jobs = self.jobs, logger = self.logger
+        let jobs = self.jobs, logger = self.logger, defaultModel = configuration.defaultModel
         let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         timer.schedule(deadline: .now() + minutes * 60, repeating: minutes * 60)
         timer.setEventHandler {
             do {
-                let job = try jobs.start(try TrainingSpec(kind: .wals, values: [:], data: jobs.defaultData))
+                let (spec, basedOn) = try jobs.scheduledSpec(defaultModel, addLog: false)
+                let job = try jobs.start(spec, basedOn: basedOn)
                 logger.notice("scheduled retrain started", metadata: ["job": .string(job.id)])
             } catch {
                 logger.warning("scheduled retrain not started", metadata: ["reason": .string("\(error)")])

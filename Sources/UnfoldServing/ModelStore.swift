@@ -231,8 +231,10 @@ public final class ModelStore: @unchecked Sendable {
 
     /// The promotion gate: nil when the new version may replace the active one.
     private func gate(new: ServedModel, active: ServedModel) -> String? {
-        guard let newScore = new.metadata.evaluation["ndcg@10"],
-              let activeScore = active.metadata.evaluation["ndcg@10"] else { return nil }
+        guard let activeScore = active.metadata.evaluation["ndcg@10"] else { return nil }
+        guard let newScore = new.metadata.evaluation["ndcg@10"] else {
+            return String(format: "it has no held-out evaluation and the active version has one (ndcg@10 %.4f); retrain with test data or a holdout, or with force to serve it anyway", activeScore)
+        }
         if newScore < activeScore - policy.promotionTolerance {
             return String(format: "held-out ndcg@10 %.4f is below the active version's %.4f by more than the tolerance %.4f; activate it explicitly to serve it", newScore, activeScore, policy.promotionTolerance)
         }

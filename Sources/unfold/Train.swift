@@ -19,6 +19,7 @@ struct Train: ParsableCommand {
     @Option(help: "Items file with titles and categories (TSV with header, or RecBole .item).") var items: String?
     @Option(help: "Planted groups (unfold generate --groups-out): the folding rate goes into the metadata.") var groups: String?
     @Flag(name: .customLong("skip-bad-lines"), help: "Count bad lines instead of stopping.") var skipBadLines = false
+    @Option(help: "Without --test: hold out this fraction of the training data (latest per user by time, else random) for held-out metrics.") var holdout: Double?
     @Option(help: "Model name (default: the kind).") var name: String?
     @Option(help: "A training spec file (JSON: model, name, params, data), instead of the flags above.") var spec: String?
     @Option(help: "Snapshot directory.") var out = "snapshots"
@@ -47,7 +48,7 @@ struct Train: ParsableCommand {
         }
         guard let kind = ModelKind(name: model) else { throw ValidationError("model '\(model)' is not available; available: \(ModelKind.names.joined(separator: ", "))") }
         guard let data else { throw ValidationError("--data is required (or --spec)") }
-        let source = DataSource(path: data, test: test, items: items, log: log, groups: groups, skipBadLines: skipBadLines)
+        let source = DataSource(path: data, test: test, items: items, log: log, groups: groups, skipBadLines: skipBadLines, holdout: holdout)
         do {
             return try TrainingSpec(kind: kind, name: name, values: try Self.values(parameters, kind: kind), data: source)
         } catch let error as ParameterError {

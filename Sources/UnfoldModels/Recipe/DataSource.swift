@@ -13,18 +13,27 @@ public struct DataSource: Sendable, Equatable, Codable {
     public var groups: String?
     /// Count bad lines instead of stopping.
     public var skipBadLines: Bool
+    /// Without a test file: hold out this fraction of the training interactions for the
+    /// evaluation (per user, the latest by time when there are timestamps; else at random),
+    /// so even a model trained on the log alone gets held-out metrics and a promotion gate.
+    public var holdout: Double?
 
-    public init(path: String, test: String? = nil, items: String? = nil, log: String? = nil, groups: String? = nil, skipBadLines: Bool = false) {
+    public init(path: String, test: String? = nil, items: String? = nil, log: String? = nil, groups: String? = nil, skipBadLines: Bool = false,
+                holdout: Double? = nil) {
         self.path = path
         self.test = test
         self.items = items
         self.log = log
         self.groups = groups
         self.skipBadLines = skipBadLines
+        self.holdout = holdout
     }
 
+    /// The fractions a hold-out may take.
+    public static let holdoutRange = 0.01...0.5
+
     enum CodingKeys: String, CodingKey {
-        case path, test, items, log, groups
+        case path, test, items, log, groups, holdout
         case skipBadLines = "skip_bad_lines"
     }
 
@@ -36,5 +45,6 @@ public struct DataSource: Sendable, Equatable, Codable {
         log = try c.decodeIfPresent(String.self, forKey: .log)
         groups = try c.decodeIfPresent(String.self, forKey: .groups)
         skipBadLines = try c.decodeIfPresent(Bool.self, forKey: .skipBadLines) ?? false
+        holdout = try c.decodeIfPresent(Double.self, forKey: .holdout)
     }
 }

@@ -30,7 +30,13 @@ public struct TrainingSpec: Sendable {
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw ParameterError("name '\(name)' must be non-empty, without '/', and not start with '.'")
         }
-        if common.evalEveryEpoch && data.test == nil { throw ParameterError("eval_every_epoch needs test data") }
+        if let holdout = data.holdout {
+            guard DataSource.holdoutRange.contains(holdout) else {
+                throw ParameterError("holdout must be a fraction within \(DataSource.holdoutRange.lowerBound)...\(DataSource.holdoutRange.upperBound), got \(holdout)")
+            }
+            guard data.test == nil else { throw ParameterError("holdout carves test data out of the training data; it cannot go with a test file") }
+        }
+        if common.evalEveryEpoch && data.test == nil && data.holdout == nil { throw ParameterError("eval_every_epoch needs test data (a test file or a holdout)") }
         if let p = parameters as? MFSGDParameters, p.sampler == .inBatch, p.batchSize < 2 {
             throw ParameterError("sampler in-batch needs batch_size of at least 2")
         }

@@ -76,8 +76,25 @@ public final class JobSupervisor: @unchecked Sendable {
     /// The interaction log directory, for retrains that add it.
     public var interactionLog: String { settings.interactionLog }
 
-    /// Checks a spec's files and starts its trainer process.
-    func start(_ spec: TrainingSpec, timeLimit: Double? = nil) throws(RequestError) -> TrainingJob {
+    /// The recipe of the active version of a model name, and that version.
+    public func activeRecipe(_ name: String) -> (spec: TrainingSpec, version: UInt64)? {
+        guard let model = store.model(named: name), let recipe = model.metadata.recipe else { return nil }
+        return (recipe, model.version)
+    }
+
+    /// What an unattended retrain of `name` (on a schedule, or after ingested interactions)
+    /// trains: the active version's recipe, else a WALS model on the configured data; with
+    /// `addLog`, plus the interaction log.
+    public func scheduledSpec(_ name: String, addLog: Bool) throws -> (spec: TrainingSpec, basedOn: UInt64?) {
+        let recipe = activeRecipe(name)
+        var spec = try recipe?.spec ?? TrainingSpec(kind: .wals, name: name, values: [:], data: defaultData)
+        if addLog { spec.data.log = settings.interactionLog }
+        return (spec, recipe?.version)
+    }
+
+    /// Checks a spec's files and starts its trainer process. `force` serves the result even
+    /// when the promotion gate would hold it back; `basedOn` records whose recipe it reuses.
+    func start(_ spec: TrainingSpec, timeLimit: Double? = nil, force: Bool = false, basedOn: UInt64? = nil) throws(RequestError) -> TrainingJob {
         if let path = (spec.parameters as? SoftmaxParameters)?.userFeatures, !FileManager.default.isReadableFile(atPath: path) {
             throw .badRequest("user_features '\(path)' is not a readable file")
         }
@@ -108,6 +125,8 @@ public final class JobSupervisor: @unchecked Sendable {
         }
         let arguments = ["train", "--spec", specPath, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
         var job = TrainingJob(id: id, model: model, state: .queued, spec: spec, arguments: arguments, createdAt: Self.now(), stderrTail: [], timeLimitSeconds: limit)
+        job.force = force
+        job.basedOn = basedOn
         // One job per model at a time: a second retrain of the same model is a conflict.
         let conflict: TrainingJob? = lock.withLock {
             if let running = records.values.first(where: { $0.model == model && !$0.state.isFinished }) { return running }
@@ -221,7 +240,18 @@ public final class JobSupervisor: @unchecked Sendable {
             }
             let final = job(id)
             logger.notice("job finished", metadata: ["job": .string(id), "state": .string(final?.state.rawValue ?? "?"), "error": .string(final?.error ?? "")])
-            if final?.state == .succeeded { store.refresh() }
+            guard let final, final.state == .succeeded else { return }
+            if final.force, let version = final.snapshotVersion {
+                // Forced: serve this version whatever the gate says (an explicit activation).
+                do {
+                    try store.activate(name: final.spec.name, version: version)
+                    logger.notice("forced job's model activated", metadata: ["job": .string(id), "version": .stringConvertible(version)])
+                } catch {
+                    logger.error("forced job's model could not be activated", metadata: ["job": .string(id), "error": .string("\(error)")])
+                }
+            } else {
+                store.refresh()
+            }
         }
     }
 

@@ -13,6 +13,10 @@ public struct TrainingJob: Codable, Sendable, Equatable {
     public var state: State
     /// What is trained: the spec the trainer process runs.
     public var spec: TrainingSpec
+    /// The active version whose recipe the spec reuses (a retrain without data), if any.
+    public var basedOn: UInt64?
+    /// Serve the result even if the promotion gate would hold it back.
+    public var force = false
     public var arguments: [String]
     public var createdAt: String
     public var startedAt: String?
@@ -49,6 +53,8 @@ public struct TrainingJob: Codable, Sendable, Equatable {
         model = try c.decode(String.self, forKey: .model)
         state = try c.decode(State.self, forKey: .state)
         spec = try c.decode(TrainingSpec.self, forKey: .spec)
+        basedOn = try c.decodeIfPresent(UInt64.self, forKey: .basedOn)
+        force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
         arguments = try c.decode([String].self, forKey: .arguments)
         createdAt = try c.decode(String.self, forKey: .createdAt)
         startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
@@ -67,7 +73,8 @@ public struct TrainingJob: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, model, state, spec, arguments, pid, progress, notes, evaluation, snapshot, signal, error
+        case id, model, state, spec, force, arguments, pid, progress, notes, evaluation, snapshot, signal, error
+        case basedOn = "based_on"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case snapshotVersion = "snapshot_version", exitStatus = "exit_status", stderrTail = "stderr_tail"
         case timeLimitSeconds = "time_limit_seconds"

@@ -32,21 +32,24 @@ struct AdminJobRoutes {
         }
     }
 
-    /// `{"model":"wals","name":"wals","params":{"factors":64},"data":{"source":"file","path":"...","test":"...","items":"..."},"time_limit_seconds":600}`
-    /// becomes a `TrainingSpec`: an unknown or ill-typed parameter is a 400 naming it.
+    /// `{"model":"wals","name":"wals","params":{"factors":64},"data":{"source":"file","path":"...","test":"...","items":"..."},
+    /// "holdout":0.1,"force":false,"time_limit_seconds":600}` becomes a `TrainingSpec`: an
+    /// unknown or ill-typed parameter is a 400 naming it. Without `data`, the retrain reuses
+    /// the recipe of the active version of that model name: its data, test and items files,
+    /// and its parameters unless the request overrides them.
     private func retrain(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         let parsed = request.body.isEmpty ? JSONValue.object([:]) : try JSONValue.parse(request.body)
         guard case .object(let body) = parsed else { throw .badRequest("body must be a JSON object") }
-        let known: Set<String> = ["model", "name", "params", "data", "time_limit_seconds"]
+        let known: Set<String> = ["model", "name", "params", "data", "holdout", "force", "time_limit_seconds"]
         if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) {
             throw .badRequest("unknown field '\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
         }
-        var kind = ModelKind.wals
+        var requestedKind: ModelKind?
         switch body["model"] {
         case nil, .null?: break
         case .string(let s)?:
             guard let k = ModelKind(name: s) else { throw .badRequest("unknown model kind '\(s)'; available: \(ModelKind.names.joined(separator: ", "))") }
-            kind = k
+            requestedKind = k
         default: throw .badRequest("model must be a string")
         }
         var name: String?
@@ -70,29 +73,57 @@ struct AdminJobRoutes {
             }
         default: throw .badRequest("params must be an object")
         }
-        let data = try dataSource(body["data"])
+        var holdout: Double?
+        switch body["holdout"] {
+        case nil, .null?: break
+        case .number(let n)?: holdout = n
+        default: throw .badRequest("holdout must be a number (the fraction of the training data held out for evaluation)")
+        }
+        var force = false
+        switch body["force"] {
+        case nil, .null?: break
+        case .bool(let b)?: force = b
+        default: throw .badRequest("force must be a boolean")
+        }
         var limit: Double?
         switch body["time_limit_seconds"] {
         case nil, .null?: break
         case .number(let n)?: limit = n
         default: throw .badRequest("time_limit_seconds must be a number")
         }
+        // The recipe of the active version of this name is the base; the request's data and
+        // parameters override it.
+        let modelName = name ?? requestedKind?.name ?? ModelKind.wals.name
+        let recipe = jobs.activeRecipe(modelName)
+        let kind = requestedKind ?? recipe?.spec.kind ?? .wals
+        var data = try dataSource(body["data"], base: recipe?.spec.data ?? jobs.defaultData)
+        if let recipe, recipe.spec.kind == kind {
+            values = recipe.spec.values.merging(values) { _, requested in requested }
+        }
+        if let holdout {
+            data.holdout = holdout
+            data.test = nil
+        }
         let spec: TrainingSpec
         do {
-            spec = try TrainingSpec(kind: kind, name: name, values: values, data: data)
+            spec = try TrainingSpec(kind: kind, name: modelName, values: values, data: data)
         } catch {
             throw .badRequest(error.message)
         }
-        let job = try jobs.start(spec, timeLimit: limit)
-        var response = Self.json(["job": job.id, "state": job.state.rawValue, "status_url": "/admin/jobs/\(job.id)"])
+        let job = try jobs.start(spec, timeLimit: limit, force: force, basedOn: recipe?.version)
+        var answer: [String: Any] = ["job": job.id, "state": job.state.rawValue, "status_url": "/admin/jobs/\(job.id)"]
+        if let version = recipe?.version { answer["based_on"] = version }
+        var response = Self.json(answer)
         response.status = .accepted
         return response
     }
 
-    /// The request's `data` object over the configured defaults: `source` file (a path),
-    /// url (a URL) or log (the configured data plus the interaction log).
-    private func dataSource(_ value: JSONValue?) throws(RequestError) -> DataSource {
-        var source = jobs.defaultData
+    /// The request's `data` object over a base (the active recipe's data, else the configured
+    /// defaults): `source` file (a new `path`) or url (a new `url`) replaces the interactions
+    /// and drops the base's test file unless `test` names one; log adds the interaction log to
+    /// the base's interactions. The items file carries over unless `items` names another.
+    private func dataSource(_ value: JSONValue?, base: DataSource) throws(RequestError) -> DataSource {
+        var source = base
         switch value {
         case nil, .null?: return source
         case .object(let data)?:
@@ -114,14 +145,24 @@ struct AdminJobRoutes {
                 }
             }
             switch kind {
-            case "file": if let path = try string("path") { source.path = path }
+            case "file":
+                if let path = try string("path") {
+                    source.path = path
+                    source.test = nil
+                    source.holdout = nil
+                }
             case "log": source.log = jobs.interactionLog
             case "url":
                 guard let url = try string("url"), Fetcher.isURL(url) else { throw .badRequest("data.url must be an http, https or file URL") }
                 source.path = url
+                source.test = nil
+                source.holdout = nil
             default: throw .badRequest("data.source must be file, log or url")
             }
-            if let test = try string("test") { source.test = test }
+            if let test = try string("test") {
+                source.test = test
+                source.holdout = nil
+            }
             if let items = try string("items") { source.items = items }
             return source
         default: throw .badRequest("data must be an object")

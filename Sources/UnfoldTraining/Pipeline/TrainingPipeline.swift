@@ -34,8 +34,11 @@ public struct TrainingPipeline {
     var k: Int { spec.common.k }
 
     public func run() throws -> Outcome {
-        let data = try read()
-        let held = try heldOut(data)
+        var data = try read()
+        var held = try heldOut(data)
+        if let fraction = spec.data.holdout {
+            (data, held) = try carve(data, fraction: fraction)
+        }
         let trainer = try spec.makeTrainer()
         var context = TrainingContext(threads: threads, seed: UInt64(spec.common.seed))
         let reporter = self.reporter
@@ -101,6 +104,20 @@ public struct TrainingPipeline {
         return Evaluation.align(test: testData, to: data.interactions)
     }
 
+    /// Training data without a hold-out of `fraction` of it, and the hold-out aligned to it:
+    /// per user the latest interactions by time (timestamps), else a seeded random share.
+    func carve(_ data: TrainingData, fraction: Double) throws -> (TrainingData, CSRMatrix) {
+        let method: SplitMethod = data.interactions.timestamps != nil ? .temporal(testFraction: fraction) : .random(testFraction: fraction, seed: UInt64(spec.common.seed))
+        let (split, test) = try Splitter.split(data.interactions, method)
+        // The split keeps both id spaces whole; the model learns only the ids it trains on.
+        var train = Interactions(hasTimestamps: split.timestamps != nil)
+        for k in 0..<split.count {
+            train.append(user: split.users[split.userIndex[k]], item: split.items[split.itemIndex[k]], weight: split.weights[k], timestamp: split.timestamps?[k])
+        }
+        reporter.note("holdout: \(test.count) of \(data.interactions.count) interactions held out for evaluation (\(data.interactions.timestamps != nil ? "latest per user" : "at random"))")
+        return (TrainingData(train), Evaluation.align(test: test, to: train))
+    }
+
     /// Titles and categories of the trained items, from the spec's items file.
     func attributes(_ data: TrainingData) throws -> [String: ItemAttributes] {
         guard let path = spec.data.items else { return [:] }
@@ -118,7 +135,7 @@ public struct TrainingPipeline {
         var evaluation: [String: Double] = [:], baseline: [String: Double] = [:]
         let lists = Evaluation.Lists.served(features: trained.userFeatures)
         if let held {
-            reporter.phase(.evaluate, detail: spec.data.test ?? "")
+            reporter.phase(.evaluate, detail: spec.data.test ?? "holdout \(spec.data.holdout ?? 0)")
             evaluation = Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: lists, threads: threads).dictionary
             baseline = Evaluation.rank(served, train: data.matrix, test: held, k: k, lists: .popularity, threads: threads).dictionary
             if let users = trained.userVectors {
