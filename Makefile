@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test bench bench-http bench-wals bench-serve bench-swap bench-sgd experiments fuzz fuzz-smoke clean
+.PHONY: all deps build data model run test test-contract openapi bench bench-http bench-wals bench-serve bench-swap bench-sgd experiments fuzz fuzz-smoke clean
 
 all: build
 
@@ -64,6 +64,15 @@ test: deps
 	@set -o pipefail; UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log
 	@grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1 | \
 	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n = $$(i+1); if ($$i == "with") f = $$(i+1) } } END { print n - f " passed, " f " failed" }'
+	$(MAKE) test-contract
+
+## test-contract: docs/openapi.yaml is valid, served, and holds against the live server (schemathesis)
+test-contract:
+	bash Tests/contract/contract.sh $(BIN_DEBUG)
+
+## openapi: compile docs/openapi.yaml into the document the server serves at /openapi.json
+openapi:
+	@PY=$$(bash Tests/contract/venv.sh) && $$PY scripts/openapi.py
 
 ## bench: release benchmarks with peers measured in the same run
 bench: bench-http bench-wals bench-serve bench-swap bench-sgd

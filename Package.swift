@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath", "UnfoldServing", "UnfoldSnapshot"]),
         .testTarget(name: "UnfoldModelsTests", dependencies: ["UnfoldModels", "UnfoldMath"]),
         .testTarget(name: "UnfoldServingTests", dependencies: ["UnfoldServing", "UnfoldModels", "UnfoldSnapshot", "UnfoldMath"]),
-        .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
+        .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService", "UnfoldModels", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining"]),
     ]
 )

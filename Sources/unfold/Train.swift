@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     /// The parameter tables as help text: common ones, then each kind's.
     static var parameterHelp: String {
         func lines<P: ParameterSet>(_ type: P.Type) -> String {
-            P.parameters.map { "  \($0.flag) — \($0.help) (\($0.accepts))" }.joined(separator: "\n")
+            P.parameters.map { "  \($0.flag) — \($0.help) (\($0.accepts.description))" }.joined(separator: "\n")
         }
         var text = "Parameters of every kind:\n" + lines(CommonParameters.self)
         for kind in ModelKind.all {
@@ -81,7 +81,7 @@ struct Train: ParsableCommand {
                 }
             }
             // Given twice, the later wins, as for every other option.
-            values[name] = .string(value!)
+            values[name] = .text(value!)
             i += 1
         }
         return values

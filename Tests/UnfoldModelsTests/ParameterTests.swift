@@ -3,7 +3,7 @@ import XCTest
 
 final class ParameterTests: XCTestCase {
     func testDefaultsAndValuesByName() throws {
-        let p = try WALSParameters(values: ["factors": .number(32), "solver": .string("cg"), "alpha": .string("2.5")])
+        let p = try WALSParameters(values: ["factors": .number(32), "solver": .string("cg"), "alpha": .text("2.5")])
         XCTAssertEqual(p.factors, 32)
         XCTAssertEqual(p.solver, .cg)
         XCTAssertEqual(p.alpha, 2.5, "a flag's text converts")
@@ -14,11 +14,21 @@ final class ParameterTests: XCTestCase {
         XCTAssertThrowsError(try WALSParameters(values: ["factors": .number(1.5)])) {
             XCTAssertEqual("\($0)", "parameter 'factors' must be a whole number within 1...1024, got 1.5")
         }
-        XCTAssertThrowsError(try WALSParameters(values: ["factors": .string("many")])) {
+        XCTAssertThrowsError(try WALSParameters(values: ["factors": .text("many")])) {
             XCTAssertEqual("\($0)", "parameter 'factors' must be a whole number within 1...1024, got 'many'")
         }
+        XCTAssertThrowsError(try WALSParameters(values: ["factors": .string("64")]), "a JSON string is not a number") {
+            XCTAssertEqual("\($0)", "parameter 'factors' must be a whole number within 1...1024, got \"64\"")
+        }
+        XCTAssertThrowsError(try CommonParameters(values: ["eval_every_epoch": .string("true")]), "a JSON string is not a boolean")
+        XCTAssertEqual(try CommonParameters(values: ["eval_every_epoch": .text("true")]).evalEveryEpoch, true, "a flag's text is")
+        XCTAssertEqual(try SoftmaxParameters(values: ["hidden": .string("")]).hidden, [])
+        XCTAssertEqual(try SoftmaxParameters(values: ["hidden": .number(32)]).hidden, [32])
+        for bad in ["1, 2", "01", "1,,2", "0", "4097", "a"] {
+            XCTAssertThrowsError(try SoftmaxParameters(values: ["hidden": .string(bad)]), bad)
+        }
         XCTAssertThrowsError(try WALSParameters(values: ["solver": .string("lu")])) {
-            XCTAssertEqual("\($0)", "parameter 'solver' must be one of cholesky, cg, got 'lu'")
+            XCTAssertEqual("\($0)", "parameter 'solver' must be one of cholesky, cg, got \"lu\"")
         }
         XCTAssertThrowsError(try WALSParameters(values: ["regularization": .number(-1)])) {
             XCTAssertTrue("\($0)".hasPrefix("parameter 'regularization' must be a number within 0.0..."), "\($0)")
@@ -42,7 +52,7 @@ final class ParameterTests: XCTestCase {
             XCTAssertEqual("\($0)", "sampler in-batch needs batch_size of at least 2")
         }
         XCTAssertThrowsError(try TrainingSpec(kind: .wals, values: ["eval_every_epoch": .bool(true)], data: DataSource(path: "t"))) {
-            XCTAssertEqual("\($0)", "eval_every_epoch needs test data")
+            XCTAssertEqual("\($0)", "eval_every_epoch needs test data (a test file or a holdout)")
         }
     }
 

@@ -50,3 +50,19 @@ final class RecommendFastPathTests: XCTestCase {
         for text in bodies { XCTAssertNil(FastRecommendBody.decode(Array(text.utf8)), text) }
     }
 }
+
+/// Inputs schemathesis found: numbers too large for an id or for the message are refused
+/// with a 400, never a crash.
+final class RecommendRequestLimitsTests: XCTestCase {
+    func testHugeIntegersAreRefusedNotTrapped() {
+        for body in [#"{"exclude":[130424321745676156928]}"#, #"{"include":[-1e16]}"#, #"{"categories":[1e300]}"#] {
+            XCTAssertThrowsError(try RecommendRequest(body: Array(body.utf8)), body) { error in
+                guard case .badRequest(let message) = error as? RequestError else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("at most 15 digits"), message)
+            }
+        }
+        XCTAssertThrowsError(try RecommendRequest(body: Array(#"{"k":1e30}"#.utf8))) { error in
+            XCTAssertEqual(error as? RequestError, .badRequest("k must be an integer between 1 and 1000, got 1e+30"))
+        }
+    }
+}

@@ -21,8 +21,10 @@ public protocol HTTPMiddleware: Sendable {
 /// A path that exists under another method answers 405 with `Allow`; an unknown
 /// path answers 404; a method that HTTP does not define answers 501.
 public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
-    /// RFC 9110 §9 — the methods a server is expected to recognise.
-    public static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
+    /// RFC 9110 §9 — the methods a server is expected to recognise — with PATCH (RFC 5789)
+    /// and QUERY (draft-ietf-httpbis-safe-method-w-body): on an existing path these answer
+    /// 405 with `Allow`, anything else 501.
+    public static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "QUERY"]
 
     private final class Node: @unchecked Sendable {
         var literals: [String: Node] = [:]
@@ -35,6 +37,9 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
     /// Path → methods of the routes registered with `inline: true` (no string is built per
     /// request to ask).
     private var inlineRoutes: [String: Set<String>] = [:]
+    /// Every route added, as (method, path template): what a contract test holds the API
+    /// description to.
+    public private(set) var routes: [(method: String, path: String)] = []
 
     /// Routes are added with `add` before the router is handed to a server;
     /// after that it is only read, from any thread.
@@ -72,6 +77,7 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
         }
         precondition(node.handlers[method] == nil, "duplicate route \(method) \(path)")
         node.handlers[method] = handler
+        routes.append((method, path))
     }
 
     public func runsInline(_ request: HTTPRequest) -> Bool {

@@ -1,9 +1,12 @@
 /// A training parameter's value as a caller gives it: a JSON scalar (the admin API, a spec
-/// file) or the text of a command-line flag. Each parameter converts what it accepts.
+/// file), typed as JSON types it, or the text of a command-line flag, which each parameter
+/// reads as its own type. A JSON value of the wrong type is refused: `"64"` is not a number.
 public enum ParameterValue: Sendable, Equatable, Codable, CustomStringConvertible {
     case number(Double)
     case string(String)
     case bool(Bool)
+    /// A flag's text, not yet typed.
+    case text(String)
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -17,7 +20,7 @@ public enum ParameterValue: Sendable, Equatable, Codable, CustomStringConvertibl
         var c = encoder.singleValueContainer()
         switch self {
         case .number(let n): try c.encode(n)
-        case .string(let s): try c.encode(s)
+        case .string(let s), .text(let s): try c.encode(s)
         case .bool(let b): try c.encode(b)
         }
     }
@@ -25,7 +28,8 @@ public enum ParameterValue: Sendable, Equatable, Codable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .string(let s): return "'\(s)'"
+        case .string(let s): return "\"\(s)\""
+        case .text(let s): return "'\(s)'"
         case .bool(let b): return String(b)
         }
     }

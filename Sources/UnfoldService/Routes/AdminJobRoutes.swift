@@ -144,6 +144,9 @@ struct AdminJobRoutes {
                 default: throw .badRequest("data.\(key) must be a string")
                 }
             }
+            // Every field is checked, whether or not the source reads it.
+            for key in ["path", "test", "items"] { _ = try string(key) }
+            if let url = try string("url"), !Fetcher.isURL(url) { throw .badRequest("data.url must be an http, https or file URL") }
             switch kind {
             case "file":
                 if let path = try string("path") {

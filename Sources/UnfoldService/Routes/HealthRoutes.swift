@@ -1,6 +1,7 @@
 import UnfoldHTTP
 
-/// `/healthz` (the process answers) and `/readyz` (a model is loaded and can serve).
+/// `/healthz` (the process answers), `/readyz` (a model is loaded and can serve) and
+/// `/openapi.json` (the API contract, docs/openapi.yaml).
 struct HealthRoutes {
     let readiness: Readiness
 
@@ -14,5 +15,7 @@ struct HealthRoutes {
             }
             return .json(.ok, Array(#"{"status":"ready"}"#.utf8))
         }
+        let contract = Array(OpenAPIDocument.json.utf8)
+        router.add("GET", "/openapi.json") { _ in .json(.ok, contract) }
     }
 }

@@ -5,6 +5,7 @@ import UnfoldHTTP
 /// `POST /v1/interactions`: appends to the durable interaction log; 202 only once on disk.
 struct IngestRoutes {
     static let maxBatch = 10_000
+    static let maxIDCharacters = 128
     let log: InteractionLog
     /// Called with the number of records each acknowledged batch added.
     let onAccepted: @Sendable (Int) -> Void
@@ -31,7 +32,13 @@ struct IngestRoutes {
             guard case .object(let entry) = element else { throw .badRequest("interactions[\(index)] must be an object") }
             func id(_ key: String) throws(RequestError) -> String {
                 switch entry[key] {
-                case .string(let s)?: return s
+                case .string(let s)?:
+                    // The API's limit, in characters as the contract states it (the log's own
+                    // limit, 512 bytes, is never reached by 128 characters).
+                    guard s.unicodeScalars.count <= Self.maxIDCharacters else {
+                        throw .badRequest("interactions[\(index)].\(key) is longer than \(Self.maxIDCharacters) characters")
+                    }
+                    return s
                 case .number(let n)? where n == n.rounded() && abs(n) < 1e15: return String(Int64(n))
                 case nil: throw .badRequest("interactions[\(index)].\(key) is missing")
                 default: throw .badRequest("interactions[\(index)].\(key) must be a string or an integer")
@@ -40,8 +47,9 @@ struct IngestRoutes {
             var weight: Float = 1
             switch entry["weight"] {
             case nil, .null?: break
-            case .number(let w)?: weight = Float(w)
-            default: throw .badRequest("interactions[\(index)].weight must be a number")
+            // Checked as a Double: values just past Float's range would round down into it.
+            case .number(let w)? where w.isFinite && w >= 0 && w <= Double(Float.greatestFiniteMagnitude): weight = Float(w)
+            default: throw .badRequest("interactions[\(index)].weight must be a finite number >= 0 (at most \(Double(Float.greatestFiniteMagnitude)))")
             }
             var timestamp = now
             switch entry["timestamp"] {

@@ -24,38 +24,3 @@ enum JSONValue: Equatable {
         }
     }
 }
-
-/// A request the service refuses, mapped to a status in one place (`response`).
-public enum RequestError: Error, Equatable {
-    case badRequest(String)
-    case notFound(code: String, String)
-    case tooLarge(String)
-    case unsupportedMediaType(String)
-    case notReady(String)
-    case unprocessable(String)
-    case conflict(String)
-    case unavailable(String)
-
-    var response: HTTPResponseShim {
-        switch self {
-        case .badRequest(let m): return (.badRequest, "bad_request", m)
-        case .notFound(let code, let m): return (.notFound, code, m)
-        case .tooLarge(let m): return (.payloadTooLarge, "payload_too_large", m)
-        case .unsupportedMediaType(let m): return (.unsupportedMediaType, "unsupported_media_type", m)
-        case .notReady(let m): return (.serviceUnavailable, "not_ready", m)
-        case .unprocessable(let m): return (.unprocessableContent, "unprocessable", m)
-        case .conflict(let m): return (.conflict, "conflict", m)
-        case .unavailable(let m): return (.serviceUnavailable, "unavailable", m)
-        }
-    }
-}
-
-import UnfoldHTTP
-typealias HTTPResponseShim = (status: HTTPStatus, code: String, message: String)
-
-extension HTTPResponse {
-    init(_ error: RequestError) {
-        let (status, code, message) = error.response
-        self = .error(status, code: code, message: message)
-    }
-}

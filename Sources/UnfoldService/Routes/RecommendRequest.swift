@@ -100,8 +100,8 @@ struct RecommendRequest {
             for (index, element) in list.enumerated() {
                 switch element {
                 case .string(let s): out.insert(s)
-                case .number(let n) where n == n.rounded(): out.insert(String(Int64(n)))
-                default: throw .badRequest("\(key)[\(index)] must be a string")
+                case .number(let n) where n == n.rounded() && abs(n) < 1e15: out.insert(String(Int64(n)))
+                default: throw .badRequest("\(key)[\(index)] must be a string or an integer of at most 15 digits")
                 }
             }
             return out
@@ -111,7 +111,7 @@ struct RecommendRequest {
     }
 
     static func describe(_ value: JSONValue) -> String {
-        if case .number(let n) = value { return n == n.rounded() ? String(Int64(n)) : String(n) }
+        if case .number(let n) = value { return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n) }
         return value.typeName
     }
 }
