@@ -146,7 +146,11 @@ public final class Snapshot: Sendable {
         let nb = try require(.neighbours)
         guard nb.count >= 4 else { throw .inconsistent("neighbours section too short") }
         let k = Int(ByteReader(base: nb.baseAddress!, count: nb.count).u32(0))
-        guard nb.count == 4 + n * k * 8 else { throw .inconsistent("neighbours holds \(nb.count) bytes, expected \(n)x\(k) pairs") }
+        // The pairs must fit the section (itself within the file) before n·k is trusted: a
+        // hostile k would overflow the product.
+        guard k <= (nb.count - 4) / 8, n == 0 || k <= (nb.count - 4) / 8 / max(n, 1), nb.count == 4 + n * k * 8 else {
+            throw .inconsistent("neighbours holds \(nb.count) bytes, expected \(n)x\(k) pairs")
+        }
         let nbIndices = UnsafeBufferPointer(start: (nb.baseAddress! + 4).assumingMemoryBound(to: Int32.self), count: n * k)
         for index in nbIndices where index < -1 || index >= Int32(n) { throw .inconsistent("a neighbour index is outside the item table") }
         let nbScores = try floats(.neighbours, nb, from: 4 + n * k * 4, count: n * k)

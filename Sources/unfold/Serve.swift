@@ -31,6 +31,7 @@ struct Serve: ParsableCommand {
         }
 
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LogWriter.shared.format = LogWriter.Format(rawValue: settings.logFormat) ?? .logfmt
         LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level) }
         let logger = Logger(label: "unfold")
         raiseDescriptorLimit(logger: logger)
@@ -51,6 +52,7 @@ struct Serve: ParsableCommand {
             source.setEventHandler {
                 logger.notice("signal received", metadata: ["signal": .stringConvertible(signalNumber)])
                 server.shutdown(grace: settings.shutdownGraceNanoseconds) {
+                    LogWriter.shared.flush()
                     Foundation.exit(0)
                 }
             }

@@ -18,6 +18,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds = 10.0
     public var gzipMinBytes = 1024
     public var logLevel = "info"
+    public var logFormat = "logfmt"
     public var adminToken = ""
     public var snapshots = "snapshots"
     public var defaultModel = "wals"

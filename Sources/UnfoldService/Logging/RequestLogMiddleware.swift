@@ -1,30 +1,27 @@
-import Foundation
 import Dispatch
+import Foundation
 import Logging
 import UnfoldHTTP
 
-/// One structured log line per request: method, path, status, bytes, duration.
+/// One log line per request — method, path, status, bytes, duration, peer — handed to the
+/// background `LogWriter` as raw fields: the request pays for a clock read and an append,
+/// the writer formats. Only when the logger's level lets `info` through.
 public struct RequestLogMiddleware: HTTPMiddleware {
-    public let logger: Logger
-    public let level: Logger.Level
+    public let enabled: Bool
+    let writer: LogWriter
 
-    public init(logger: Logger, level: Logger.Level = .info) {
-        self.logger = logger
-        self.level = level
+    public init(logger: Logger, writer: LogWriter = .shared) {
+        self.enabled = logger.logLevel <= .info
+        self.writer = writer
     }
 
     public func handle(_ request: HTTPRequest, next: (HTTPRequest) -> HTTPResponse) -> HTTPResponse {
+        guard enabled else { return next(request) }
         let start = DispatchTime.now().uptimeNanoseconds
         let response = next(request)
         let micros = (DispatchTime.now().uptimeNanoseconds - start) / 1000
-        logger.log(level: level, "request", metadata: [
-            "method": .string(request.method),
-            "path": .string(request.path),
-            "status": .stringConvertible(response.status.code),
-            "bytes": .stringConvertible(response.body.count),
-            "duration_ms": .string(String(format: "%.3f", Double(micros) / 1000)),
-            "peer": .string(request.remoteAddress),
-        ])
+        writer.request(.init(time: LogWriter.now(), method: request.method, path: request.path, status: response.status.code,
+                             bytes: response.body.count, microseconds: micros, peer: request.remoteAddress))
         return response
     }
 }

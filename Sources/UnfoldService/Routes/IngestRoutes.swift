@@ -49,7 +49,7 @@ struct IngestRoutes {
             case nil, .null?: break
             // Checked as a Double: values just past Float's range would round down into it.
             case .number(let w)? where w.isFinite && w >= 0 && w <= Double(Float.greatestFiniteMagnitude): weight = Float(w)
-            default: throw .badRequest("interactions[\(index)].weight must be a finite number >= 0 (at most \(Double(Float.greatestFiniteMagnitude)))")
+            default: throw .badRequest("interactions[\(index)]: weight must be a finite number >= 0 (at most \(Double(Float.greatestFiniteMagnitude)))")
             }
             var timestamp = now
             switch entry["timestamp"] {
