@@ -16,6 +16,25 @@ let targetCPU: String? = {
     return nil
 }()
 
+/// The commit the build is made from, read from .git (no git binary needed); "unknown" outside a checkout.
+let gitCommit: String = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+    func read(_ path: String) -> String? {
+        (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    func absolute(_ path: String, from base: String) -> String { path.hasPrefix("/") ? path : base + "/" + path }
+    // A worktree's .git is a file naming its git directory, whose `commondir` holds shared refs.
+    var gitDirectory = root + "/.git"
+    if let pointer = read(gitDirectory), pointer.hasPrefix("gitdir: ") { gitDirectory = absolute(String(pointer.dropFirst(8)), from: root) }
+    let common = read(gitDirectory + "/commondir").map { absolute($0, from: gitDirectory) } ?? gitDirectory
+    guard let head = read(gitDirectory + "/HEAD") else { return "unknown" }
+    guard head.hasPrefix("ref: ") else { return String(head.prefix(12)) }
+    let ref = String(head.dropFirst(5))
+    if let commit = read(gitDirectory + "/" + ref) ?? read(common + "/" + ref) { return String(commit.prefix(12)) }
+    for line in (read(common + "/packed-refs") ?? "").split(separator: "\n") where line.hasSuffix(" " + ref) { return String(line.prefix(12)) }
+    return "unknown"
+}()
+
 /// Numeric targets: hot loops hand disjoint chunks of raw buffers to
 /// `concurrentPerform`, which Swift 6's Sendable checking cannot see is safe.
 let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"] + (targetCPU.map { ["-target-cpu", $0] } ?? []))]
@@ -38,6 +57,8 @@ let package = Package(
         ),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "UnfoldJSON"),
+        .target(name: "UnfoldMetrics"),
+        .target(name: "CBuildInfo", cSettings: [.define("UNFOLD_GIT_COMMIT", to: "\"\(gitCommit)\"")]),
         .target(name: "UnfoldHTTP", dependencies: ["CEpoll", "UnfoldJSON"]),
         .systemLibrary(
             name: "CCurl",
@@ -49,7 +70,7 @@ let package = Package(
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib", "CCurl"], swiftSettings: numeric),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
         .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"], swiftSettings: numeric),
-        .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath", "UnfoldJSON"], swiftSettings: numeric),
+        .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath", "UnfoldJSON", "UnfoldMetrics"], swiftSettings: numeric),
         .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels", "UnfoldServing", "UnfoldSnapshot"], swiftSettings: numeric),
         .target(
             name: "UnfoldService",
@@ -59,6 +80,8 @@ let package = Package(
                 "UnfoldServing",
                 "UnfoldSnapshot",
                 "UnfoldModels",
+                "UnfoldMetrics",
+                "CBuildInfo",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -184,6 +184,13 @@ public struct BlockedTable: Sendable {
     /// bounds reach the k-th lower bound (see the type's comment).
     public func topK(_ q: UnsafePointer<Float>, table: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil, k: Int,
                      excluded: (Int) -> Bool = { _ in false }) -> [(index: Int, score: Float)] {
+        var rescored = 0
+        return topK(q, table: table, bias: bias, k: k, rescored: &rescored, excluded: excluded)
+    }
+
+    /// The same, counting into `rescored` the rows the exact rescan scored (bfloat16 only).
+    public func topK(_ q: UnsafePointer<Float>, table: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil, k: Int, rescored: inout Int,
+                     excluded: (Int) -> Bool = { _ in false }) -> [(index: Int, score: Float)] {
         guard k > 0, rows > 0 else { return [] }
         let n = rows, d = cols
         if precision == .float32 {
@@ -209,6 +216,7 @@ public struct BlockedTable: Sendable {
             let candidates = slack.withUnsafeBufferPointer { r in
                 (0..<n).filter { approximate[$0] + qNorm * r[$0] >= threshold && !excluded($0) }
             }
+            rescored = candidates.count
             return exactTopK(candidates, query: q, table: table, d: d, bias: bias, k: k)
         }
     }

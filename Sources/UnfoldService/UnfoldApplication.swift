@@ -13,22 +13,32 @@ public final class UnfoldApplication: Sendable {
     public let store: ModelStore
     public let jobs: JobSupervisor
     public let interactionLog: InteractionLog
+    public let metrics: ServiceMetrics
     let readiness: Readiness
+
+    /// The release, as `unfold --version` prints it.
+    public static let version = "0.1.0"
 
     public init(configuration: ServiceConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        let metrics = ServiceMetrics()
+        self.metrics = metrics
         let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions)
         let store = ModelStore(directory: configuration.snapshots, policy: policy) { event in
             switch event {
             case .loaded(let name, let version, let path, let items, let seconds):
+                metrics.loaded(name, seconds: seconds)
                 logger.notice("model loaded", metadata: ["model": .string(name), "version": .stringConvertible(version), "path": .string(path),
                                                         "items": .stringConvertible(items), "seconds": .string(String(format: "%.3f", seconds))])
             case .swapped(let name, let from, let to):
+                metrics.swapped(name)
                 logger.notice("model activated", metadata: ["model": .string(name), "from": .string(from.map(String.init) ?? "none"), "to": .stringConvertible(to)])
             case .rejected(let path, let reason):
+                metrics.rejected(reason: reason)
                 logger.error("snapshot rejected", metadata: ["path": .string(path), "error": .string(reason)])
             case .heldBack(let name, let version, let reason):
+                metrics.heldBack(name)
                 logger.warning("snapshot held back", metadata: ["model": .string(name), "version": .stringConvertible(version), "reason": .string(reason)])
             case .removed(let path):
                 logger.info("snapshot removed by retention", metadata: ["path": .string(path)])
@@ -47,11 +57,11 @@ public final class UnfoldApplication: Sendable {
             jobsDirectory: configuration.jobs, snapshotsDirectory: configuration.snapshots, defaultData: configuration.trainData,
             defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds,
             interactionLog: configuration.interactionLog
-        ), store: store, logger: logger)
+        ), store: store, logger: logger, onFinish: { _, seconds in metrics.jobSeconds.observe(units: UInt64(max(seconds, 0) * 1e3)) })
         self.readiness = Readiness(modelsLoaded: { store.count })
         self.router = HTTPRouter(middleware: [
             RequestLogMiddleware(logger: logger),
-            AdminAuthMiddleware(token: configuration.adminToken),
+            AdminAuthMiddleware(token: configuration.adminToken, metricsPublic: configuration.metricsPublic),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
         ])
         HealthRoutes(readiness: readiness).register(on: router)
@@ -59,7 +69,8 @@ public final class UnfoldApplication: Sendable {
         AdminModelRoutes(store: store).register(on: router)
         AdminJobRoutes(jobs: jobs).register(on: router)
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
-        IngestRoutes(log: interactionLog, onAccepted: { trigger.accepted($0) }).register(on: router)
+        IngestRoutes(log: interactionLog, metrics: metrics, onAccepted: { trigger.accepted($0) }).register(on: router)
+        MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { _ in }).register(on: router)
     }
 
     /// Starts listening; returns the server and the bound port.

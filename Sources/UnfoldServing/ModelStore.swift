@@ -60,6 +60,8 @@ public final class ModelStore: @unchecked Sendable {
     private let lock = NSLock()
     private var active: [String: ServedModel] = [:]
     private var known: [String: VersionInfo] = [:]
+    /// Per model name, the serving counts every version of it shares.
+    private var statsByName: [String: ServingStats] = [:]
     private let queue = DispatchQueue(label: "unfold.model-store")
     private var watchSource: DispatchSourceProtocol?
     private var pollTimer: DispatchSourceTimer?
@@ -277,7 +279,13 @@ public final class ModelStore: @unchecked Sendable {
     private func load(_ path: String, name: String) -> Result<ServedModel, LoadFailure> {
         do {
             let snapshot = try Snapshot.open(path: path)
-            let model = ServedModel(name: name, model: snapshot.model)
+            let stats = lock.withLock { () -> ServingStats in
+                if let existing = statsByName[name] { return existing }
+                let fresh = ServingStats()
+                statsByName[name] = fresh
+                return fresh
+            }
+            let model = ServedModel(name: name, model: snapshot.model, stats: stats)
             if let reason = Self.smokeTest(model) { return .failure(LoadFailure(reason: "check smoke-query failed: \(reason)")) }
             return .success(model)
         } catch {

@@ -1,3 +1,4 @@
+import Dispatch
 import UnfoldMath
 import UnfoldModels
 
@@ -18,13 +19,26 @@ public enum Recommender {
         excludedList.sort()
         let excluded = SortedIndices(excludedList)
         let allowed = allowedSet(query, model)
+        let stats = model.stats
+        if !posted.unknown.isEmpty { stats.unknownItems.increment(by: UInt64(posted.unknown.count)) }
         func popular() -> Recommendation {
-            Recommendation(source: .popular, items: Self.popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: posted.unknown)
+            stats.fromPopular.increment()
+            return Recommendation(source: .popular, items: Self.popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: posted.unknown)
         }
         // A tower answers from features alone (cold start); the other encoders need items.
         guard !bag.isEmpty || (encoder.answersFromFeatures && !query.features.isEmpty) else { return popular() }
-        guard let q = encode(bag, features: features, with: model) else { return popular() }
-        let items = retrieve(q, k: query.k, excluded: excluded, allowed: allowed, with: model)
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let q = encode(bag, features: features, with: model) else {
+            stats.foldInFailures.increment()
+            return popular()
+        }
+        let encoded = DispatchTime.now().uptimeNanoseconds
+        var rescored = 0
+        let items = retrieve(q, k: query.k, excluded: excluded, allowed: allowed, rescored: &rescored, with: model)
+        stats.encodeSeconds.observe(units: encoded - start)
+        stats.retrievalSeconds.observe(units: DispatchTime.now().uptimeNanoseconds - encoded)
+        if rescored > 0 { stats.candidatesRescored.increment(by: UInt64(rescored)) }
+        stats.fromModel.increment()
         return Recommendation(source: .model, items: items, unknownItems: posted.unknown)
     }
 
@@ -50,7 +64,7 @@ public enum Recommender {
 
     /// The k best items for a query vector: scores q·v_i (+ the encoder's item bias), exact,
     /// best first, ties by lower index; `excluded` never, only `allowed` when given.
-    static func retrieve(_ q: [Float], k: Int, excluded: SortedIndices, allowed: Set<Int>?, with model: ServedModel) -> [(index: Int, score: Float)] {
+    static func retrieve(_ q: [Float], k: Int, excluded: SortedIndices, allowed: Set<Int>?, rescored: inout Int, with model: ServedModel) -> [(index: Int, score: Float)] {
         let table = model.model.items.vectors.base, d = model.dimensions
         let bias = model.model.encoder.itemBias?.base
         return q.withUnsafeBufferPointer { qp in
@@ -59,14 +73,15 @@ public enum Recommender {
                 return exactTopK(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, bias: bias, k: k)
             }
             // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates).
-            return model.scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: k) { excluded.contains($0) }
+            return model.scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: k, rescored: &rescored) { excluded.contains($0) }
         }
     }
 
     /// The k best items for a query vector, leaving out `excluded` (sorted): for callers
     /// that have a vector already (a trained user vector, in evaluation).
     public static func retrieve(_ q: [Float], k: Int, excluding excluded: [Int], with model: ServedModel) -> [(index: Int, score: Float)] {
-        retrieve(q, k: k, excluded: SortedIndices(excluded), allowed: nil, with: model)
+        var rescored = 0
+        return retrieve(q, k: k, excluded: SortedIndices(excluded), allowed: nil, rescored: &rescored, with: model)
     }
 
     /// Items allowed by `include` and `categories`, or nil when both are absent.

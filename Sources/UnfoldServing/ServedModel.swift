@@ -19,10 +19,13 @@ public final class ServedModel: Sendable {
     /// For fold-in models of up to 16M floats: the rows G⁻¹ v_i (`FoldIn.solvedItems`), so a
     /// query with few items reads the Woodbury terms instead of computing them.
     public let solvedItems: [Float]?
+    /// The name's serving counts (shared by its versions).
+    public let stats: ServingStats
 
-    public init(name: String, model: Model) {
+    public init(name: String, model: Model, stats: ServingStats = ServingStats()) {
         self.name = name
         self.model = model
+        self.stats = stats
         let ids = model.items.ids
         self.ids = ItemIDIndex(ids: ids)
         let popularity = model.popularity

@@ -1,8 +1,9 @@
 import ArgumentParser
+import UnfoldService
 
 @main
 struct Unfold: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = UnfoldApplication.version
 
     static let configuration = CommandConfiguration(
         commandName: "unfold",

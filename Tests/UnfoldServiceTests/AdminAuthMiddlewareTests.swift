@@ -38,4 +38,17 @@ final class AdminAuthMiddlewareTests: XCTestCase {
         XCTAssertFalse(AdminAuthMiddleware.constantTimeEquals("abcd", "abc"))
         XCTAssertFalse(AdminAuthMiddleware.constantTimeEquals("", "abc"))
     }
+
+    func testMetricsAnswerLoopbackFreelyAndOthersWithTheTokenOrWhenPublic() {
+        let closed = AdminAuthMiddleware(token: "")
+        XCTAssertEqual(status(closed, request("/metrics", from: "127.0.0.1")), 200)
+        XCTAssertEqual(status(closed, request("/metrics", from: "10.1.2.3")), 403)
+        let token = AdminAuthMiddleware(token: "tok")
+        XCTAssertEqual(status(token, request("/metrics", from: "127.0.0.1")), 200, "loopback needs no token for /metrics")
+        XCTAssertEqual(status(token, request("/metrics", from: "10.1.2.3")), 401)
+        XCTAssertEqual(status(token, request("/metrics", from: "10.1.2.3", authorization: "Bearer tok")), 200)
+        let open = AdminAuthMiddleware(token: "tok", metricsPublic: true)
+        XCTAssertEqual(status(open, request("/metrics", from: "10.1.2.3")), 200)
+        XCTAssertEqual(status(open, request("/admin/jobs", from: "10.1.2.3")), 401, "metrics_public opens /metrics only")
+    }
 }

@@ -8,6 +8,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         case seconds(ClosedRange<Double>, WritableKeyPath<ServiceConfiguration, Double>)
         case choice([String], WritableKeyPath<ServiceConfiguration, String>)
         case text(WritableKeyPath<ServiceConfiguration, String>, allowEmpty: Bool)
+        case flag(WritableKeyPath<ServiceConfiguration, Bool>)
     }
 
     let name: String
@@ -42,6 +43,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "`info` logs one line per request (written by a background thread; dropped and counted, never queued without bound, under overload)"),
         .init(name: "log_format", kind: .choice(["logfmt", "json"], \.logFormat), help: "`logfmt` (`key=value` pairs) or `json` (one object per line) on standard error"),
         .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for `/admin` routes; empty means loopback clients only"),
+        .init(name: "metrics_public", kind: .flag(\.metricsPublic), help: "`GET /metrics` answers every client; otherwise loopback clients, and others with the admin token"),
         .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files; at start the newest valid snapshot of each model name is loaded"),
         .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "the model a request gets when it names none"),
         .init(name: "snapshot_poll_seconds", kind: .seconds(0.05...3_600, \.snapshotPollSeconds), help: "how often the snapshot directory is rescanned (directory events trigger a scan at once; the poll is the fallback); in replica mode, how often the URL is polled"),
@@ -75,6 +77,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         case .text(let path, _):
             let v = defaults[keyPath: path]
             return v.isEmpty ? "`\"\"`" : "`\(v)`"
+        case .flag(let path): return "`\(defaults[keyPath: path])`"
         }
     }
 
@@ -86,6 +89,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
             func f(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
             return "\(f(r.lowerBound))–\(f(r.upperBound))"
         case .choice(let choices, _): return choices.joined(separator: ", ")
+        case .flag: return "true, false"
         case .text: return ""
         }
     }

@@ -90,6 +90,8 @@ extension ServiceConfiguration {
         case (.seconds, .integer(let v)): try set(key, seconds: Double(v), source: source)
         case (.seconds, .number(let v)): try set(key, seconds: v, source: source)
         case (.choice, .string(let v)), (.text, .string(let v)): try set(key, text: v, source: source)
+        case (.flag(let path), .bool(let v)): self[keyPath: path] = v
+        case (.flag, _): throw .badValue(key: key.name, source, reason: "expected true or false, got \(json)")
         case (.integer, _): throw .badValue(key: key.name, source, reason: "expected a whole number, got \(json)")
         case (.seconds, _): throw .badValue(key: key.name, source, reason: "expected a number of seconds, got \(json)")
         case (.choice, _), (.text, _): throw .badValue(key: key.name, source, reason: "expected a string, got \(json)")
@@ -108,6 +110,12 @@ extension ServiceConfiguration {
                 throw .badValue(key: key.name, source, reason: "expected a number of seconds, got '\(text)'")
             }
             try set(key, seconds: v, source: source)
+        case .flag(let path):
+            switch text.trimmingCharacters(in: .whitespaces) {
+            case "true": self[keyPath: path] = true
+            case "false": self[keyPath: path] = false
+            default: throw .badValue(key: key.name, source, reason: "expected true or false, got '\(text)'")
+            }
         case .choice(let choices, let path):
             guard choices.contains(text) else {
                 throw .badValue(key: key.name, source, reason: "'\(text)' is not one of \(choices.joined(separator: ", "))")

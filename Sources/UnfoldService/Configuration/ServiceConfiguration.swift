@@ -20,6 +20,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var logLevel = "info"
     public var logFormat = "logfmt"
     public var adminToken = ""
+    public var metricsPublic = false
     public var snapshots = "snapshots"
     public var defaultModel = "wals"
     public var snapshotPollSeconds = 2.0

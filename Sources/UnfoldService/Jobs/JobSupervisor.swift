@@ -36,10 +36,14 @@ public final class JobSupervisor: @unchecked Sendable {
     private var timedOut: Set<String> = []
     private var lastPersist: [String: Date] = [:]
 
-    public init(settings: Settings, store: ModelStore, logger: Logger) {
+    private let onFinish: @Sendable (TrainingJob, Double) -> Void
+
+    /// `onFinish` hears of every job that ends, with its wall time in seconds.
+    public init(settings: Settings, store: ModelStore, logger: Logger, onFinish: @escaping @Sendable (TrainingJob, Double) -> Void = { _, _ in }) {
         self.settings = settings
         self.store = store
         self.logger = logger
+        self.onFinish = onFinish
     }
 
     /// Loads the records on disk; jobs that were queued or running become `interrupted`.
@@ -240,6 +244,7 @@ public final class JobSupervisor: @unchecked Sendable {
             }
             let final = job(id)
             logger.notice("job finished", metadata: ["job": .string(id), "state": .string(final?.state.rawValue ?? "?"), "error": .string(final?.error ?? "")])
+            if let final, let started = final.startedAt.flatMap(Self.parse) { onFinish(final, Date().timeIntervalSince(started)) }
             guard let final, final.state == .succeeded else { return }
             if final.force, let version = final.snapshotVersion {
                 // Forced: serve this version whatever the gate says (an explicit activation).
@@ -309,6 +314,12 @@ public final class JobSupervisor: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    static func parse(_ timestamp: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: timestamp)
     }
 
     static func now() -> String {

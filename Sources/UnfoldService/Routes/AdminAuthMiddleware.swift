@@ -1,14 +1,23 @@
 import UnfoldHTTP
 
 /// Guards `/admin`: with a token configured, `Authorization: Bearer <token>` is required
-/// (compared in constant time); without one, only loopback clients are answered.
+/// (compared in constant time); without one, only loopback clients are answered. `/metrics`
+/// answers loopback clients freely and others as `/admin` (or everyone with `metricsPublic`).
 public struct AdminAuthMiddleware: HTTPMiddleware {
     public let token: String
+    public let metricsPublic: Bool
 
-    public init(token: String) { self.token = token }
+    public init(token: String, metricsPublic: Bool = false) {
+        self.token = token
+        self.metricsPublic = metricsPublic
+    }
 
     public func handle(_ request: HTTPRequest, next: (HTTPRequest) -> HTTPResponse) -> HTTPResponse {
-        guard request.path == "/admin" || request.path.hasPrefix("/admin/") else { return next(request) }
+        if request.path == "/metrics" {
+            if metricsPublic || request.isFromLoopback { return next(request) }
+        } else if !(request.path == "/admin" || request.path.hasPrefix("/admin/")) {
+            return next(request)
+        }
         if token.isEmpty {
             guard request.isFromLoopback else {
                 return .error(.forbidden, code: "forbidden", message: "admin routes answer loopback clients only when no admin_token is configured")

@@ -7,12 +7,18 @@ struct IngestRoutes {
     static let maxBatch = 10_000
     static let maxIDCharacters = 128
     let log: InteractionLog
+    let metrics: ServiceMetrics
     /// Called with the number of records each acknowledged batch added.
     let onAccepted: @Sendable (Int) -> Void
 
     func register(on router: HTTPRouter) {
         router.add("POST", "/v1/interactions") { request in
-            do throws(RequestError) { return try ingest(request) } catch { return HTTPResponse(error) }
+            do throws(RequestError) {
+                return try ingest(request)
+            } catch {
+                metrics.batchesRejected.increment()
+                return HTTPResponse(error)
+            }
         }
     }
 
@@ -25,6 +31,19 @@ struct IngestRoutes {
         guard case .array(let list)? = body["interactions"] else { throw .badRequest("interactions must be an array") }
         if list.isEmpty { throw .badRequest("interactions must not be empty") }
         if list.count > Self.maxBatch { throw .tooLarge("\(list.count) interactions; at most \(Self.maxBatch) per request") }
+        do {
+            try append(list)
+        } catch {
+            metrics.recordsRejected.increment(by: UInt64(list.count))
+            throw error
+        }
+        var response = HTTPResponse.json(.accepted, Array("{\"accepted\":\(list.count)}".utf8))
+        response.status = .accepted
+        return response
+    }
+
+    /// Checks every record, then appends the batch (all or nothing) and waits for the disk.
+    private func append(_ list: [JSONValue]) throws(RequestError) {
         let now = Date().timeIntervalSince1970
         var records: [InteractionLog.Record] = []
         records.reserveCapacity(list.count)
@@ -66,9 +85,8 @@ struct IngestRoutes {
         } catch {
             throw .unavailable("the interaction log cannot be written: \(error)")
         }
+        metrics.batchesAccepted.increment()
+        metrics.recordsAccepted.increment(by: UInt64(records.count))
         onAccepted(records.count)
-        var response = HTTPResponse.json(.accepted, Array("{\"accepted\":\(records.count)}".utf8))
-        response.status = .accepted
-        return response
     }
 }
