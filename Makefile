@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test test-contract openapi bench bench-http bench-wals bench-serve bench-swap bench-sgd experiments fuzz fuzz-smoke clean
+.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-sgd experiments fuzz fuzz-smoke clean
 
 all: build
 
@@ -65,10 +65,15 @@ test: deps
 	@grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1 | \
 	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n = $$(i+1); if ($$i == "with") f = $$(i+1) } } END { print n - f " passed, " f " failed" }'
 	$(MAKE) test-contract
+	$(MAKE) test-dashboard
 
 ## test-contract: docs/openapi.yaml is valid, served, and holds against the live server (schemathesis)
 test-contract:
 	bash Tests/contract/contract.sh $(BIN_DEBUG)
+
+## test-dashboard: the dashboard in headless Chromium (installs chromium and chromium-driver when root)
+test-dashboard:
+	bash Tests/dashboard/dashboard.sh $(BIN_DEBUG)
 
 ## openapi: compile docs/openapi.yaml into the document the server serves at /openapi.json
 openapi:

@@ -70,6 +70,7 @@ public final class UnfoldApplication: Sendable {
         AdminJobRoutes(jobs: jobs).register(on: router)
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
         IngestRoutes(log: interactionLog, metrics: metrics, onAccepted: { trigger.accepted($0) }).register(on: router)
+        DashboardRoutes().register(on: router)
         MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { _ in }).register(on: router)
     }
 

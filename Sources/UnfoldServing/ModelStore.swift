@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import UnfoldMath
+import UnfoldModels
 import UnfoldSnapshot
 
 /// The models the server answers with, by name, and every snapshot version it knows.
@@ -36,6 +37,8 @@ public final class ModelStore: @unchecked Sendable {
         public var reason: String?
         public var evaluation: [String: Double]
         public var createdAt: String?
+        /// Everything the file says of itself (recipe, epochs, spectrum); nil when it failed a check.
+        public var metadata: ModelMetadata?
     }
 
     public enum ActivationError: Error, Equatable {
@@ -207,13 +210,13 @@ public final class ModelStore: @unchecked Sendable {
         let start = Date()
         switch load(path, name: name) {
         case .failure(let failure):
-            lock.withLock { known[path] = VersionInfo(name: name, version: version, path: path, state: .rejected, reason: failure.reason, evaluation: [:], createdAt: nil) }
+            lock.withLock { known[path] = VersionInfo(name: name, version: version, path: path, state: .rejected, reason: failure.reason, evaluation: [:], createdAt: nil, metadata: nil) }
             onEvent(.rejected(path: path, reason: failure.reason))
         case .success(let model):
             onEvent(.loaded(name: name, version: model.version, path: path, items: model.itemCount, seconds: Date().timeIntervalSince(start)))
             let current = lock.withLock { active[name] }
             var info = VersionInfo(name: name, version: model.version, path: path, state: .available, reason: nil,
-                                   evaluation: model.metadata.evaluation, createdAt: model.metadata.createdAt)
+                                   evaluation: model.metadata.evaluation, createdAt: model.metadata.createdAt, metadata: model.metadata)
             if let current, current.version >= model.version {
                 info.reason = "older than the active version \(current.version)"
                 lock.withLock { known[path] = info }

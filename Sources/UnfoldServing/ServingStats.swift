@@ -11,6 +11,8 @@ public final class ServingStats: Sendable {
     public let unknownItems = Counter()
     /// Queries whose fold-in could not be solved (answered by popularity).
     public let foldInFailures = Counter()
+    /// Seconds to answer a recommend query, whatever the source.
+    public let recommendSeconds = Histogram.seconds()
     /// Seconds to encode a query, and to retrieve and filter its items.
     public let encodeSeconds = Histogram.seconds()
     public let retrievalSeconds = Histogram.seconds()

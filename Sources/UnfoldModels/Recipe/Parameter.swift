@@ -68,7 +68,11 @@ public struct Parameter<Root>: @unchecked Sendable {  // holds key paths, which 
                       guard let n = Self.number(value), range.contains(n) else { return false }
                       root[keyPath: path] = F(n)
                       return true
-                  }, get: { .number(Double($0[keyPath: path])) })
+                  }, get: {
+                      // Through its shortest text, so a Float 0.01 reads back as 0.01, not 0.0099999997.
+                      let v = $0[keyPath: path]
+                      return .number(Double("\(v)") ?? Double(v))
+                  })
     }
 
     /// A number that may be left unset (its default is then chosen at training time).

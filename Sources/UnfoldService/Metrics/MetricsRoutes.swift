@@ -45,6 +45,8 @@ struct MetricsRoutes {
         for m in served { e.sample("unfold_recommend_unknown_items_total", [("model", m.name)], m.stats.unknownItems.count) }
         e.family("unfold_fold_in_failures_total", "counter", "Queries whose fold-in could not be solved (answered by popularity).")
         for m in served { e.sample("unfold_fold_in_failures_total", [("model", m.name)], m.stats.foldInFailures.count) }
+        e.family("unfold_recommend_duration_seconds", "histogram", "Time to answer a recommend query (encode, retrieve, filter, or the popularity fallback).")
+        for m in served { e.histogram("unfold_recommend_duration_seconds", [("model", m.name)], m.stats.recommendSeconds) }
         e.family("unfold_encode_duration_seconds", "histogram", "Time to encode a query (fold-in, tower forward pass, mean pooling).")
         for m in served { e.histogram("unfold_encode_duration_seconds", [("model", m.name)], m.stats.encodeSeconds) }
         e.family("unfold_retrieval_duration_seconds", "histogram", "Time to retrieve and filter a query's items.")

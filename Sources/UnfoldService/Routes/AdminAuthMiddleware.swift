@@ -1,3 +1,4 @@
+import Foundation
 import UnfoldHTTP
 
 /// Guards `/admin`: with a token configured, `Authorization: Bearer <token>` is required
@@ -24,19 +25,37 @@ public struct AdminAuthMiddleware: HTTPMiddleware {
             }
             return next(request)
         }
-        guard let header = request.headers["Authorization"], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            return unauthorized("admin routes need an Authorization: Bearer token")
+        // A browser opening the dashboard is asked for the token as a password (Basic, RFC
+        // 7617), and then sends it with every request of the page; programs send Bearer.
+        let page = request.path == "/admin/ui"
+        guard let given = Self.credential(request.headers["Authorization"]) else {
+            return unauthorized("admin routes need an Authorization: Bearer token", basic: page)
         }
-        guard Self.constantTimeEquals(String(header.dropFirst(7)).trimmingOWSAdmin(), token) else {
-            return unauthorized("the bearer token is not valid")
+        guard Self.constantTimeEquals(given, token) else {
+            return unauthorized("the admin token is not valid", basic: page)
         }
         return next(request)
     }
 
-    private func unauthorized(_ message: String) -> HTTPResponse {
+    /// The token of `Bearer <token>`, or the password of `Basic base64(user:password)`.
+    static func credential(_ header: String?) -> String? {
+        guard let header, header.count > 6 else { return nil }
+        let scheme = header.prefix(while: { $0 != " " }).lowercased()
+        let value = String(header.drop(while: { $0 != " " })).trimmingOWSAdmin()
+        switch scheme {
+        case "bearer": return value
+        case "basic":
+            guard let data = Data(base64Encoded: value), let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return nil }
+            return String(pair[pair.index(after: colon)...])
+        default: return nil
+        }
+    }
+
+    private func unauthorized(_ message: String, basic: Bool) -> HTTPResponse {
         var response = HTTPResponse.error(.unauthorized, code: "unauthorized", message: message)
-        // RFC 6750 §3 — say which scheme is expected.
-        response.headers.add(name: "WWW-Authenticate", value: #"Bearer realm="unfold-admin""#)
+        // RFC 6750 §3 — say which scheme is expected (RFC 7617 Basic for the page, so a
+        // browser asks for it).
+        response.headers.add(name: "WWW-Authenticate", value: basic ? #"Basic realm="unfold-admin", charset="UTF-8""# : #"Bearer realm="unfold-admin""#)
         return response
     }
 

@@ -8,6 +8,9 @@ struct AdminModelRoutes {
 
     func register(on router: HTTPRouter) {
         router.add("GET", "/admin/models") { _ in list() }
+        router.add("GET", "/admin/models/{name}/versions/{version}") { request in
+            do throws(RequestError) { return try details(request) } catch { return HTTPResponse(error) }
+        }
         router.add("POST", "/admin/models/{name}/activate") { request in
             do throws(RequestError) { return try activate(request) } catch { return HTTPResponse(error) }
         }
@@ -44,6 +47,25 @@ struct AdminModelRoutes {
             }
         }
         return Self.json(["model": ["name": model.name, "version": NSNumber(value: model.version)], "state": "active"])
+    }
+
+    /// One version's metadata: recipe, hyperparameters, evaluation, epochs, spectrum.
+    private func details(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        let name = request.pathParameters["name"] ?? ""
+        guard let text = request.pathParameters["version"], let version = UInt64(text) else {
+            throw .badRequest("version must be a whole number (see GET /admin/models)")
+        }
+        guard let versions = store.versions[name] else { throw .notFound(code: "model_not_found", "no snapshot of a model named '\(name)'") }
+        guard let info = versions.first(where: { $0.version == version }) else { throw .notFound(code: "version_not_found", "model '\(name)' has no version \(version)") }
+        guard let metadata = info.metadata else { throw .unprocessable("version \(version) of '\(name)' failed a check: \(info.reason ?? "")") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(metadata) else { throw .unavailable("the metadata cannot be encoded") }
+        var body = Array(#"{"state":"#.utf8)
+        body += Array(("\"" + info.state.rawValue + "\",\"metadata\":").utf8)
+        body += Array(data)
+        body.append(UInt8(ascii: "}"))
+        return .json(.ok, body)
     }
 
     static func describe(_ info: ModelStore.VersionInfo) -> [String: Any] {
