@@ -59,7 +59,9 @@ public final class UnfoldApplication: Sendable {
             interactionLog: configuration.interactionLog
         ), store: store, logger: logger, onFinish: { _, seconds in metrics.jobSeconds.observe(units: UInt64(max(seconds, 0) * 1e3)) })
         self.readiness = Readiness(modelsLoaded: { store.count })
+        let httpMetrics = HTTPMetricsMiddleware()
         self.router = HTTPRouter(middleware: [
+            httpMetrics,
             RequestLogMiddleware(logger: logger),
             AdminAuthMiddleware(token: configuration.adminToken, metricsPublic: configuration.metricsPublic),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
@@ -71,7 +73,8 @@ public final class UnfoldApplication: Sendable {
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
         IngestRoutes(log: interactionLog, metrics: metrics, onAccepted: { trigger.accepted($0) }).register(on: router)
         DashboardRoutes().register(on: router)
-        MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { _ in }).register(on: router)
+        MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { httpMetrics.render(&$0) }).register(on: router)
+        httpMetrics.freeze(routes: router.routes)
     }
 
     /// Starts listening; returns the server and the bound port.

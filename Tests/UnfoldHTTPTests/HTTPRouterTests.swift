@@ -66,6 +66,24 @@ final class HTTPRouterTests: XCTestCase {
         XCTAssertEqual(router.respond(to: request("GET", "/none")).headers.values("X-Order"), ["inner", "outer"], "errors pass through middleware too")
     }
 
+    func testMiddlewareSeesTheRouteTemplate() {
+        struct Route: HTTPMiddleware {
+            func handle(_ request: HTTPRequest, next: (HTTPRequest) -> HTTPResponse) -> HTTPResponse {
+                var response = next(request)
+                response.headers.add(name: "X-Route", value: request.route ?? "none")
+                response.headers.add(name: "X-Id", value: request.pathParameters["id"] ?? "none")
+                return response
+            }
+        }
+        let router = HTTPRouter(middleware: [Route()])
+        router.add("GET", "/v1/items/{id}/similar") { _ in .json(.ok, []) }
+        let similar = router.respond(to: request("HEAD", "/v1/items/abc/similar?k=3"))
+        XCTAssertEqual(similar.headers["X-Route"], "/v1/items/{id}/similar")
+        XCTAssertEqual(similar.headers["X-Id"], "abc")
+        XCTAssertEqual(router.respond(to: request("GET", "/v1/items/abc")).headers["X-Route"], "none", "404s have no route")
+        XCTAssertEqual(router.respond(to: request("POST", "/v1/items/abc/similar")).headers["X-Route"], "none", "405s have no route")
+    }
+
     func testErrorBodyEscapesJSON() {
         let response = HTTPResponse.error(.badRequest, code: "bad", message: "quote \" backslash \\ newline \n tab \t ctl \u{1}")
         let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: [String: String]]

@@ -5,6 +5,7 @@ Usage: python metrics_check.py PORT [--after-load]   (run by Tests/contract/cont
 """
 import json
 import sys
+import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,6 +33,21 @@ def value(families, name, labels=None, suffix=""):
     raise AssertionError(f"no sample {name}{suffix} {labels}")
 
 
+def value_or_zero(families, name, labels=None, suffix=""):
+    try:
+        return value(families, name, labels, suffix)
+    except (AssertionError, KeyError):
+        return 0.0
+
+
+def get_status(path):
+    try:
+        with urllib.request.urlopen(BASE + path) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def post(path, body):
     request = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
@@ -45,7 +61,8 @@ EXPECTED = [
     ("unfold_model_snapshot_age_seconds", "gauge"), ("unfold_model_load_duration_seconds", "histogram"), ("unfold_model_swaps", "counter"),
     ("unfold_jobs", "gauge"), ("unfold_job_duration_seconds", "histogram"), ("unfold_ingest_records", "counter"),
     ("unfold_ingest_batches", "counter"), ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge"),
-    ("process_start_time_seconds", "gauge"), ("unfold_build_info", "gauge"), ("unfold_log_lines_dropped", "counter"),
+    ("process_start_time_seconds", "gauge"), ("unfold_http_requests", "counter"),
+    ("unfold_http_request_duration_seconds", "histogram"), ("unfold_http_requests_in_flight", "gauge"), ("unfold_build_info", "gauge"), ("unfold_log_lines_dropped", "counter"),
 ]
 
 
@@ -63,6 +80,12 @@ def main():
     encoded = value(before, "unfold_encode_duration_seconds", {"model": "wals"}, "_count")
     records = value(before, "unfold_ingest_records", {"outcome": "accepted"}, "_total")
     batches = value(before, "unfold_ingest_batches", {"outcome": "accepted"}, "_total")
+    recommend_route = {"route": "/v1/recommend", "method": "POST"}
+    http_ok = value_or_zero(before, "unfold_http_requests", {**recommend_route, "status": "2xx"}, "_total")
+    http_timed = value_or_zero(before, "unfold_http_request_duration_seconds", recommend_route, "_count")
+    similar_route = {"route": "/v1/items/{id}/similar", "method": "GET", "status": "4xx"}
+    similar_missing = value_or_zero(before, "unfold_http_requests", similar_route, "_total")
+    unmatched = value_or_zero(before, "unfold_http_requests", {"route": "unmatched", "status": "4xx"}, "_total")
     for _ in range(5):
         status, answer = post("/v1/recommend", {"interactions": [{"item": "i1"}, {"item": "i2"}], "k": 3})
         assert status == 200 and answer["source"] == "model", answer
@@ -71,7 +94,17 @@ def main():
         assert answer["source"] == "popular", answer
     status, _ = post("/v1/interactions", {"interactions": [{"user": "u", "item": "i1"}, {"user": "u", "item": "i2"}, {"user": "v", "item": "i3"}]})
     assert status == 202
+    assert get_status("/v1/items/no-such-item/similar") == 404
+    assert get_status("/no/such/route/one") == 404
+    assert get_status("/no/such/route/two") == 404
     after = scrape()
+    assert value(after, "unfold_http_requests", {**recommend_route, "status": "2xx"}, "_total") == http_ok + 7
+    assert value(after, "unfold_http_request_duration_seconds", recommend_route, "_count") == http_timed + 7
+    assert value(after, "unfold_http_requests", similar_route, "_total") == similar_missing + 1
+    assert value(after, "unfold_http_requests", {"route": "unmatched", "status": "4xx"}, "_total") == unmatched + 2
+    raw_paths = [s.labels["route"] for s in after["unfold_http_requests"].samples if "route" in s.labels]
+    assert not any("no-such" in r or "/no/such" in r for r in raw_paths), raw_paths
+    assert value(after, "unfold_http_requests_in_flight", {}) >= 1  # the scrape itself
     assert value(after, "unfold_recommendations", {"model": "wals", "source": "model"}, "_total") == model + 5
     assert value(after, "unfold_recommendations", {"model": "wals", "source": "popular"}, "_total") == popular + 2
     assert value(after, "unfold_recommend_unknown_items", {"model": "wals"}, "_total") == unknown + 2
@@ -80,7 +113,7 @@ def main():
     assert value(after, "unfold_ingest_batches", {"outcome": "accepted"}, "_total") == batches + 1
     assert value(after, "unfold_model_active_version", {"model": "wals"}) > 0
     assert value(after, "unfold_build_info", {}) == 1
-    print(f"/metrics: {len(after)} families parse; recommendation, ingest and latency counters moved by exactly the traffic sent")
+    print(f"/metrics: {len(after)} families parse; HTTP (by route template), recommendation, ingest and latency counters moved by exactly the traffic sent")
 
 
 main()

@@ -6,6 +6,9 @@ public struct HTTPRequest: Sendable, Equatable {
     public var remoteAddress: String
     /// Parameters captured by the router from `{name}` segments.
     public var pathParameters: [String: String] = [:]
+    /// The template of the route that matched (`/v1/items/{id}`), nil when none did: what
+    /// logs and metrics name a request by, rather than its raw path.
+    public var route: String?
 
     public init(head: HTTPRequestHead, body: [UInt8] = [], remoteAddress: String = "") {
         self.head = head

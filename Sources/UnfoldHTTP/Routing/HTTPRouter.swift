@@ -30,6 +30,8 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
         var literals: [String: Node] = [:]
         var parameter: (name: String, node: Node)?
         var handlers: [String: HTTPHandler] = [:]
+        /// The path template each method's route was added with.
+        var templates: [String: String] = [:]
     }
 
     private let root = Node()
@@ -77,6 +79,7 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
         }
         precondition(node.handlers[method] == nil, "duplicate route \(method) \(path)")
         node.handlers[method] = handler
+        node.templates[method] = path
         routes.append((method, path))
     }
 
@@ -84,40 +87,53 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
         inlineRoutes[request.path]?.contains(request.method) ?? false
     }
 
-    /// Answers a request: middleware first, then the matched handler or an error.
+    /// Answers a request: the route is matched first (so middleware sees `route` and
+    /// `pathParameters`), then the middleware, then the handler or an error.
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        respond(request, from: 0)
+        var routed = request
+        let target = resolve(&routed)
+        return respond(routed, target, from: 0)
     }
 
-    private func respond(_ request: HTTPRequest, from index: Int) -> HTTPResponse {
+    /// What answers a request: a handler, or an error the router gives itself.
+    private enum Target {
+        case handler(HTTPHandler)
+        case response(HTTPResponse)
+    }
+
+    private func respond(_ request: HTTPRequest, _ target: Target, from index: Int) -> HTTPResponse {
         if index < middleware.count {
-            return middleware[index].handle(request) { self.respond($0, from: index + 1) }
+            return middleware[index].handle(request) { self.respond($0, target, from: index + 1) }
         }
-        return route(request)
+        switch target {
+        case .handler(let handler): return handler(request)
+        case .response(let response): return response
+        }
     }
 
-    private func route(_ request: HTTPRequest) -> HTTPResponse {
+    /// Matches the route, filling in `route` and `pathParameters`.
+    private func resolve(_ request: inout HTTPRequest) -> Target {
         guard Self.knownMethods.contains(request.method) else {
-            return .error(.notImplemented, code: "not_implemented", message: "method \(request.method) is not implemented")
+            return .response(.error(.notImplemented, code: "not_implemented", message: "method \(request.method) is not implemented"))
         }
         var parameters: [String: String] = [:]
         guard let node = match(request.path, parameters: &parameters) else {
-            return .error(.notFound, code: "not_found", message: "no route for \(request.path)")
+            return .response(.error(.notFound, code: "not_found", message: "no route for \(request.path)"))
         }
         // RFC 9110 §9.3.2 — HEAD is answered as GET without the body.
-        let handler = node.handlers[request.method] ?? (request.method == "HEAD" ? node.handlers["GET"] : nil)
-        guard let handler else {
+        let method = node.handlers[request.method] != nil ? request.method : request.method == "HEAD" && node.handlers["GET"] != nil ? "GET" : nil
+        guard let method, let handler = node.handlers[method] else {
             var allowed = Set(node.handlers.keys)
             if allowed.contains("GET") { allowed.insert("HEAD") }
             let allow = allowed.sorted().joined(separator: ", ")
             var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path); allowed: \(allow)")
             // RFC 9110 §15.5.6 — a 405 lists the methods the target supports.
             response.headers.add(name: "Allow", value: allow)
-            return response
+            return .response(response)
         }
-        var routed = request
-        routed.pathParameters = parameters
-        return handler(routed)
+        request.pathParameters = parameters
+        request.route = node.templates[method]
+        return .handler(handler)
     }
 
     /// Walks the path's non-empty segments (as `segments` splits them) without building
