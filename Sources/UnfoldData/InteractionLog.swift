@@ -40,8 +40,17 @@ public final class InteractionLog: @unchecked Sendable {
         }
     }
 
+    /// What one group commit wrote: the batches (requests) it took, their bytes, and how long
+    /// the `fdatasync` took. Reported from the writer thread, after the senders are woken.
+    public struct Commit: Sendable {
+        public var batches: Int
+        public var bytes: Int
+        public var syncNanoseconds: UInt64
+    }
+
     public let directory: String
     public let segmentBytes: Int
+    private let onCommit: (@Sendable (Commit) -> Void)?
     /// What `open` cut off, if anything.
     public private(set) var recovery: Recovery?
 
@@ -55,9 +64,10 @@ public final class InteractionLog: @unchecked Sendable {
     private var segmentSize = 0
     private var stopped = false
 
-    public init(directory: String, segmentBytes: Int = 64 << 20) throws(LogError) {
+    public init(directory: String, segmentBytes: Int = 64 << 20, onCommit: (@Sendable (Commit) -> Void)? = nil) throws(LogError) {
         self.directory = directory
         self.segmentBytes = segmentBytes
+        self.onCommit = onCommit
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -131,15 +141,17 @@ public final class InteractionLog: @unchecked Sendable {
 
             var bytes: [UInt8] = []
             for item in batch { bytes += item.bytes }
-            let error = writeDurably(bytes)
+            var syncNanoseconds: UInt64 = 0
+            let error = writeDurably(bytes, syncNanoseconds: &syncNanoseconds)
             condition.lock()
             if let error { failure = error } else { durableTicket = batch.last!.ticket }
             condition.broadcast()
             condition.unlock()
+            if error == nil { onCommit?(Commit(batches: batch.count, bytes: bytes.count, syncNanoseconds: syncNanoseconds)) }
         }
     }
 
-    private func writeDurably(_ bytes: [UInt8]) -> String? {
+    private func writeDurably(_ bytes: [UInt8], syncNanoseconds: inout UInt64) -> String? {
         if segmentSize > 0 && segmentSize + bytes.count > segmentBytes {
             Glibc.close(fd)
             do { try openSegment(segmentIndex + 1) } catch { return "\(error)" }
@@ -154,10 +166,12 @@ public final class InteractionLog: @unchecked Sendable {
             written += n
         }
         segmentSize += bytes.count
+        let syncStart = DispatchTime.now().uptimeNanoseconds
         while fdatasync(fd) != 0 {
             if errno == EINTR { continue }  // interrupted by a signal: the sync must still happen
             return "fdatasync failed: \(String(cString: strerror(errno)))"
         }
+        syncNanoseconds = DispatchTime.now().uptimeNanoseconds - syncStart
         return nil
     }
 

@@ -49,7 +49,8 @@ public final class UnfoldApplication: Sendable {
             }
         }
         self.store = store
-        self.interactionLog = try InteractionLog(directory: configuration.interactionLog, segmentBytes: configuration.logSegmentBytes)
+        self.interactionLog = try InteractionLog(directory: configuration.interactionLog, segmentBytes: configuration.logSegmentBytes,
+                                                 onCommit: { metrics.committed($0) })
         if let recovery = interactionLog.recovery {
             logger.warning("interaction log: truncated a torn last record", metadata: ["segment": .string(recovery.segment), "bytes": .stringConvertible(recovery.truncatedBytes)])
         }

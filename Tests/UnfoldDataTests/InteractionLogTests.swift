@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 @testable import UnfoldData
 
@@ -26,6 +27,22 @@ final class InteractionLogTests: XCTestCase {
         let read = try InteractionLog.readAll(directory: directory)
         XCTAssertEqual(read.records, (0...10).map(record))
         XCTAssertEqual(read.badRecords, 0)
+    }
+
+    func testEachGroupCommitIsReported() throws {
+        let commits = Mutex<[InteractionLog.Commit]>([])
+        let log = try InteractionLog(directory: directory, onCommit: { commit in commits.withLock { $0.append(commit) } })
+        // Concurrent senders: every batch is carried by some commit, and the bytes add up to the file.
+        DispatchQueue.concurrentPerform(iterations: 16) { i in try! log.append([Self.record(i), Self.record(i + 100)]) }
+        // A commit is reported after its senders are woken: wait for the last report.
+        let deadline = Date().addingTimeInterval(10)
+        while commits.withLock({ $0.reduce(0) { $0 + $1.batches } }) < 16 && Date() < deadline { usleep(1000) }
+        log.close()
+        let seen = commits.withLock { $0 }
+        XCTAssertEqual(seen.reduce(0) { $0 + $1.batches }, 16)
+        let onDisk = try InteractionLog.segments(in: directory).reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+        XCTAssertEqual(seen.reduce(0) { $0 + $1.bytes }, onDisk)
+        XCTAssertTrue(seen.allSatisfy { $0.batches >= 1 && $0.bytes > 0 })
     }
 
     func testAnInvalidRecordRejectsTheWholeBatch() throws {

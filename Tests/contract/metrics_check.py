@@ -60,7 +60,8 @@ EXPECTED = [
     ("unfold_retrieval_candidates_rescored", "counter"), ("unfold_model_active_version", "gauge"),
     ("unfold_model_snapshot_age_seconds", "gauge"), ("unfold_model_load_duration_seconds", "histogram"), ("unfold_model_swaps", "counter"),
     ("unfold_jobs", "gauge"), ("unfold_job_duration_seconds", "histogram"), ("unfold_ingest_records", "counter"),
-    ("unfold_ingest_batches", "counter"), ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge"),
+    ("unfold_ingest_batches", "counter"), ("unfold_ingest_fsync_duration_seconds", "histogram"),
+    ("unfold_ingest_commit_batches", "histogram"), ("unfold_ingest_log_bytes", "counter"), ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge"),
     ("process_start_time_seconds", "gauge"), ("unfold_http_requests", "counter"),
     ("unfold_http_request_duration_seconds", "histogram"), ("unfold_http_requests_in_flight", "gauge"), ("unfold_build_info", "gauge"), ("unfold_log_lines_dropped", "counter"),
 ]
@@ -80,6 +81,9 @@ def main():
     encoded = value(before, "unfold_encode_duration_seconds", {"model": "wals"}, "_count")
     records = value(before, "unfold_ingest_records", {"outcome": "accepted"}, "_total")
     batches = value(before, "unfold_ingest_batches", {"outcome": "accepted"}, "_total")
+    syncs = value(before, "unfold_ingest_fsync_duration_seconds", {}, "_count")
+    carried = value(before, "unfold_ingest_commit_batches", {}, "_sum")
+    log_bytes = value(before, "unfold_ingest_log_bytes", {}, "_total")
     recommend_route = {"route": "/v1/recommend", "method": "POST"}
     http_ok = value_or_zero(before, "unfold_http_requests", {**recommend_route, "status": "2xx"}, "_total")
     http_timed = value_or_zero(before, "unfold_http_request_duration_seconds", recommend_route, "_count")
@@ -111,6 +115,10 @@ def main():
     assert value(after, "unfold_encode_duration_seconds", {"model": "wals"}, "_count") == encoded + 5
     assert value(after, "unfold_ingest_records", {"outcome": "accepted"}, "_total") == records + 3
     assert value(after, "unfold_ingest_batches", {"outcome": "accepted"}, "_total") == batches + 1
+    assert value(after, "unfold_ingest_fsync_duration_seconds", {}, "_count") == syncs + 1
+    assert value(after, "unfold_ingest_commit_batches", {}, "_sum") == carried + 1
+    # three records: 8-hex CRC, tab, user, tab, item, tab, weight, tab, timestamp, LF each
+    assert value(after, "unfold_ingest_log_bytes", {}, "_total") > log_bytes + 3 * 16
     assert value(after, "unfold_model_active_version", {"model": "wals"}) > 0
     assert value(after, "unfold_build_info", {}) == 1
     print(f"/metrics: {len(after)} families parse; HTTP (by route template), recommendation, ingest and latency counters moved by exactly the traffic sent")

@@ -98,6 +98,12 @@ struct MetricsRoutes {
         e.family("unfold_ingest_batches_total", "counter", "Ingest requests, by outcome.")
         e.sample("unfold_ingest_batches_total", [("outcome", "accepted")], metrics.batchesAccepted.count)
         e.sample("unfold_ingest_batches_total", [("outcome", "rejected")], metrics.batchesRejected.count)
+        e.family("unfold_ingest_fsync_duration_seconds", "histogram", "Time of each group commit's fdatasync of the interaction log.")
+        e.histogram("unfold_ingest_fsync_duration_seconds", [], metrics.logSyncSeconds)
+        e.family("unfold_ingest_commit_batches", "histogram", "Ingest requests carried by one group commit (one write, one fdatasync).")
+        e.histogram("unfold_ingest_commit_batches", [], metrics.logCommitBatches)
+        e.family("unfold_ingest_log_bytes_total", "counter", "Bytes appended to the interaction log.")
+        e.sample("unfold_ingest_log_bytes_total", [], metrics.logBytes.count)
     }
 
     private func process(_ e: inout Exposition) {

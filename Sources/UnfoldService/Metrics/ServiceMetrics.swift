@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldData
 import UnfoldMetrics
 
 /// The counts the service keeps besides each model's own (`ServingStats`): what the model
@@ -7,6 +8,11 @@ import UnfoldMetrics
 public final class ServiceMetrics: @unchecked Sendable {  // dictionaries behind `lock`
     public let recordsAccepted = Counter(), recordsRejected = Counter()
     public let batchesAccepted = Counter(), batchesRejected = Counter()
+    /// Group commits of the interaction log: the fsync's duration, the requests one commit
+    /// carried, the bytes appended.
+    public let logSyncSeconds = Histogram.seconds([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1])
+    public let logCommitBatches = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128], unit: 1)
+    public let logBytes = Counter()
     public let jobSeconds = Histogram(bounds: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], unit: 1e3)
 
     private let lock = NSLock()
@@ -25,6 +31,12 @@ public final class ServiceMetrics: @unchecked Sendable {  // dictionaries behind
             return h
         }
         histogram.observe(units: UInt64(max(seconds, 0) * 1e9))
+    }
+
+    public func committed(_ commit: InteractionLog.Commit) {
+        logSyncSeconds.observe(units: commit.syncNanoseconds)
+        logCommitBatches.observe(units: UInt64(commit.batches))
+        logBytes.increment(by: UInt64(commit.bytes))
     }
 
     public func swapped(_ name: String) { lock.withLock { swaps[name, default: 0] += 1 } }
