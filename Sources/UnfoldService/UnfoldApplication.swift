@@ -24,7 +24,8 @@ public final class UnfoldApplication: Sendable {
         self.logger = logger
         let metrics = ServiceMetrics()
         self.metrics = metrics
-        let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions)
+        let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions,
+                                      countServing: configuration.metrics == "on")
         let store = ModelStore(directory: configuration.snapshots, policy: policy) { event in
             switch event {
             case .loaded(let name, let version, let path, let items, let seconds):
@@ -61,8 +62,8 @@ public final class UnfoldApplication: Sendable {
         ), store: store, logger: logger, onFinish: { _, seconds in metrics.jobSeconds.observe(units: UInt64(max(seconds, 0) * 1e3)) })
         self.readiness = Readiness(modelsLoaded: { store.count })
         let httpMetrics = HTTPMetricsMiddleware()
-        self.router = HTTPRouter(middleware: [
-            httpMetrics,
+        let counting: [any HTTPMiddleware] = configuration.metrics == "on" ? [httpMetrics] : []
+        self.router = HTTPRouter(middleware: counting + [
             RequestLogMiddleware(logger: logger),
             AdminAuthMiddleware(token: configuration.adminToken, metricsPublic: configuration.metricsPublic),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),

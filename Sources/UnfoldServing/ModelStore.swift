@@ -52,9 +52,13 @@ public final class ModelStore: @unchecked Sendable {
         public var promotionTolerance: Double = 0.01
         /// Snapshot files kept per model name (the active one always is).
         public var retainVersions: Int = 5
-        public init(promotionTolerance: Double = 0.01, retainVersions: Int = 5) {
+        /// Whether served models count their answers (`ServingStats`); off only to measure
+        /// what counting costs.
+        public var countServing: Bool = true
+        public init(promotionTolerance: Double = 0.01, retainVersions: Int = 5, countServing: Bool = true) {
             self.promotionTolerance = promotionTolerance
             self.retainVersions = retainVersions
+            self.countServing = countServing
         }
     }
 
@@ -284,7 +288,7 @@ public final class ModelStore: @unchecked Sendable {
             let snapshot = try Snapshot.open(path: path)
             let stats = lock.withLock { () -> ServingStats in
                 if let existing = statsByName[name] { return existing }
-                let fresh = ServingStats()
+                let fresh = ServingStats(enabled: policy.countServing)
                 statsByName[name] = fresh
                 return fresh
             }

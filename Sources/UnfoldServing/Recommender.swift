@@ -20,29 +20,23 @@ public enum Recommender {
         let excluded = SortedIndices(excludedList)
         let allowed = allowedSet(query, model)
         let stats = model.stats
-        let start = DispatchTime.now().uptimeNanoseconds
-        if !posted.unknown.isEmpty { stats.unknownItems.increment(by: UInt64(posted.unknown.count)) }
+        let start = stats.clock()
+        stats.postedUnknown(posted.unknown.count)
         func popular() -> Recommendation {
-            stats.fromPopular.increment()
-            defer { stats.recommendSeconds.observe(units: DispatchTime.now().uptimeNanoseconds - start) }
+            defer { stats.answeredByPopularity(since: start) }
             return Recommendation(source: .popular, items: Self.popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: posted.unknown)
         }
         // A tower answers from features alone (cold start); the other encoders need items.
         guard !bag.isEmpty || (encoder.answersFromFeatures && !query.features.isEmpty) else { return popular() }
-        let encodeStart = DispatchTime.now().uptimeNanoseconds
+        let encodeStart = stats.clock()
         guard let q = encode(bag, features: features, with: model) else {
-            stats.foldInFailures.increment()
+            stats.foldInFailed()
             return popular()
         }
-        let encoded = DispatchTime.now().uptimeNanoseconds
+        let encoded = stats.clock()
         var rescored = 0
         let items = retrieve(q, k: query.k, excluded: excluded, allowed: allowed, rescored: &rescored, with: model)
-        let done = DispatchTime.now().uptimeNanoseconds
-        stats.encodeSeconds.observe(units: encoded - encodeStart)
-        stats.retrievalSeconds.observe(units: done - encoded)
-        stats.recommendSeconds.observe(units: done - start)
-        if rescored > 0 { stats.candidatesRescored.increment(by: UInt64(rescored)) }
-        stats.fromModel.increment()
+        stats.answeredByModel(start: start, encodeStart: encodeStart, encoded: encoded, rescored: rescored)
         return Recommendation(source: .model, items: items, unknownItems: posted.unknown)
     }
 

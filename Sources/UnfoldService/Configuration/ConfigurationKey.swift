@@ -43,6 +43,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "`info` logs one line per request (written by a background thread; dropped and counted, never queued without bound, under overload)"),
         .init(name: "log_format", kind: .choice(["logfmt", "json"], \.logFormat), help: "`logfmt` (`key=value` pairs) or `json` (one object per line) on standard error"),
         .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for `/admin` routes; empty means loopback clients only"),
+        .init(name: "metrics", kind: .choice(["on", "off"], \.metrics), help: "`off` stops counting requests and answers (`GET /metrics` then shows only models, jobs, ingest and the process); for measuring what counting costs"),
         .init(name: "metrics_public", kind: .flag(\.metricsPublic), help: "`GET /metrics` answers every client; otherwise loopback clients, and others with the admin token"),
         .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files; at start the newest valid snapshot of each model name is loaded"),
         .init(name: "default_model", kind: .text(\.defaultModel, allowEmpty: false), help: "the model a request gets when it names none"),

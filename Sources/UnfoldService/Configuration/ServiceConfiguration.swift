@@ -21,6 +21,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var logFormat = "logfmt"
     public var adminToken = ""
     public var metricsPublic = false
+    public var metrics = "on"
     public var snapshots = "snapshots"
     public var defaultModel = "wals"
     public var snapshotPollSeconds = 2.0
