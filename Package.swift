@@ -37,7 +37,8 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
-        .target(name: "UnfoldHTTP", dependencies: ["CEpoll"]),
+        // epoll is Linux-only; elsewhere UnfoldHTTP builds with its Dispatch backend alone.
+        .target(name: "UnfoldHTTP", dependencies: [.target(name: "CEpoll", condition: .when(platforms: [.linux]))]),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",

@@ -16,7 +16,8 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "TCP port (0 picks a free one).") var port: String?
-    @Option(name: .customLong("worker-threads"), help: "Threads running handlers (0: one per core).") var workerThreads: String?
+    @Option(name: .customLong("event-loop"), help: "Event core: dispatch (default) or epoll (Linux only).") var eventLoop: String?
+    @Option(name: .customLong("worker-threads"), help: "Handlers that run at once (0: one per core).") var workerThreads: String?
     @Option(name: .customLong("max-connections"), help: "Open connections before new ones get 503.") var maxConnections: String?
     @Option(name: .customLong("max-request-line-bytes"), help: "Longest request line (414 beyond).") var maxRequestLineBytes: String?
     @Option(name: .customLong("max-header-bytes"), help: "Largest header section (431 beyond).") var maxHeaderBytes: String?
@@ -48,7 +49,7 @@ struct Serve: ParsableCommand {
 
     private var flagValues: [(key: String, flag: String, value: String)] {
         let all: [(String, String?)] = [
-            ("host", host), ("port", port), ("worker_threads", workerThreads), ("max_connections", maxConnections),
+            ("host", host), ("port", port), ("event_loop", eventLoop), ("worker_threads", workerThreads), ("max_connections", maxConnections),
             ("max_request_line_bytes", maxRequestLineBytes), ("max_header_bytes", maxHeaderBytes),
             ("max_header_count", maxHeaderCount), ("max_body_bytes", maxBodyBytes),
             ("header_timeout_seconds", headerTimeoutSeconds), ("body_timeout_seconds", bodyTimeoutSeconds),

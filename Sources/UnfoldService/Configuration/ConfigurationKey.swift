@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldHTTP
 
 /// One setting: its name in the file, its environment variable, its flag, and how
 /// a value is checked and stored.
@@ -22,10 +23,14 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
+    /// `dispatch` everywhere, `epoll` on Linux only: elsewhere it is not a valid value.
+    static let eventLoops = EventBackend.allCases.map(\.rawValue)
+
     static let all: [ConfigurationKey] = [
         .init(name: "host", kind: .text(\.host, allowEmpty: false), help: "address to listen on"),
         .init(name: "port", kind: .integer(0...65535, \.port), help: "TCP port (0 picks a free one)"),
-        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "threads running handlers (0: one per core)"),
+        .init(name: "event_loop", kind: .choice(eventLoops, \.eventLoop), help: "event core: dispatch (default) or epoll (Linux only)"),
+        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "handlers that run at once (0: one per core)"),
         .init(name: "max_connections", kind: .integer(1...1_000_000, \.maxConnections), help: "open connections before new ones get 503"),
         .init(name: "max_request_line_bytes", kind: .integer(64...1 << 20, \.maxRequestLineBytes), help: "longest request line (414 beyond)"),
         .init(name: "max_header_bytes", kind: .integer(256...1 << 24, \.maxHeaderBytes), help: "largest header section (431 beyond)"),
