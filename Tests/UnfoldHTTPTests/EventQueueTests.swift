@@ -81,6 +81,15 @@ final class EventQueueTests: XCTestCase {
         }
     }
 
+    /// `setInterest` on the queue's context, as the contract asks.
+    func setInterest(_ interest: EventInterest, _ registration: any EventRegistration, on queue: any EventQueue) throws {
+        try queue.sync { Result { () throws(SocketError) in try registration.setInterest(interest) } }.get()
+    }
+
+    func cancel(_ registration: any EventRegistration, on queue: any EventQueue) {
+        queue.sync { registration.cancel() }
+    }
+
     func register(_ queue: any EventQueue, _ fd: Int32, _ recorder: Recorder, interest: EventInterest) throws -> any EventRegistration {
         let result = queue.sync { () -> Result<any EventRegistration, SocketError> in
             Result { () throws(SocketError) in try queue.register(Socket(fd: fd), interest: interest, handler: recorder) }
@@ -101,19 +110,19 @@ final class EventQueueTests: XCTestCase {
             XCTAssertEqual(recorder.snapshot { $0.writableCalls }, 0, "\(backend): writable without write interest")
 
             // No interest: bytes wait in the socket, no call.
-            try registration.setInterest([])
+            try setInterest([], registration, on: queue)
             let calls = recorder.snapshot { $0.readableCalls }
             XCTAssertEqual(send(peer, "again", 5, 0), 5)
             usleep(100_000)
             XCTAssertEqual(recorder.snapshot { $0.readableCalls }, calls, "\(backend): readable after interest was dropped")
 
-            try registration.setInterest([.read, .write])
+            try setInterest([.read, .write], registration, on: queue)
             eventually("\(backend): the waiting bytes read") { recorder.snapshot { $0.bytes } == Array("helloagain".utf8) }
             eventually("\(backend): writable") { recorder.snapshot { $0.writableCalls } > 0 }
-            try registration.setInterest(.read)
+            try setInterest(.read, registration, on: queue)
             XCTAssertEqual(recorder.snapshot { $0.offContext }, 0, "\(backend): a call off the queue's context")
 
-            registration.cancel()
+            cancel(registration, on: queue)
             eventually("\(backend): descriptor closed") { fcntl(mine, F_GETFD) == -1 && errno == EBADF }
             eventually("\(backend): handler let go") { queue.sync { queue.handlers.isEmpty } }
             XCTAssertEqual(close(peer), 0)
@@ -130,7 +139,7 @@ final class EventQueueTests: XCTestCase {
             eventually("\(backend): three ticks") { recorder.snapshot { $0.ticks.count } >= 3 }
             let ticks = recorder.snapshot { $0.ticks }
             XCTAssertEqual(ticks, ticks.sorted(), "\(backend): ticks out of order")
-            registration.cancel()
+            cancel(registration, on: queue)
             eventually("\(backend): descriptor closed") { fcntl(mine, F_GETFD) == -1 && errno == EBADF }
             XCTAssertEqual(close(peer), 0)
             queue.stop()
@@ -170,12 +179,12 @@ final class EventQueueTests: XCTestCase {
             let registration = try register(queue, mine, recorder, interest: .read)
             XCTAssertEqual(close(peer), 0)
             eventually("\(backend): hang-up reported") { recorder.snapshot { $0.readableCalls } > 0 }
-            try registration.setInterest([])
+            try setInterest([], registration, on: queue)
             usleep(50_000)
             let calls = recorder.snapshot { $0.readableCalls }
             usleep(100_000)
             XCTAssertEqual(recorder.snapshot { $0.readableCalls }, calls, "\(backend): the queue spins on a hang-up nobody listens for")
-            registration.cancel()
+            cancel(registration, on: queue)
             eventually("\(backend): descriptor closed") { fcntl(mine, F_GETFD) == -1 && errno == EBADF }
             queue.stop()
         }

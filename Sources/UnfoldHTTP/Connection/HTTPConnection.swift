@@ -1,16 +1,15 @@
 import Dispatch
-import Foundation
 
 /// Drives one accepted socket, executing what `HTTPConnectionStateMachine` decides.
 ///
-/// Its event queue calls it when the socket is ready and on every tick; a worker calls it
-/// with a handler's response and writes that response from its own thread, so a response
-/// needs no hop back to the queue. A lock keeps these callers apart; it is never held
-/// while waiting for anything but the socket calls themselves, which do not block.
+/// Everything happens on its event queue's context: readiness, ticks, and a worker's
+/// response, which the worker hands over with `queue.execute`. (Writing the response
+/// from the worker itself was measured slower on both backends: the queue writes the
+/// responses of a burst together, which also saves the client wake-ups; docs/benchmarks.md.)
 final class HTTPConnection: EventHandler, @unchecked Sendable {
-    private let lock = NSLock()
     private let socket: Socket
-    private let queue: EventQueue
+    /// The event queue that owns this connection; every call comes on its context.
+    let queue: EventQueue
     private var registration: EventRegistration?
     private unowned let server: HTTPServer
     private var machine: HTTPConnectionStateMachine
@@ -39,63 +38,49 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     /// Starts watching the socket; on the queue's context.
     func start() {
-        lock.withLock {
-            do throws(SocketError) {
-                registration = try queue.register(socket, interest: .read, handler: self)
-                interest = .read
-            } catch {
-                fail(error)
-            }
+        do {
+            registration = try queue.register(socket, interest: .read, handler: self)
+            interest = .read
+        } catch {
+            fail(error)
         }
     }
 
-    // MARK: - Calls from the queue, a worker or the server
-
-    func readable() {
-        lock.withLock { onReadable() }
-    }
+    // MARK: - Calls on the queue's context
 
     func writable() {
-        lock.withLock {
-            guard !closed, interest.contains(.write) else { return }
-            perform([])
-        }
+        guard !closed, interest.contains(.write) else { return }
+        perform([])
     }
 
     func tick(now: UInt64) {
-        lock.withLock {
-            guard !closed else { return }
-            if let deadline = lingerDeadline {
-                if now >= deadline { close() }
-                return
-            }
-            perform(machine.tick(now: now))
+        guard !closed else { return }
+        if let deadline = lingerDeadline {
+            if now >= deadline { close() }
+            return
         }
+        perform(machine.tick(now: now))
     }
 
     func shutdown(now: UInt64) {
-        lock.withLock {
-            guard !closed, lingerDeadline == nil else { return }
-            perform(machine.shutdown(now: now))
-        }
+        guard !closed, lingerDeadline == nil else { return }
+        perform(machine.shutdown(now: now))
     }
 
-    /// The handler's response, from the worker that ran it.
+    /// The handler's response, handed over by the worker that ran it.
     func responseReady(_ response: HTTPResponse) {
-        lock.withLock {
-            guard !closed else { return }
-            perform(machine.responseReady(response, now: DispatchTime.now().uptimeNanoseconds, date: HTTPDate.now()))
-        }
+        guard !closed else { return }
+        perform(machine.responseReady(response, now: DispatchTime.now().uptimeNanoseconds, date: HTTPDate.now()))
     }
 
     /// Closes now, dropping whatever is queued.
     func abort() {
-        lock.withLock { close() }
+        close()
     }
 
-    // MARK: - Reading (the queue's context: its read buffer is shared by its connections)
-
-    private func onReadable() {
+    /// Reads what the socket holds into the queue's read buffer (shared by the queue's
+    /// connections: one runs at a time) and feeds it to the machine.
+    func readable() {
         guard !closed, interest.contains(.read) else { return }
         let buffer = queue.readBuffer
         let n: Int
@@ -120,7 +105,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         }
     }
 
-    // MARK: - Executing actions (lock held)
+    // MARK: - Executing actions
 
     /// Executes actions until the machine has nothing more to say for now. A loop,
     /// not recursion: a burst of pipelined inline requests must not deepen the stack.
@@ -226,7 +211,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         }
     }
 
-    // MARK: - Closing (lock held)
+    // MARK: - Closing
 
     /// A socket or event-queue call failed: report it and close.
     private func fail(_ error: SocketError) {

@@ -2,7 +2,7 @@ import Dispatch
 
 /// One descriptor's Dispatch sources: a read source from registration on, a write source
 /// from the first time writability is asked for. Both target the queue's serial queue.
-/// `setInterest` suspends and resumes them; the owner serializes its calls.
+/// `setInterest` suspends and resumes them (on the queue, like every call of the owner).
 final class DispatchSocketSources: EventRegistration, @unchecked Sendable {
     let socket: Socket
     /// Kept until the descriptor is closed, so a source's handler never outlives it.

@@ -91,8 +91,8 @@ final class EpollEventQueue: EventQueue, @unchecked Sendable {
     }
 
     /// Forgets a cancelled registration and closes its descriptor: at once on the loop
-    /// thread (a later event of the batch finds no registration), else as a task, so the
-    /// descriptor number cannot be reused while the loop may still hold an event for it.
+    /// thread (a later event of the batch finds no registration); from elsewhere as a task,
+    /// so the number cannot be reused while the loop may still hold an event for it.
     func deregister(_ registration: EpollRegistration) {
         if isCurrent {
             finish(registration)

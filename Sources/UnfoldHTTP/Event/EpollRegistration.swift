@@ -1,7 +1,6 @@
 #if os(Linux)
-/// One descriptor in an epoll set. `setInterest` calls `epoll_ctl` from whichever thread
-/// its owner is on (the kernel serializes them); with no interest the descriptor leaves
-/// the set.
+/// One descriptor in an epoll set: `setInterest` is one `epoll_ctl` when the interest
+/// changes; with no interest the descriptor leaves the set.
 final class EpollRegistration: EventRegistration, @unchecked Sendable {
     let socket: Socket
     let handler: EventHandler
@@ -33,7 +32,7 @@ final class EpollRegistration: EventRegistration, @unchecked Sendable {
     func cancel() {
         guard !cancelled else { return }
         cancelled = true
-        // Leave the set now, from any thread; closing would do it too, but only later.
+        // Leave the set first: the close may come later (`deregister`).
         if mask != 0 {
             mask = 0
             do {

@@ -1,5 +1,5 @@
-/// One descriptor watched by an event queue. Its owner serializes the calls (the connection
-/// does under its lock); they may come from any thread.
+/// One descriptor watched by an event queue. Call on the queue's context (the connection
+/// driver only runs there).
 protocol EventRegistration: AnyObject, Sendable {
     /// Reports the descriptor for `interest` from now on; `[]` stops reports without
     /// forgetting the descriptor (a paused connection cannot spin the queue on a hang-up).

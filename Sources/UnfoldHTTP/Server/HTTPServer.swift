@@ -5,8 +5,8 @@ import Foundation
 ///
 /// One accept source hands connections round-robin to event queues (one per core by
 /// default; `EventQueue`, Dispatch sources or epoll) that move bytes; a bounded
-/// `WorkerQueue` runs the responder for every route that is not inline, and writes the
-/// response from the worker. Lifecycle: `idle → running → shuttingDown → shutdown`.
+/// `WorkerQueue` runs the responder for every route that is not inline and hands the
+/// response back to the connection's queue. Lifecycle: `idle → running → shuttingDown → shutdown`.
 public final class HTTPServer: @unchecked Sendable {
     public enum State: Sendable { case idle, running, shuttingDown, shutdown }
 
@@ -126,16 +126,18 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Runs the responder for a request: right here for inline routes (the caller is on
-    /// the connection's event queue or a worker), else on a worker, which hands the
-    /// response to `connection` itself. Returns the response when it was computed here.
+    /// Runs the responder for a request: right here, on the connection's event queue, for
+    /// inline routes; else on a worker, which hands the response back to that queue.
+    /// Returns the response when it was computed here.
     func dispatch(_ request: HTTPRequest, from connection: HTTPConnection) -> HTTPResponse? {
         let responder = self.responder
         if responder.runsInline(request) {
             return responder.respond(to: request)
         }
+        let queue = connection.queue
         let accepted = workers.submit {
-            connection.responseReady(responder.respond(to: request))
+            let response = responder.respond(to: request)
+            queue.execute { connection.responseReady(response) }
         }
         if !accepted {
             onEvent(.workersSaturated(peer: request.remoteAddress))
