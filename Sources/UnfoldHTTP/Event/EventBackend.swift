@@ -7,7 +7,22 @@ public enum EventBackend: String, Sendable, CaseIterable {
     case epoll
     #endif
 
-    /// Makes the server's queues, one per `count`.
+    /// Queues per core when the configuration leaves the count to the backend. A Dispatch
+    /// serial queue drains on whichever pool thread Dispatch hands it, and a queue whose
+    /// thread waits to be scheduled holds back only its own connections: more, smaller
+    /// queues keep more connections moving (4 per core beat 1 and 2 per core on
+    /// `GET /healthz` by about 10–15%, and 8 per core was no better; docs/benchmarks.md).
+    /// An epoll queue is a thread of its own: one per core.
+    var queuesPerCore: Int {
+        switch self {
+        case .dispatch: return 4
+        #if os(Linux)
+        case .epoll: return 1
+        #endif
+        }
+    }
+
+    /// Makes the server's queues, `count` of them.
     func makeQueues(count: Int, onFailure: @escaping @Sendable (SocketError) -> Void) throws(SocketError) -> [EventQueue] {
         switch self {
         case .dispatch:

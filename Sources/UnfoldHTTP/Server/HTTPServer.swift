@@ -3,8 +3,8 @@ import Foundation
 
 /// An HTTP/1.1 server on non-blocking BSD sockets.
 ///
-/// One accept source hands connections round-robin to event queues (one per core by
-/// default; `EventQueue`, Dispatch sources or epoll) that move bytes; a bounded
+/// One accept source hands connections round-robin to event queues (`EventQueue`:
+/// Dispatch sources, 4 queues per core, or epoll, a thread per core) that move bytes; a bounded
 /// `WorkerQueue` runs the responder for every route that is not inline and hands the
 /// response back to the connection's queue. Lifecycle: `idle → running → shuttingDown → shutdown`.
 public final class HTTPServer: @unchecked Sendable {
@@ -44,9 +44,10 @@ public final class HTTPServer: @unchecked Sendable {
     @discardableResult
     public func start() throws(SocketError) -> UInt16 {
         try Socket.ignoreBrokenPipeSignal()
-        let count = configuration.eventLoops > 0 ? configuration.eventLoops : ProcessInfo.processInfo.activeProcessorCount
+        let backend = configuration.eventBackend
+        let count = configuration.eventLoops > 0 ? configuration.eventLoops : backend.queuesPerCore * ProcessInfo.processInfo.activeProcessorCount
         let onEvent = self.onEvent
-        queues = try configuration.eventBackend.makeQueues(count: count) { onEvent(.eventQueueFailed($0)) }
+        queues = try backend.makeQueues(count: count) { onEvent(.eventQueueFailed($0)) }
         let socket = try Socket.listen(host: configuration.host, port: configuration.port)
         let port: UInt16
         do {

@@ -6,7 +6,7 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var eventBackend: EventBackend
     /// Handlers that run at once (0: one per core).
     public var workerThreads: Int
-    /// Event queues that move bytes (0: one per core).
+    /// Event queues that move bytes (0: the backend's choice, `EventBackend.queuesPerCore` per core).
     public var eventLoops: Int
     /// Open connections beyond this are answered 503 and closed.
     public var maxConnections: Int
