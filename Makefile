@@ -57,13 +57,26 @@ run: model
 	@echo ""
 	$(BIN_RELEASE) serve --host $(HOST) --port $(PORT) --snapshots $(SNAPSHOTS)
 
-## test: unit tests and end-to-end tests against the real binary
+## test: unit tests and end-to-end tests against the real binary, the end-to-end tests once
+## per event core (event_loop=dispatch, then epoll on Linux); the last line counts both runs
 test: deps
 	$(MAKE) fuzz-smoke
 	$(SWIFT) build --build-tests
-	@set -o pipefail; UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log
-	@grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1 | \
-	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n = $$(i+1); if ($$i == "with") f = $$(i+1) } } END { print n - f " passed, " f " failed" }'
+	@status=0; set -o pipefail; rm -f .build/test.log .build/test-epoll.log; \
+	echo "== all tests, end-to-end servers with event_loop=dispatch"; \
+	UNFOLD_TEST_EVENT_LOOP=dispatch UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log || status=1; \
+	logs=.build/test.log; \
+	if [ "$$(uname -s)" = Linux ]; then \
+	  echo "== end-to-end tests again with event_loop=epoll"; \
+	  UNFOLD_TEST_EVENT_LOOP=epoll UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing --filter UnfoldEndToEndTests 2>&1 | tee .build/test-epoll.log || status=1; \
+	  logs="$$logs .build/test-epoll.log"; \
+	fi; \
+	for log in $$logs; do \
+	  grep -qE "Executed [0-9]+ tests?, with [0-9]+ failures?" $$log || { echo "$$log: the run ended without a summary"; status=1; }; \
+	done; \
+	for log in $$logs; do grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" $$log | tail -1; done | \
+	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n += $$(i+1); if ($$i == "with") f += $$(i+1) } } END { print n - f " passed, " f " failed" }'; \
+	exit $$status
 	$(MAKE) test-contract
 	$(MAKE) test-dashboard
 

@@ -59,7 +59,8 @@ let package = Package(
         .target(name: "UnfoldJSON"),
         .target(name: "UnfoldMetrics"),
         .target(name: "CBuildInfo", cSettings: [.define("UNFOLD_GIT_COMMIT", to: "\"\(gitCommit)\"")]),
-        .target(name: "UnfoldHTTP", dependencies: ["CEpoll", "UnfoldJSON"]),
+        // epoll is Linux-only; elsewhere UnfoldHTTP builds with its Dispatch backend alone.
+        .target(name: "UnfoldHTTP", dependencies: [.target(name: "CEpoll", condition: .when(platforms: [.linux])), "UnfoldJSON"]),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# HTTP benchmark: wrk against Unfold's GET /healthz and, in the same run, against nginx
-# serving a static file with the same bytes on loopback.
+# HTTP benchmark: wrk against Unfold's GET /healthz on each event core (event_loop=dispatch and,
+# on Linux, epoll; a server per backend) and, in the same run, against nginx serving a static
+# file with the same bytes on loopback. Rounds interleave the servers, their order rotating
+# each round; a backend's ratio is to nginx in the same round, reported as the median.
 # Usage: bench/http.sh [seconds] [connections]   (make bench-http builds first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,26 +19,39 @@ NGINX_PORT=${NGINX_BENCH_PORT:-18481}
 bench_require_tools
 trap bench_cleanup EXIT
 bench_start_nginx
-bench_start_unfold --snapshots "$WORK/none"
-[ "$(curl -s "http://127.0.0.1:$UNFOLD_PORT/healthz")" = "$(curl -s "http://127.0.0.1:$NGINX_PORT/healthz")" ] || { echo "error: bodies differ"; exit 1; }
-
-echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s, GET /healthz, $ROUNDS rounds alternating (machine: $(nproc) cores)"
-wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$UNFOLD_PORT/healthz" >/dev/null
-wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$NGINX_PORT/healthz" >/dev/null
-printf '%-6s %-8s %12s %9s %9s\n' round server "requests/s" "p50 ms" "p99 ms"
-sum_ratio=0
-for round in $(seq 1 "$ROUNDS"); do
-  read -r n_rps n_p50 n_p99 <<<"$(bench_wrk "http://127.0.0.1:$NGINX_PORT/healthz")"
-  read -r u_rps u_p50 u_p99 <<<"$(bench_wrk "http://127.0.0.1:$UNFOLD_PORT/healthz")"
-  printf '%-6s %-8s %12s %9s %9s\n' "$round" nginx "$n_rps" "$n_p50" "$n_p99"
-  printf '%-6s %-8s %12s %9s %9s\n' "$round" unfold "$u_rps" "$u_p50" "$u_p99"
-  ratio=$(awk -v u="$u_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", u/n}')
-  echo "round $round ratio unfold/nginx: $ratio"
-  sum_ratio=$(awk -v s="$sum_ratio" -v r="$ratio" 'BEGIN {print s+r}')
+declare -A PORT TARGET=([dispatch]=1.0 [epoll]=1.2)
+offset=0
+for backend in $BENCH_BACKENDS; do
+  PORT[$backend]=$((UNFOLD_PORT + offset)); offset=$((offset + 10))
+  bench_start_unfold "$backend" "${PORT[$backend]}" --snapshots "$WORK/none"
+  [ "$(curl -s "http://127.0.0.1:${PORT[$backend]}/healthz")" = "$(curl -s "http://127.0.0.1:$NGINX_PORT/healthz")" ] || { echo "error: bodies differ ($backend)"; exit 1; }
 done
-# The same request through the worker pool (an unknown path answers 404 from a worker),
+PORT[nginx]=$NGINX_PORT
+
+echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s, GET /healthz, $ROUNDS rounds, order rotating (machine: $(nproc) cores)"
+for server in nginx $BENCH_BACKENDS; do wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:${PORT[$server]}/healthz" >/dev/null; done
+printf '%-6s %-16s %12s %9s %9s %7s\n' round server "requests/s" "p50 ms" "p99 ms" ratio
+declare -A RATIOS RPS LINE
+for round in $(seq 1 "$ROUNDS"); do
+  for server in $(bench_order "$round" nginx $BENCH_BACKENDS); do
+    read -r rps p50 p99 <<<"$(bench_wrk "http://127.0.0.1:${PORT[$server]}/healthz")"
+    RPS[$server]=$rps
+    LINE[$server]=$(printf '%-6s %-16s %12s %9s %9s' "$round" "$server" "$rps" "$p50" "$p99")
+  done
+  echo "${LINE[nginx]}"
+  for backend in $BENCH_BACKENDS; do
+    ratio=$(awk -v u="${RPS[$backend]}" -v n="${RPS[nginx]}" 'BEGIN {printf "%.2f", u/n}')
+    RATIOS[$backend]="${RATIOS[$backend]:-} $ratio"
+    printf '%s %7s\n' "${LINE[$backend]}" "$ratio"
+  done
+done
+# The same request through the worker queue (an unknown path answers 404 from a worker),
 # to show the cost of the hop that every non-probe route takes.
-read -r p_rps p_p50 p_p99 <<<"$(bench_wrk "http://127.0.0.1:$UNFOLD_PORT/no-such-route")"
-printf '%-6s %-8s %12s %9s %9s   (404 via the worker pool)\n' "-" unfold "$p_rps" "$p_p50" "$p_p99"
-mean=$(awk -v s="$sum_ratio" -v n="$ROUNDS" 'BEGIN {printf "%.2f", s/n}')
-echo "RESULT http unfold/nginx requests/s ratio (mean of $ROUNDS rounds): $mean (target >= 0.8)"
+for backend in $BENCH_BACKENDS; do
+  read -r p_rps p_p50 p_p99 <<<"$(bench_wrk "http://127.0.0.1:${PORT[$backend]}/no-such-route")"
+  printf '%-6s %-16s %12s %9s %9s   (404 via the worker queue)\n' "-" "$backend" "$p_rps" "$p_p50" "$p_p99"
+done
+for backend in $BENCH_BACKENDS; do
+  # shellcheck disable=SC2086
+  echo "RESULT http $backend/nginx requests/s ratio: median $(bench_median ${RATIOS[$backend]}) of rounds${RATIOS[$backend]} (target >= ${TARGET[$backend]})"
+done

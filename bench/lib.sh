@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Shared by the HTTP benchmarks (source it): wrk and nginx installed when missing, nginx
-# on loopback serving the same bytes as /healthz, Unfold started and stopped, wrk runs
-# reduced to "requests/s p50-ms p99-ms".
+# on loopback serving the same bytes as /healthz, Unfold started and stopped (one server per
+# event core), wrk runs reduced to "requests/s p50-ms p99-ms", medians.
 # The caller sets BIN, WORK, NGINX_PORT, UNFOLD_PORT, DURATION, CONNECTIONS.
+
+# The event cores measured side by side (event_loop); epoll exists on Linux only.
+BENCH_BACKENDS=${BENCH_BACKENDS:-$( [ "$(uname -s)" = Linux ] && echo "dispatch epoll" || echo dispatch )}
 
 bench_require_tools() {
   local need=""
@@ -21,7 +24,7 @@ bench_require_tools() {
 }
 
 bench_cleanup() {
-  [ -n "${UNFOLD_PID:-}" ] && kill "$UNFOLD_PID" 2>/dev/null || true
+  for pid in ${UNFOLD_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
   [ -f "$WORK/nginx.pid" ] && "$NGINX" -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -50,11 +53,26 @@ NGINX
   bench_wait "http://127.0.0.1:$NGINX_PORT/healthz"
 }
 
-# bench_start_unfold ARGS...: unfold serve on UNFOLD_PORT, quiet log, waits for readiness.
+# bench_start_unfold BACKEND PORT ARGS...: unfold serve --event-loop BACKEND on PORT, quiet
+# log, waits for readiness. Each backend gets its own state directories and log.
 bench_start_unfold() {
-  "$BIN" serve --host 127.0.0.1 --port "$UNFOLD_PORT" --log-level "${LOG_LEVEL:-warning}" --interaction-log "$WORK/log" --jobs "$WORK/jobs" "$@" 2>"$WORK/unfold.log" &
-  UNFOLD_PID=$!
-  bench_wait "http://127.0.0.1:$UNFOLD_PORT/readyz" || bench_wait "http://127.0.0.1:$UNFOLD_PORT/healthz"
+  local backend=$1 port=$2; shift 2
+  "$BIN" serve --host 127.0.0.1 --port "$port" --event-loop "$backend" --log-level "${LOG_LEVEL:-warning}" \
+    --interaction-log "$WORK/log-$backend" --jobs "$WORK/jobs-$backend" "$@" 2>"$WORK/unfold-$backend.log" &
+  UNFOLD_PIDS="${UNFOLD_PIDS:-} $!"
+  bench_wait "http://127.0.0.1:$port/readyz" || bench_wait "http://127.0.0.1:$port/healthz"
+}
+
+# bench_median VALUES...: the median (the mean of the middle two for an even count).
+bench_median() {
+  printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2] + a[NR/2+1]) / 2}'
+}
+
+# bench_order ROUND NAMES...: the names rotated by ROUND-1, so each takes each slot in turn.
+bench_order() {
+  local round=$1; shift
+  local names=("$@") n=$# k
+  for ((k = 0; k < n; k++)); do printf '%s ' "${names[$(( (k + round - 1) % n ))]}"; done
 }
 
 bench_wait() {

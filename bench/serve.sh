@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Serving benchmark: wrk POST /v1/recommend (20 interactions, k=10) against the MovieLens
-# model, beside nginx serving a static file in the same run (the foundation benchmark's
-# reference figure).
+# model on each event core (event_loop=dispatch and, on Linux, epoll; a server per backend),
+# beside nginx serving a static file in the same run (the foundation benchmark's reference
+# figure). Rounds interleave the servers, their order rotating each round; a backend's ratio
+# is to nginx in the same round, reported as the median.
 # Usage: bench/serve.sh [seconds] [connections]   (make bench-serve trains the model first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,31 +21,52 @@ ls "$SNAPSHOTS"/*.unfold >/dev/null 2>&1 || { echo "error: no snapshot in $SNAPS
 bench_require_tools
 trap bench_cleanup EXIT
 bench_start_nginx
-bench_start_unfold --snapshots "$SNAPSHOTS"
 
 # 20 MovieLens items a user might have rated, weight 1..5.
 BODY='{"interactions":['
 for i in $(seq 1 20); do BODY="$BODY{\"item\":\"$((i * 37 % 1600 + 1))\",\"weight\":$((i % 5 + 1))}"; [ "$i" -lt 20 ] && BODY="$BODY,"; done
 BODY="$BODY],\"k\":10}"
-curl -fs -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$UNFOLD_PORT/v1/recommend" | grep -q '"source":"model"' || { echo "error: recommend did not answer from the model"; exit 1; }
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body   = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-ROUNDS=${ROUNDS:-3}
-echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s: POST /v1/recommend (20 interactions, k=10, MovieLens WALS d=64) vs nginx static file, $ROUNDS interleaved rounds"
-wrk -t2 -c"$CONNECTIONS" -d2s -s "$WORK/post.lua" "http://127.0.0.1:$UNFOLD_PORT/v1/recommend" >/dev/null
-printf '%-6s %-22s %12s %9s %9s %7s\n' round server "requests/s" "p50 ms" "p99 ms" ratio
-ratios=()
-for round in $(seq 1 "$ROUNDS"); do
-  read -r n_rps n_p50 n_p99 <<<"$(bench_wrk "http://127.0.0.1:$NGINX_PORT/healthz")"
-  read -r u_rps u_p50 u_p99 <<<"$(bench_wrk "http://127.0.0.1:$UNFOLD_PORT/v1/recommend" -s "$WORK/post.lua")"
-  ratio=$(awk -v u="$u_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", u/n}')
-  ratios+=("$ratio")
-  printf '%-6s %-22s %12s %9s %9s\n' "$round" "nginx static file" "$n_rps" "$n_p50" "$n_p99"
-  printf '%-6s %-22s %12s %9s %9s %7s\n' "$round" "unfold /v1/recommend" "$u_rps" "$u_p50" "$u_p99" "$ratio"
+declare -A PORT URL TARGET=([dispatch]=0.6 [epoll]=0.65)
+offset=0
+for backend in $BENCH_BACKENDS; do
+  PORT[$backend]=$((UNFOLD_PORT + offset)); offset=$((offset + 10))
+  bench_start_unfold "$backend" "${PORT[$backend]}" --snapshots "$SNAPSHOTS"
+  curl -fs -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:${PORT[$backend]}/v1/recommend" | grep -q '"source":"model"' \
+    || { echo "error: recommend did not answer from the model ($backend)"; exit 1; }
+  URL[$backend]="http://127.0.0.1:${PORT[$backend]}/v1/recommend"
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}')
-echo "RESULT serve recommend/nginx-static requests/s ratio: median $median of rounds ${ratios[*]} (target >= 0.5)"
+URL[nginx]="http://127.0.0.1:$NGINX_PORT/healthz"
+
+ROUNDS=${ROUNDS:-3}
+echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s: POST /v1/recommend (20 interactions, k=10, MovieLens WALS d=64) on each event core vs nginx static file, $ROUNDS rounds, order rotating"
+for backend in $BENCH_BACKENDS; do wrk -t2 -c"$CONNECTIONS" -d2s -s "$WORK/post.lua" "${URL[$backend]}" >/dev/null; done
+printf '%-6s %-22s %12s %9s %9s %7s\n' round server "requests/s" "p50 ms" "p99 ms" ratio
+declare -A RATIOS RPS LINE
+for round in $(seq 1 "$ROUNDS"); do
+  for server in $(bench_order "$round" nginx $BENCH_BACKENDS); do
+    if [ "$server" = nginx ]; then
+      read -r rps p50 p99 <<<"$(bench_wrk "${URL[nginx]}")"
+      LINE[$server]=$(printf '%-6s %-22s %12s %9s %9s' "$round" "nginx static file" "$rps" "$p50" "$p99")
+    else
+      read -r rps p50 p99 <<<"$(bench_wrk "${URL[$server]}" -s "$WORK/post.lua")"
+      LINE[$server]=$(printf '%-6s %-22s %12s %9s %9s' "$round" "$server /v1/recommend" "$rps" "$p50" "$p99")
+    fi
+    RPS[$server]=$rps
+  done
+  echo "${LINE[nginx]}"
+  for backend in $BENCH_BACKENDS; do
+    ratio=$(awk -v u="${RPS[$backend]}" -v n="${RPS[nginx]}" 'BEGIN {printf "%.2f", u/n}')
+    RATIOS[$backend]="${RATIOS[$backend]:-} $ratio"
+    printf '%s %7s\n' "${LINE[$backend]}" "$ratio"
+  done
+done
+for backend in $BENCH_BACKENDS; do
+  # shellcheck disable=SC2086
+  echo "RESULT serve $backend recommend/nginx-static requests/s ratio: median $(bench_median ${RATIOS[$backend]}) of rounds${RATIOS[$backend]} (target >= ${TARGET[$backend]})"
+done

@@ -134,14 +134,19 @@ public final class UnfoldApplication: Sendable {
 
     static func log(_ event: HTTPServerEvent, to logger: Logger) {
         switch event {
-        case .listening(let host, let port):
-            logger.notice("listening", metadata: ["host": .string(host), "port": .stringConvertible(port)])
+        case .listening(let host, let port, let backend):
+            logger.notice("listening", metadata: ["host": .string(host), "port": .stringConvertible(port), "event_loop": .string(backend.rawValue)])
         case .connectionRejected(let peer, let open):
             logger.warning("connection rejected: too many connections", metadata: ["peer": .string(peer), "open": .stringConvertible(open)])
         case .connectionReport(let peer, .protocolError(let error)):
             logger.info("protocol error", metadata: ["peer": .string(peer), "status": .stringConvertible(error.status.code), "error": .string(error.description)])
         case .connectionReport(let peer, .timeout(let deadline)):
             logger.debug("connection timed out", metadata: ["peer": .string(peer), "deadline": .string(deadline.rawValue)])
+        case .connectionFailed(let peer, let error):
+            // A client that vanished is routine; any other failed call on a connection is not.
+            logger.log(level: error.isPeerGone ? .debug : .warning, "connection failed", metadata: ["peer": .string(peer), "error": .string(error.description)])
+        case .eventQueueFailed(let error):
+            logger.error("event queue call failed", metadata: ["error": .string(error.description)])
         case .workersSaturated(let peer):
             logger.warning("workers saturated: answered 503", metadata: ["peer": .string(peer)])
         case .acceptFailed(let error):

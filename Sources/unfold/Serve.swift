@@ -47,7 +47,9 @@ struct Serve: ParsableCommand {
         // Graceful shutdown: handle SIGTERM/SIGINT on a queue instead of dying.
         var signalSources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
+            if !setSignalHandler(signalNumber, SIG_IGN, restart: true) {
+                logger.error("could not take over a signal; it keeps its default action", metadata: ["signal": .stringConvertible(signalNumber), "errno": .stringConvertible(errno)])
+            }
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
             source.setEventHandler {
                 logger.notice("signal received", metadata: ["signal": .stringConvertible(signalNumber)])
@@ -61,7 +63,9 @@ struct Serve: ParsableCommand {
         }
         // SIGHUP: rescan the snapshot directory. Installed without SA_RESTART on purpose: a
         // signal then interrupts blocking calls with EINTR, which every call site retries.
-        installHangupHandler()
+        if !setSignalHandler(SIGHUP, { _ in hangupCounter &+= 1 }, restart: false) {
+            logger.error("could not install the SIGHUP handler", metadata: ["errno": .stringConvertible(errno)])
+        }
         let store = application.store
         let hangups = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         hangups.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
@@ -82,12 +86,12 @@ struct Serve: ParsableCommand {
 
     /// Each connection is a descriptor: lift the soft limit to the hard one.
     private func raiseDescriptorLimit(logger: Logger) {
-        var limit = rlimit()
         #if os(Linux)
         let resource = Int32(RLIMIT_NOFILE.rawValue)
         #else
         let resource = RLIMIT_NOFILE
         #endif
+        var limit = rlimit()
         guard getrlimit(resource, &limit) == 0 else {
             logger.warning("could not read the open-file limit", metadata: ["errno": .stringConvertible(errno)])
             return
@@ -105,16 +109,14 @@ nonisolated(unsafe) private var hangupCounter: sig_atomic_t = 0
 
 private func hangupCount() -> Int { Int(hangupCounter) }
 
-private func installHangupHandler() {
+/// Installs `handler` for `signal` (`restart`: `SA_RESTART`); false with `errno` set on failure.
+private func setSignalHandler(_ signal: Int32, _ handler: (@convention(c) (Int32) -> Void)?, restart: Bool) -> Bool {
     var action = sigaction()
     #if os(Linux)
-    action.__sigaction_handler.sa_handler = { _ in hangupCounter &+= 1 }
+    action.__sigaction_handler.sa_handler = handler
     #else
-    action.__sigaction_u.__sa_handler = { _ in hangupCounter &+= 1 }
+    action.__sigaction_u.__sa_handler = handler
     #endif
-    sigemptyset(&action.sa_mask)
-    action.sa_flags = 0  // no SA_RESTART
-    if sigaction(SIGHUP, &action, nil) != 0 {
-        printErr("warning: could not install the SIGHUP handler: \(String(cString: strerror(errno)))")
-    }
+    action.sa_flags = restart ? Int32(SA_RESTART) : 0
+    return sigemptyset(&action.sa_mask) == 0 && sigaction(signal, &action, nil) == 0
 }

@@ -47,6 +47,12 @@ final class CommandLineEndToEndTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("bad value for 'log_level' in flag --log-level"), result.stderr)
     }
 
+    func testUnknownEventLoopNamesTheKey() throws {
+        let result = try runUnfold(["serve", "--port", "0", "--event-loop", "kqueue"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("'event_loop'") && result.stderr.contains("--event-loop"), result.stderr)
+    }
+
     func testMissingConfigFileIsReported() throws {
         let result = try runUnfold(["serve", "--config", "/nonexistent/unfold.json"])
         XCTAssertNotEqual(result.status, 0)

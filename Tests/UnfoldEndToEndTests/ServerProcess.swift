@@ -10,6 +10,19 @@ final class ServerProcess: @unchecked Sendable {
     private var reader: Thread?
     private var scratchDirectory: String?
 
+    /// The event core the servers of this run use: `UNFOLD_TEST_EVENT_LOOP` (`make test` runs
+    /// this suite once per backend), passed on as `UNFOLD_EVENT_LOOP`; unset, the server's default.
+    static var eventLoop: String? { ProcessInfo.processInfo.environment["UNFOLD_TEST_EVENT_LOOP"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The child's environment: the test's own without `UNFOLD_*` settings, the event core of
+    /// this run, then what the test sets.
+    static func childEnvironment(_ environment: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNFOLD_") }
+        if let eventLoop { env["UNFOLD_EVENT_LOOP"] = eventLoop }
+        env.merge(environment) { $1 }
+        return env
+    }
+
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["UNFOLD_BIN"] { return path }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -26,9 +39,7 @@ final class ServerProcess: @unchecked Sendable {
         if !arguments.contains("--jobs") { defaults += ["--jobs", scratch + "/jobs"] }
         process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + defaults + arguments
         scratchDirectory = scratch
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNFOLD_") }
-        env.merge(environment) { $1 }
-        process.environment = env
+        process.environment = Self.childEnvironment(environment)
         process.currentDirectoryURL = FileManager.default.temporaryDirectory
         let pipe = Pipe()
         process.standardError = pipe
@@ -47,8 +58,14 @@ final class ServerProcess: @unchecked Sendable {
         reader = thread
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if let match = log.firstMatch(of: /msg=listening host=\S+ port=(\d+)/) {
-                port = UInt16(match.1)!
+            if let match = log.firstMatch(of: /msg=listening event_loop=(\w+) host=\S+ port=(\d+)/) {
+                port = UInt16(match.2)!
+                // The suite must run against the backend it was asked for, not the default.
+                let flag = arguments.firstIndex(of: "--event-loop").map { arguments[$0 + 1] }
+                let expected = flag ?? environment["UNFOLD_EVENT_LOOP"] ?? Self.eventLoop
+                if let expected, String(match.1) != expected {
+                    XCTFail("server runs event loop \(match.1), expected \(expected)", file: file, line: line)
+                }
                 return
             }
             if !process.isRunning { break }
@@ -116,9 +133,7 @@ func runUnfold(_ arguments: [String], environment: [String: String] = [:], timeo
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNFOLD_") }
-    env.merge(environment) { $1 }
-    process.environment = env
+    process.environment = ServerProcess.childEnvironment(environment)
     process.currentDirectoryURL = FileManager.default.temporaryDirectory
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -2,6 +2,7 @@ import XCTest
 import Logging
 import UnfoldModels
 @testable import UnfoldService
+import UnfoldHTTP
 
 final class ServiceConfigurationTests: XCTestCase {
     func testDefaultsWithoutAFile() throws {
@@ -35,6 +36,23 @@ final class ServiceConfigurationTests: XCTestCase {
         }
         XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: ["UNFOLD_HEADER_TIMEOUT_SECONDS": "nan"]))
         XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: ["UNFOLD_HOST": ""]))
+    }
+
+    func testEventLoopChoice() throws {
+        XCTAssertEqual(try ServiceConfiguration.load(file: nil, environment: [:]).httpServer.eventBackend, .dispatch)
+        XCTAssertThrowsError(try ServiceConfiguration.load(file: nil, environment: [:], flags: [(key: "event_loop", flag: "--event-loop", value: "kqueue")])) { error in
+            guard case .badValue(let key, .flag("--event-loop"), _)? = error as? ConfigurationError else { return XCTFail("\(error)") }
+            XCTAssertEqual(key, "event_loop")
+        }
+        let epoll = { try ServiceConfiguration.load(file: nil, environment: ["UNFOLD_EVENT_LOOP": "epoll"]) }
+        #if os(Linux)
+        XCTAssertEqual(try epoll().httpServer.eventBackend, .epoll)
+        #else
+        // Linux-only: elsewhere the value is refused at configuration time, naming the key.
+        XCTAssertThrowsError(try epoll()) { error in
+            XCTAssertTrue("\(error)".contains("'event_loop'"), "\(error)")
+        }
+        #endif
     }
 }
 

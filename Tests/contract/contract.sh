@@ -35,7 +35,7 @@ for i in $(seq 0 79); do printf 'i%d\tItem %d\tc%d\n' "$i" "$i" $((i % 4)) >> "$
 PID=$!
 PORT=""
 for _ in $(seq 1 200); do
-  PORT=$(grep -o 'msg=listening host=[^ ]* port=[0-9]*' "$WORK/server.log" | grep -o '[0-9]*$' || true)
+  PORT=$(grep -o 'msg=listening .* port=[0-9]*' "$WORK/server.log" | grep -o '[0-9]*$' || true)
   [ -n "$PORT" ] && grep -q 'msg="model activated"' "$WORK/server.log" && break
   sleep 0.05
 done

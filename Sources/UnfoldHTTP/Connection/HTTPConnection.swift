@@ -1,81 +1,62 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Drives one accepted socket on its event loop's thread, executing what
-/// `HTTPConnectionStateMachine` decides. All state is confined to the loop's thread.
-final class HTTPConnection: @unchecked Sendable {
+/// Drives one accepted socket, executing what `HTTPConnectionStateMachine` decides.
+///
+/// Everything happens on its event queue's context: readiness, ticks, and a worker's
+/// response, which the worker hands over with `queue.execute`. (Writing the response
+/// from the worker itself was measured slower on both backends: the queue writes the
+/// responses of a burst together, which also saves the client wake-ups; docs/benchmarks.md.)
+final class HTTPConnection: EventHandler, @unchecked Sendable {
     private let socket: Socket
-    private let loop: EventLoop
+    /// The event queue that owns this connection; every call comes on its context.
+    let queue: EventQueue
+    private var registration: EventRegistration?
     private unowned let server: HTTPServer
     private var machine: HTTPConnectionStateMachine
     private let peer: String
 
-    /// Whether the loop should report the socket readable / writable.
-    private var readSuspended = false
-    private var writeSuspended = true
+    /// What the queue reports the socket for now.
+    private var interest: EventInterest = []
 
     private var output: [UInt8] = []
     private var outputOffset = 0
     private var closeWhenFlushed = false
+    /// After an error response: half-close and drain rather than close at once.
+    private var lingerAfterFlush = false
     /// Set once the write side is shut after an error: input is drained and dropped until EOF.
     private var lingerDeadline: UInt64?
     private var eof = false
     private var closed = false
 
-    init(socket: Socket, peer: String, loop: EventLoop, server: HTTPServer, configuration: HTTPConnectionConfiguration) {
+    init(socket: Socket, peer: String, queue: EventQueue, server: HTTPServer, configuration: HTTPConnectionConfiguration) {
         self.socket = socket
         self.peer = peer
-        self.loop = loop
+        self.queue = queue
         self.server = server
         self.machine = HTTPConnectionStateMachine(configuration: configuration, remoteAddress: peer, now: DispatchTime.now().uptimeNanoseconds)
     }
 
+    /// Starts watching the socket; on the queue's context.
     func start() {
-        loop.add(self, fd: socket.fd, read: true, write: false)
-    }
-
-    private func updateInterest() {
-        guard !closed else { return }
-        loop.setInterest(socket.fd, read: !readSuspended, write: !writeSuspended)
-    }
-
-    func onWritable() {
-        perform([])
-    }
-
-    // MARK: - Events from the loop
-
-    func onReadable() {
-        guard !closed else { return }
-        let buffer = loop.readBuffer
-        let n: Int
         do {
-            n = try socket.read(into: buffer)
-        } catch .blocked {
-            return
+            registration = try queue.register(socket, interest: .read, handler: self)
+            interest = .read
         } catch {
-            abort()
-            return
+            fail(error)
         }
-        let now = DispatchTime.now().uptimeNanoseconds
-        if lingerDeadline != nil {
-            if n == 0 { abort() }
-            return
-        }
-        if n == 0 {
-            eof = true
-            perform(machine.peerClosed(now: now))
-        } else {
-            perform(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: now))
-        }
+    }
+
+    // MARK: - Calls on the queue's context
+
+    func writable() {
+        guard !closed, interest.contains(.write) else { return }
+        perform([])
     }
 
     func tick(now: UInt64) {
         guard !closed else { return }
         if let deadline = lingerDeadline {
-            if now >= deadline { abort() }
+            if now >= deadline { close() }
             return
         }
         perform(machine.tick(now: now))
@@ -86,9 +67,42 @@ final class HTTPConnection: @unchecked Sendable {
         perform(machine.shutdown(now: now))
     }
 
+    /// The handler's response, handed over by the worker that ran it.
     func responseReady(_ response: HTTPResponse) {
         guard !closed else { return }
         perform(machine.responseReady(response, now: DispatchTime.now().uptimeNanoseconds, date: HTTPDate.now()))
+    }
+
+    /// Closes now, dropping whatever is queued.
+    func abort() {
+        close()
+    }
+
+    /// Reads what the socket holds into the queue's read buffer (shared by the queue's
+    /// connections: one runs at a time) and feeds it to the machine.
+    func readable() {
+        guard !closed, interest.contains(.read) else { return }
+        let buffer = queue.readBuffer
+        let n: Int
+        do {
+            n = try socket.read(into: buffer)
+        } catch .blocked {
+            return
+        } catch {
+            fail(error)
+            return
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if lingerDeadline != nil {
+            if n == 0 { close() }
+            return
+        }
+        if n == 0 {
+            eof = true
+            perform(machine.peerClosed(now: now))
+        } else {
+            perform(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: now))
+        }
     }
 
     // MARK: - Executing actions
@@ -102,7 +116,7 @@ final class HTTPConnection: @unchecked Sendable {
             for action in next {
                 switch action {
                 case .handle(let request):
-                    immediate = server.dispatch(request, on: self, loop: loop)
+                    immediate = server.dispatch(request, from: self)
                 case .write(let bytes):
                     if outputOffset == output.count {
                         output = bytes
@@ -113,7 +127,7 @@ final class HTTPConnection: @unchecked Sendable {
                 case .close:
                     closeWhenFlushed = true
                 case .abort:
-                    abort()
+                    close()
                     return
                 case .report(let report):
                     switch report {
@@ -124,18 +138,15 @@ final class HTTPConnection: @unchecked Sendable {
                 }
             }
             if let immediate {
-                // Answered on the loop: go on with the response in the same pass.
+                // Answered here: go on with the response in the same pass.
                 next = machine.responseReady(immediate, now: DispatchTime.now().uptimeNanoseconds, date: HTTPDate.now())
                 continue
             }
             next = flush()
             if next.isEmpty { break }
         }
-        updateReadInterest()
+        updateInterest()
     }
-
-    /// After an error response: half-close and drain rather than close at once.
-    private var lingerAfterFlush = false
 
     /// Writes what the socket takes. Returns the machine's next actions once
     /// everything queued is sent; nothing while the socket is full.
@@ -151,19 +162,11 @@ final class HTTPConnection: @unchecked Sendable {
                 outputOffset += n
                 machine.writeProgressed(now: now)
             case .failure(.blocked):
-                if writeSuspended {
-                    writeSuspended = false
-                    updateInterest()
-                }
                 return []
-            case .failure:
-                abort()
+            case .failure(let error):
+                fail(error)
                 return []
             }
-        }
-        if !writeSuspended {
-            writeSuspended = true
-            updateInterest()
         }
         // Keep a small buffer for the next response; drop a large one.
         if output.capacity > 1 << 20 { output = [] } else { output.removeAll(keepingCapacity: true) }
@@ -172,7 +175,7 @@ final class HTTPConnection: @unchecked Sendable {
             if lingerAfterFlush && !eof {
                 beginLinger()
             } else {
-                abort()
+                close()
             }
             return []
         }
@@ -182,34 +185,53 @@ final class HTTPConnection: @unchecked Sendable {
     /// RFC 9112 §9.6 — half-close and drain, so the client reads the error response
     /// rather than a reset caused by its own unread bytes.
     private func beginLinger() {
-        _ = Glibc.shutdown(socket.fd, Int32(SHUT_WR))
-        lingerDeadline = DispatchTime.now().uptimeNanoseconds + server.configuration.lingerTimeout
-        if readSuspended {
-            readSuspended = false
-            updateInterest()
+        do {
+            try socket.shutdownWrite()
+        } catch {
+            fail(error)
+            return
         }
+        lingerDeadline = DispatchTime.now().uptimeNanoseconds + server.configuration.lingerTimeout
     }
 
-    private func updateReadInterest() {
-        guard !closed, lingerDeadline == nil else { return }
-        let wanted = machine.wantsRead && !eof
-        if wanted && readSuspended {
-            readSuspended = false
-            updateInterest()
-        } else if !wanted && !readSuspended {
-            readSuspended = true
-            updateInterest()
+    /// Asks the queue for what the connection waits for now: writability while output is
+    /// queued, readability while the machine takes bytes (or input is drained after an
+    /// error), nothing else. No change, no call.
+    private func updateInterest() {
+        guard !closed else { return }
+        var wanted: EventInterest = []
+        if outputOffset < output.count { wanted.insert(.write) }
+        if lingerDeadline != nil || (machine.wantsRead && !eof) { wanted.insert(.read) }
+        guard wanted != interest, let registration else { return }
+        do {
+            try registration.setInterest(wanted)
+            interest = wanted
+        } catch {
+            fail(error)
         }
     }
 
     // MARK: - Closing
 
-    /// Closes now: the loop forgets the descriptor, then it is closed.
-    func abort() {
+    /// A socket or event-queue call failed: report it and close.
+    private func fail(_ error: SocketError) {
+        server.report(.connectionFailed(peer: peer, error))
+        close()
+    }
+
+    /// Closes now: the queue stops watching the descriptor and closes it once no event
+    /// for it can still arrive.
+    private func close() {
         guard !closed else { return }
         closed = true
-        loop.remove(socket.fd)
-        socket.close()
+        if let registration {
+            registration.cancel()
+            // The registration keeps this connection until the descriptor is closed; letting
+            // go of it here leaves no cycle behind.
+            self.registration = nil
+        } else {
+            do { try socket.close() } catch { server.report(.connectionFailed(peer: peer, error)) }
+        }
         server.connectionClosed()
     }
 }

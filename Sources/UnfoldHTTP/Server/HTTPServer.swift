@@ -1,26 +1,24 @@
 import Dispatch
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// An HTTP/1.1 server on non-blocking BSD sockets and Dispatch.
+/// An HTTP/1.1 server on non-blocking BSD sockets.
 ///
-/// One accept source hands connections round-robin to event loops (one thread per
-/// core by default) that move bytes; a bounded pool of worker threads runs the
-/// responder. Lifecycle: `starting → running → shuttingDown → shutdown`.
+/// One accept source hands connections round-robin to event queues (`EventQueue`:
+/// Dispatch sources, 4 queues per core, or epoll, a thread per core) that move bytes; a bounded
+/// `WorkerQueue` runs the responder for every route that is not inline and hands the
+/// response back to the connection's queue. Lifecycle: `idle → running → shuttingDown → shutdown`.
 public final class HTTPServer: @unchecked Sendable {
     public enum State: Sendable { case idle, running, shuttingDown, shutdown }
 
     public let configuration: HTTPServerConfiguration
     private let responder: HTTPResponder
     private let onEvent: @Sendable (HTTPServerEvent) -> Void
-    private let loops: [EventLoop]
-    private let pool: WorkerPool
+    private var queues: [EventQueue] = []
+    private let workers: WorkerQueue
     private let acceptQueue = DispatchQueue(label: "unfold.accept", qos: .userInitiated)
     private var listener: Socket?
     private var acceptSource: DispatchSourceRead?
-    private var nextLoop = 0
+    private var nextQueue = 0
 
     private let lock = NSLock()
     private var openConnections = 0
@@ -31,31 +29,44 @@ public final class HTTPServer: @unchecked Sendable {
         self.responder = responder
         self.onEvent = onEvent
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let loopCount = configuration.eventLoops > 0 ? configuration.eventLoops : cores
-        loops = (0..<loopCount).map { EventLoop(index: $0) }
-        pool = WorkerPool(threads: configuration.workerThreads > 0 ? configuration.workerThreads : cores, capacity: configuration.maxQueuedRequests)
+        workers = WorkerQueue(width: configuration.workerThreads > 0 ? configuration.workerThreads : cores, capacity: configuration.maxQueuedRequests)
     }
 
     public var state: State { lock.withLock { _state } }
 
     public var connectionCount: Int { lock.withLock { openConnections } }
 
-    /// Binds, listens and starts accepting. Returns the bound port (useful with port 0).
+    /// Requests waiting for a worker now.
+    var waitingRequests: Int { workers.waitingCount }
+
+    /// Makes the event queues, binds, listens and starts accepting. Returns the bound port
+    /// (useful with port 0).
     @discardableResult
     public func start() throws(SocketError) -> UInt16 {
-        // A write to a closed peer must be an EPIPE error, never a fatal signal.
-        signal(SIGPIPE, SIG_IGN)
+        try Socket.ignoreBrokenPipeSignal()
+        let backend = configuration.eventBackend
+        let count = configuration.eventLoops > 0 ? configuration.eventLoops : backend.queuesPerCore * ProcessInfo.processInfo.activeProcessorCount
+        let onEvent = self.onEvent
+        queues = try backend.makeQueues(count: count) { onEvent(.eventQueueFailed($0)) }
         let socket = try Socket.listen(host: configuration.host, port: configuration.port)
+        let port: UInt16
+        do {
+            port = try socket.localPort()
+            for queue in queues { try queue.start(tickInterval: configuration.tickInterval) }
+        } catch {
+            for queue in queues { queue.stop() }
+            throw socket.close(after: error)
+        }
         listener = socket
-        for loop in loops { loop.startTimer(interval: configuration.tickInterval) }
         let source = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: acceptQueue)
         source.setEventHandler { [unowned self] in acceptAll() }
-        source.setCancelHandler { socket.close() }
+        source.setCancelHandler { [onEvent] in
+            do throws(SocketError) { try socket.close() } catch { onEvent(.acceptFailed(error)) }
+        }
         acceptSource = source
         source.resume()
         lock.withLock { _state = .running }
-        let port = socket.localPort
-        onEvent(.listening(host: configuration.host, port: port))
+        onEvent(.listening(host: configuration.host, port: port, backend: configuration.eventBackend))
         return port
     }
 
@@ -82,11 +93,10 @@ public final class HTTPServer: @unchecked Sendable {
                 reject(client, peer: peer)
                 continue
             }
-            let loop = loops[nextLoop]
-            nextLoop = (nextLoop + 1) % loops.count
-            loop.execute { [self] in
-                let connection = HTTPConnection(socket: client, peer: peer, loop: loop, server: self, configuration: configuration.connection)
-                connection.start()
+            let queue = queues[nextQueue]
+            nextQueue = (nextQueue + 1) % queues.count
+            queue.execute { [self] in
+                HTTPConnection(socket: client, peer: peer, queue: queue, server: self, configuration: configuration.connection).start()
             }
         }
     }
@@ -96,21 +106,39 @@ public final class HTTPServer: @unchecked Sendable {
         var bytes: [UInt8] = []
         HTTPResponse.error(.serviceUnavailable, code: "too_many_connections", message: "the server has \(configuration.maxConnections) open connections; try again later")
             .serialize(into: &bytes, requestVersion: .http1_1, keepAlive: false, omitBody: false, date: HTTPDate.now())
-        _ = bytes.withUnsafeBytes { try? client.write($0) }
-        client.close()
         onEvent(.connectionRejected(peer: peer, open: connectionCount))
+        do throws(SocketError) {
+            var offset = 0
+            while offset < bytes.count {
+                let written: Result<Int, SocketError> = bytes.withUnsafeBytes { raw in
+                    Result { () throws(SocketError) in try client.write(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
+                }
+                offset += try written.get()
+            }
+        } catch .blocked {
+            // A client whose buffer cannot take ~200 bytes gets the close without them.
+        } catch {
+            onEvent(.connectionFailed(peer: peer, error))
+        }
+        do throws(SocketError) {
+            try client.close()
+        } catch {
+            onEvent(.connectionFailed(peer: peer, error))
+        }
     }
 
-    /// Runs the responder for a request: on the loop for inline routes, else on a worker.
-    /// Returns the response when it was computed inline.
-    func dispatch(_ request: HTTPRequest, on connection: HTTPConnection, loop: EventLoop) -> HTTPResponse? {
+    /// Runs the responder for a request: right here, on the connection's event queue, for
+    /// inline routes; else on a worker, which hands the response back to that queue.
+    /// Returns the response when it was computed here.
+    func dispatch(_ request: HTTPRequest, from connection: HTTPConnection) -> HTTPResponse? {
         let responder = self.responder
         if responder.runsInline(request) {
             return responder.respond(to: request)
         }
-        let accepted = pool.submit {
+        let queue = connection.queue
+        let accepted = workers.submit {
             let response = responder.respond(to: request)
-            loop.execute { connection.responseReady(response) }
+            queue.execute { connection.responseReady(response) }
         }
         if !accepted {
             onEvent(.workersSaturated(peer: request.remoteAddress))
@@ -141,7 +169,12 @@ public final class HTTPServer: @unchecked Sendable {
             acceptSource?.cancel()
             acceptSource = nil
         }
-        for loop in loops { loop.execute { loop.shutdownConnections() } }
+        for queue in queues {
+            queue.execute {
+                let now = DispatchTime.now().uptimeNanoseconds
+                for case let connection as HTTPConnection in queue.handlers { connection.shutdown(now: now) }
+            }
+        }
         let deadline = DispatchTime.now().uptimeNanoseconds + grace
         waitForDrain(deadline: deadline, completion: completion)
     }
@@ -151,8 +184,14 @@ public final class HTTPServer: @unchecked Sendable {
             if connectionCount == 0 {
                 finish(forced: 0, completion: completion)
             } else if DispatchTime.now().uptimeNanoseconds >= deadline {
-                // Aborting closes each descriptor at once, on its loop.
-                let forced = loops.reduce(0) { sum, loop in sum + loop.sync { loop.abortConnections() } }
+                // Aborting closes each descriptor at once, on its queue.
+                let forced = queues.reduce(0) { sum, queue in
+                    sum + queue.sync {
+                        let connections = queue.handlers.compactMap { $0 as? HTTPConnection }
+                        for connection in connections { connection.abort() }
+                        return connections.count
+                    }
+                }
                 finish(forced: forced, completion: completion)
             } else {
                 waitForDrain(deadline: deadline, completion: completion)
@@ -161,8 +200,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func finish(forced: Int, completion: @escaping @Sendable () -> Void) {
-        pool.stop()
-        for loop in loops { loop.stop() }
+        workers.stop()
+        for queue in queues { queue.stop() }
         lock.withLock { _state = .shutdown }
         onEvent(.shutdownFinished(forced: forced))
         completion()

@@ -2,9 +2,11 @@
 public struct HTTPServerConfiguration: Sendable, Equatable {
     public var host: String
     public var port: UInt16
-    /// Threads that run handlers (0: one per core).
+    /// The event core that moves the bytes (`event_loop`).
+    public var eventBackend: EventBackend
+    /// Handlers that run at once (0: one per core).
     public var workerThreads: Int
-    /// Serial queues that move bytes (0: one per core).
+    /// Event queues that move bytes (0: the backend's choice, `EventBackend.queuesPerCore` per core).
     public var eventLoops: Int
     /// Open connections beyond this are answered 503 and closed.
     public var maxConnections: Int
@@ -20,6 +22,7 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public init(
         host: String = "127.0.0.1",
         port: UInt16 = 8080,
+        eventBackend: EventBackend = .dispatch,
         workerThreads: Int = 0,
         eventLoops: Int = 0,
         maxConnections: Int = 1024,
@@ -30,6 +33,7 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     ) {
         self.host = host
         self.port = port
+        self.eventBackend = eventBackend
         self.workerThreads = workerThreads
         self.eventLoops = eventLoops
         self.maxConnections = maxConnections
@@ -38,15 +42,4 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         self.tickInterval = tickInterval
         self.lingerTimeout = lingerTimeout
     }
-}
-
-/// What the server tells its owner about, for the log.
-public enum HTTPServerEvent: Sendable {
-    case listening(host: String, port: UInt16)
-    case connectionRejected(peer: String, open: Int)
-    case connectionReport(peer: String, HTTPConnectionReport)
-    case workersSaturated(peer: String)
-    case acceptFailed(SocketError)
-    case shutdownStarted(open: Int)
-    case shutdownFinished(forced: Int)
 }

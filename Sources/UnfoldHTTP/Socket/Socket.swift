@@ -5,7 +5,9 @@ import Darwin
 #endif
 
 /// A non-blocking socket descriptor and the few calls the server makes on it.
-/// `EINTR` is retried everywhere; `EAGAIN` surfaces as `SocketError.blocked`.
+/// `EINTR` is retried everywhere; `EAGAIN` surfaces as `SocketError.blocked`; every other
+/// failure is thrown. Calls that differ between C libraries live in `Socket+Glibc.swift`
+/// and `Socket+Darwin.swift`.
 public struct Socket: Sendable {
     public let fd: Int32
 
@@ -15,7 +17,7 @@ public struct Socket: Sendable {
     public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws(SocketError) -> Socket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = streamType
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &result)
@@ -24,50 +26,55 @@ public struct Socket: Sendable {
         }
         defer { freeaddrinfo(result) }
 
-        let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = systemStreamSocket(family: info.pointee.ai_family)
         guard fd >= 0 else { throw .fromErrno("socket") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let error = SocketError.fromErrno("bind(\(host):\(port))")
-            Glibc.close(fd)
-            throw error
+        let socket = Socket(fd: fd)
+        do throws(SocketError) {
+            guard systemConfigure(fd) == 0 else { throw .fromErrno("fcntl") }
+            try socket.setOption(SOL_SOCKET, SO_REUSEADDR, 1, name: "setsockopt(SO_REUSEADDR)")
+            guard systemBind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { throw .fromErrno("bind(\(host):\(port))") }
+            guard systemListen(fd, backlog) == 0 else { throw .fromErrno("listen") }
+        } catch {
+            throw socket.close(after: error)
         }
-        guard Glibc.listen(fd, backlog) == 0 else {
-            let error = SocketError.fromErrno("listen")
-            Glibc.close(fd)
-            throw error
-        }
-        return Socket(fd: fd)
+        return socket
+    }
+
+    /// Ignores SIGPIPE for the process: a write to a closed peer must be an `EPIPE` error,
+    /// never a fatal signal.
+    public static func ignoreBrokenPipeSignal() throws(SocketError) {
+        guard systemIgnoreBrokenPipe() else { throw .fromErrno("signal(SIGPIPE)") }
     }
 
     /// The port the socket is bound to (useful after binding port 0).
-    public var localPort: UInt16 {
+    public func localPort() throws(SocketError) -> UInt16 {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
+        let status = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        guard status == 0 else { throw .fromErrno("getsockname") }
         return Self.port(of: storage)
     }
 
-    /// Accepts one connection and makes it non-blocking and close-on-exec, with `TCP_NODELAY`.
+    /// Accepts one connection, non-blocking and close-on-exec, with `TCP_NODELAY`.
     /// Returns nil when no connection is waiting.
     public func accept() throws(SocketError) -> (socket: Socket, address: String)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         while true {
             let client = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.accept(fd, $0, &length)
-                }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Self.systemAccept(fd, $0, &length) }
             }
             if client >= 0 {
-                _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                var one: Int32 = 1
-                setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                return (Socket(fd: client), Self.address(of: storage))
+                let socket = Socket(fd: client)
+                do throws(SocketError) {
+                    guard Self.systemConfigure(client) == 0 else { throw .fromErrno("fcntl") }
+                    try socket.setOption(Self.tcpProtocol, TCP_NODELAY, 1, name: "setsockopt(TCP_NODELAY)")
+                } catch {
+                    throw socket.close(after: error)
+                }
+                return (socket, Self.address(of: storage))
             }
             if errno == EINTR || errno == ECONNABORTED { continue }
             let error = SocketError.fromErrno("accept")
@@ -86,19 +93,41 @@ public struct Socket: Sendable {
         }
     }
 
-    /// Writes as much of `bytes` as the socket takes. `MSG_NOSIGNAL`: a closed peer
-    /// is an `EPIPE` error, never a SIGPIPE.
+    /// Writes as much of `bytes` as the socket takes.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
         while true {
-            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            let n = send(fd, bytes.baseAddress, bytes.count, Self.sendFlags)
             if n >= 0 { return n }
             if errno == EINTR { continue }
             throw .fromErrno("send")
         }
     }
 
-    public func close() {
-        _ = Glibc.close(fd)
+    /// Half-closes: the peer reads end of stream; this side can still read.
+    public func shutdownWrite() throws(SocketError) {
+        guard Self.systemShutdownWrite(fd) == 0 else { throw .fromErrno("shutdown(SHUT_WR)") }
+    }
+
+    /// Closes the descriptor. Not retried on `EINTR`: on Linux the descriptor is released
+    /// even then, and a retry could close a descriptor another thread was just given.
+    public func close() throws(SocketError) {
+        guard Self.systemClose(fd) == 0 else { throw .fromErrno("close") }
+    }
+
+    /// Closes after `error` made the socket useless; returns the error to throw, which
+    /// names the failed close too if there was one.
+    func close(after error: SocketError) -> SocketError {
+        do {
+            try close()
+            return error
+        } catch let closeError {
+            return error.alongside(closeError)
+        }
+    }
+
+    private func setOption(_ level: Int32, _ option: Int32, _ value: Int32, name: String) throws(SocketError) {
+        var value = value
+        guard setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else { throw .fromErrno(name) }
     }
 
     static func address(of storage: sockaddr_storage) -> String {
@@ -109,6 +138,8 @@ public struct Socket: Sendable {
                 getnameinfo($0, socklen_t(MemoryLayout<sockaddr_storage>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
             }
         }
+        // A numeric host for an address the kernel gave us cannot fail; if it ever did,
+        // the peer is logged as "" rather than the connection refused.
         guard status == 0 else { return "" }
         return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldHTTP
 
 /// One setting: its name in the file, its environment variable, its flag, and how
 /// a value is checked and stored.
@@ -23,12 +24,16 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
+    /// `dispatch` everywhere, `epoll` on Linux only: elsewhere it is not a valid value.
+    static let eventLoops = EventBackend.allCases.map(\.rawValue)
+
     /// Every setting: the one table from which the file loader, the `UNFOLD_*` variables,
     /// `unfold serve`'s flags, its help and the table in docs/configuration.md are derived.
     static let all: [ConfigurationKey] = [
         .init(name: "host", kind: .text(\.host, allowEmpty: false), help: "address to listen on (`0.0.0.0` or `::` for all)"),
         .init(name: "port", kind: .integer(0...65535, \.port), help: "TCP port; 0 picks a free one (logged as `msg=listening ... port=N`)"),
-        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "threads that run handlers; 0 is one per core"),
+        .init(name: "event_loop", kind: .choice(eventLoops, \.eventLoop), help: "event core that moves the bytes: Dispatch read/write sources, or a thread per core in `epoll_wait` (Linux only; elsewhere `epoll` stops the start with an error naming the key); docs/http-server.md"),
+        .init(name: "worker_threads", kind: .integer(0...1024, \.workerThreads), help: "handlers that run at once (Dispatch worker slots); 0 is one per core"),
         .init(name: "max_connections", kind: .integer(1...1_000_000, \.maxConnections), help: "open connections; further ones get 503 and are closed"),
         .init(name: "max_request_line_bytes", kind: .integer(64...1 << 20, \.maxRequestLineBytes), help: "request line limit (414)"),
         .init(name: "max_header_bytes", kind: .integer(256...1 << 24, \.maxHeaderBytes), help: "header section limit (431)"),

@@ -5,6 +5,7 @@ import UnfoldHTTP
 public struct ServiceConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
+    public var eventLoop = EventBackend.dispatch.rawValue
     public var workerThreads = 0
     public var maxConnections = 1024
     public var maxRequestLineBytes = 8192
@@ -45,6 +46,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         HTTPServerConfiguration(
             host: host,
             port: UInt16(port),
+            eventBackend: EventBackend(rawValue: eventLoop) ?? .dispatch,
             workerThreads: workerThreads,
             maxConnections: maxConnections,
             connection: HTTPConnectionConfiguration(
