@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "UnfoldMetrics"),
         .target(name: "CBuildInfo", cSettings: [.define("UNFOLD_GIT_COMMIT", to: "\"\(gitCommit)\"")]),
         // epoll is Linux-only; elsewhere UnfoldHTTP builds with its Dispatch backend alone.
-        .target(name: "UnfoldHTTP", dependencies: [.target(name: "CEpoll", condition: .when(platforms: [.linux])), "UnfoldJSON"]),
+        .target(name: "UnfoldHTTP", dependencies: [.target(name: "CEpoll", condition: .when(platforms: [.linux])), "UnfoldJSON", "UnfoldMetrics"]),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",

@@ -14,6 +14,8 @@ public final class UnfoldApplication: Sendable {
     public let jobs: JobSupervisor
     public let interactionLog: InteractionLog
     public let metrics: ServiceMetrics
+    /// The connection layer's counts, handed to the server at start.
+    let connectionStats = HTTPServerStats()
     let readiness: Readiness
 
     /// The release, as `unfold --version` prints it.
@@ -75,14 +77,17 @@ public final class UnfoldApplication: Sendable {
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
         IngestRoutes(log: interactionLog, metrics: metrics, onAccepted: { trigger.accepted($0) }).register(on: router)
         DashboardRoutes().register(on: router)
-        MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { httpMetrics.render(&$0) }).register(on: router)
+        MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { [connectionStats] e in
+            httpMetrics.render(&e)
+            HTTPMetricsMiddleware.render(connectionStats, &e)
+        }).register(on: router)
         httpMetrics.freeze(routes: router.routes)
     }
 
     /// Starts listening; returns the server and the bound port.
     public func start() throws -> (HTTPServer, UInt16) {
         let logger = self.logger
-        let server = HTTPServer(configuration: configuration.httpServer, responder: router) { event in
+        let server = HTTPServer(configuration: configuration.httpServer, responder: router, stats: connectionStats) { event in
             Self.log(event, to: logger)
         }
         jobs.recover()

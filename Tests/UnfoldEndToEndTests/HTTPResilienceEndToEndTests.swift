@@ -63,6 +63,12 @@ final class HTTPResilienceEndToEndTests: XCTestCase {
         let refused = try extra.readResponse()
         XCTAssertEqual(refused.status, 503)
         XCTAssertEqual(refused.errorCode, "too_many_connections")
+        // /metrics counts the refusal and the three open connections.
+        try open[0].send(RawClient.get("/metrics"))
+        let metrics = try open[0].readResponse().text
+        XCTAssertTrue(metrics.contains("unfold_http_connections_total{outcome=\"refused\"} 1\n"), metrics)
+        XCTAssertTrue(metrics.contains("unfold_http_connections_total{outcome=\"accepted\"} 3\n"), metrics)
+        XCTAssertTrue(metrics.contains("unfold_http_open_connections 3\n"), metrics)
         // A slot frees up when a connection closes.
         open.removeFirst()
         usleep(300_000)

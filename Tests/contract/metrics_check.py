@@ -4,6 +4,7 @@ that move with real traffic by exactly what was sent.
 Usage: python metrics_check.py PORT [--after-load]   (run by Tests/contract/contract.sh)
 """
 import json
+import socket
 import sys
 import urllib.error
 import urllib.request
@@ -48,6 +49,13 @@ def get_status(path):
         return error.code
 
 
+def raw(request_bytes):
+    """Sends bytes on a fresh connection; returns the status line."""
+    with socket.create_connection(("127.0.0.1", PORT), timeout=10) as s:
+        s.sendall(request_bytes)
+        return s.recv(4096).split(b"\r\n", 1)[0].decode()
+
+
 def post(path, body):
     request = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
@@ -63,7 +71,9 @@ EXPECTED = [
     ("unfold_ingest_batches", "counter"), ("unfold_ingest_fsync_duration_seconds", "histogram"),
     ("unfold_ingest_commit_batches", "histogram"), ("unfold_ingest_log_bytes", "counter"), ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge"),
     ("process_start_time_seconds", "gauge"), ("unfold_http_requests", "counter"),
-    ("unfold_http_request_duration_seconds", "histogram"), ("unfold_http_requests_in_flight", "gauge"), ("unfold_build_info", "gauge"), ("unfold_log_lines_dropped", "counter"),
+    ("unfold_http_request_duration_seconds", "histogram"), ("unfold_http_open_connections", "gauge"),
+    ("unfold_http_connections", "counter"), ("unfold_http_received_bytes", "counter"), ("unfold_http_sent_bytes", "counter"),
+    ("unfold_http_protocol_errors", "counter"), ("unfold_http_timeouts", "counter"), ("unfold_http_requests_in_flight", "gauge"), ("unfold_build_info", "gauge"), ("unfold_log_lines_dropped", "counter"),
 ]
 
 
@@ -84,6 +94,11 @@ def main():
     syncs = value(before, "unfold_ingest_fsync_duration_seconds", {}, "_count")
     carried = value(before, "unfold_ingest_commit_batches", {}, "_sum")
     log_bytes = value(before, "unfold_ingest_log_bytes", {}, "_total")
+    received = value(before, "unfold_http_received_bytes", {}, "_total")
+    sent = value(before, "unfold_http_sent_bytes", {}, "_total")
+    accepted = value(before, "unfold_http_connections", {"outcome": "accepted"}, "_total")
+    no_host = value(before, "unfold_http_protocol_errors", {"kind": "bad_request"}, "_total")
+    too_long = value(before, "unfold_http_protocol_errors", {"kind": "uri_too_long"}, "_total")
     recommend_route = {"route": "/v1/recommend", "method": "POST"}
     http_ok = value_or_zero(before, "unfold_http_requests", {**recommend_route, "status": "2xx"}, "_total")
     http_timed = value_or_zero(before, "unfold_http_request_duration_seconds", recommend_route, "_count")
@@ -101,7 +116,16 @@ def main():
     assert get_status("/v1/items/no-such-item/similar") == 404
     assert get_status("/no/such/route/one") == 404
     assert get_status("/no/such/route/two") == 404
+    assert raw(b"GET /healthz HTTP/1.1\r\n\r\n").startswith("HTTP/1.1 400"), "no Host"
+    assert raw(b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 414")
     after = scrape()
+    assert value(after, "unfold_http_protocol_errors", {"kind": "bad_request"}, "_total") == no_host + 1
+    assert value(after, "unfold_http_protocol_errors", {"kind": "uri_too_long"}, "_total") == too_long + 1
+    # urllib opens a connection per request: 7 recommends, 1 ingest, 3 GETs, 2 raw, this scrape
+    assert value(after, "unfold_http_connections", {"outcome": "accepted"}, "_total") == accepted + 14
+    assert value(after, "unfold_http_received_bytes", {}, "_total") > received + 20000
+    assert value(after, "unfold_http_sent_bytes", {}, "_total") > sent
+    assert value(after, "unfold_http_open_connections", {}) >= 1
     assert value(after, "unfold_http_requests", {**recommend_route, "status": "2xx"}, "_total") == http_ok + 7
     assert value(after, "unfold_http_request_duration_seconds", recommend_route, "_count") == http_timed + 7
     assert value(after, "unfold_http_requests", similar_route, "_total") == similar_missing + 1
@@ -121,7 +145,7 @@ def main():
     assert value(after, "unfold_ingest_log_bytes", {}, "_total") > log_bytes + 3 * 16
     assert value(after, "unfold_model_active_version", {"model": "wals"}) > 0
     assert value(after, "unfold_build_info", {}) == 1
-    print(f"/metrics: {len(after)} families parse; HTTP (by route template), recommendation, ingest and latency counters moved by exactly the traffic sent")
+    print(f"/metrics: {len(after)} families parse; HTTP (by route template; connections, bytes, protocol errors), recommendation, ingest and latency counters moved by exactly the traffic sent")
 
 
 main()

@@ -92,6 +92,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             fail(error)
             return
         }
+        server.stats.bytesRead.increment(by: UInt64(n))
         let now = DispatchTime.now().uptimeNanoseconds
         if lingerDeadline != nil {
             if n == 0 { close() }
@@ -160,6 +161,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             switch result {
             case .success(let n):
                 outputOffset += n
+                server.stats.bytesWritten.increment(by: UInt64(n))
                 machine.writeProgressed(now: now)
             case .failure(.blocked):
                 return []

@@ -13,6 +13,8 @@ public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
     private let responder: HTTPResponder
     private let onEvent: @Sendable (HTTPServerEvent) -> Void
+    /// The connection layer's counts, for `/metrics`.
+    public let stats: HTTPServerStats
     private var queues: [EventQueue] = []
     private let workers: WorkerQueue
     private let acceptQueue = DispatchQueue(label: "unfold.accept", qos: .userInitiated)
@@ -24,7 +26,9 @@ public final class HTTPServer: @unchecked Sendable {
     private var openConnections = 0
     private var _state: State = .idle
 
-    public init(configuration: HTTPServerConfiguration, responder: HTTPResponder, onEvent: @escaping @Sendable (HTTPServerEvent) -> Void = { _ in }) {
+    public init(configuration: HTTPServerConfiguration, responder: HTTPResponder, stats: HTTPServerStats = HTTPServerStats(),
+                onEvent: @escaping @Sendable (HTTPServerEvent) -> Void = { _ in }) {
+        self.stats = stats
         self.configuration = configuration
         self.responder = responder
         self.onEvent = onEvent
@@ -77,6 +81,7 @@ public final class HTTPServer: @unchecked Sendable {
             do {
                 accepted = try listener.accept()
             } catch {
+                stats.acceptFailures.increment()
                 onEvent(.acceptFailed(error))
                 // Out of descriptors: pause accepting briefly instead of spinning.
                 acceptSource?.suspend()
@@ -90,9 +95,12 @@ public final class HTTPServer: @unchecked Sendable {
                 return true
             }
             guard admitted else {
+                stats.refused.increment()
                 reject(client, peer: peer)
                 continue
             }
+            stats.accepted.increment()
+            stats.open.add(1)
             let queue = queues[nextQueue]
             nextQueue = (nextQueue + 1) % queues.count
             queue.execute { [self] in
@@ -141,6 +149,7 @@ public final class HTTPServer: @unchecked Sendable {
             queue.execute { connection.responseReady(response) }
         }
         if !accepted {
+            stats.overloaded.increment()
             onEvent(.workersSaturated(peer: request.remoteAddress))
             return .error(.serviceUnavailable, code: "overloaded", message: "too many requests are waiting for a worker; try again later")
         }
@@ -148,11 +157,13 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     func report(_ event: HTTPServerEvent) {
+        if case .connectionReport(_, let report) = event { stats.count(report) }
         onEvent(event)
     }
 
     func connectionClosed() {
         lock.withLock { openConnections -= 1 }
+        stats.open.add(-1)
     }
 
     /// Stops accepting, lets in-flight requests finish and idle connections close,

@@ -64,6 +64,27 @@ public final class HTTPMetricsMiddleware: HTTPMiddleware, @unchecked Sendable { 
         e.sample("unfold_http_requests_in_flight", [], Double(inFlight.current))
     }
 
+    /// The connection layer's families (`HTTPServerStats`).
+    public static func render(_ stats: HTTPServerStats, _ e: inout Exposition) {
+        e.family("unfold_http_open_connections", "gauge", "Connections open now.")
+        e.sample("unfold_http_open_connections", [], Double(stats.open.current))
+        e.family("unfold_http_connections_total", "counter", "Connections accepted (admitted) and refused at max_connections (answered 503 and closed).")
+        e.sample("unfold_http_connections_total", [("outcome", "accepted")], stats.accepted.count)
+        e.sample("unfold_http_connections_total", [("outcome", "refused")], stats.refused.count)
+        e.family("unfold_http_received_bytes_total", "counter", "Bytes read from clients.")
+        e.sample("unfold_http_received_bytes_total", [], stats.bytesRead.count)
+        e.family("unfold_http_sent_bytes_total", "counter", "Bytes written to clients.")
+        e.sample("unfold_http_sent_bytes_total", [], stats.bytesWritten.count)
+        e.family("unfold_http_protocol_errors_total", "counter", "Requests the parser refused, by kind (the error code they were answered with).")
+        for (kind, count) in stats.protocolErrorCounts { e.sample("unfold_http_protocol_errors_total", [("kind", kind)], count) }
+        e.family("unfold_http_timeouts_total", "counter", "Connections closed by an expired deadline, by deadline.")
+        for (deadline, count) in stats.timeoutCounts { e.sample("unfold_http_timeouts_total", [("deadline", deadline)], count) }
+        e.family("unfold_http_overloaded_total", "counter", "Requests answered 503 because every worker was busy and the queue full.")
+        e.sample("unfold_http_overloaded_total", [], stats.overloaded.count)
+        e.family("unfold_http_accept_failures_total", "counter", "accept() calls that failed (for instance out of descriptors).")
+        e.sample("unfold_http_accept_failures_total", [], stats.acceptFailures.count)
+    }
+
     private func labels(_ row: Row) -> [(String, String)] {
         [("route", row.route), ("method", row.method)]
     }
