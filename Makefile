@@ -104,6 +104,10 @@ bench-wals: data
 bench-serve: model
 	bash bench/serve.sh
 
+## bench-costs: metrics on vs off and request logs info vs warning, one build, alternating
+bench-costs: model
+	bash bench/costs.sh
+
 bench-swap: data
 	bash bench/swap.sh
 

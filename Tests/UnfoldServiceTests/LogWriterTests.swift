@@ -49,4 +49,27 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(lines[1]?["msg"] as? String, "a \"quoted\"\nmessage")
         XCTAssertEqual(lines[1]?["level"] as? String, "warning")
     }
+
+    /// The request line's fast renderer says what the general one says for the same fields,
+    /// in both formats, quoting included; and a cached second renders like a fresh one.
+    func testTheRequestRendererAgreesWithTheGeneralOne() {
+        for format in LogWriter.Format.allCases {
+            var clock = LogLine.TimestampCache()
+            for (path, nanos) in [("/v1/items/a b", 5_000_000), ("/x?q=\"1\"\\", 999_000_000), ("/p", 1_000_000), ("", 0)] {
+                var r = record(path)
+                r.time.tv_nsec = nanos
+                r.microseconds = UInt64(nanos / 7)
+                var fast: [UInt8] = [], general: [UInt8] = []
+                LogLine.renderRequest(r, format: format, clock: &clock, into: &fast)
+                let ms = "\(r.microseconds / 1000)." + String(String(r.microseconds % 1000 + 1000).dropFirst())
+                LogLine.render(time: r.time, level: "info", message: "request", fields: [
+                    ("bytes", "15"), ("duration_ms", ms), ("method", "GET"), ("path", path), ("peer", "127.0.0.1"), ("status", "200"),
+                ], format: format, into: &general)
+                XCTAssertEqual(String(decoding: fast, as: UTF8.self), String(decoding: general, as: UTF8.self), "\(format) \(path)")
+            }
+        }
+        var big: [UInt8] = []
+        LogLine.appendDecimal(18_446_744_073_709_551_615, into: &big)
+        XCTAssertEqual(String(decoding: big, as: UTF8.self), "18446744073709551615")
+    }
 }

@@ -11,12 +11,12 @@ enum LogLine {
             out.append(contentsOf: " level=".utf8)
             out.append(contentsOf: level.utf8)
             out.append(contentsOf: " msg=".utf8)
-            out.append(contentsOf: quote(message).utf8)
+            appendLogfmtValue(message, into: &out)
             for (key, value) in fields {
                 out.append(UInt8(ascii: " "))
                 out.append(contentsOf: key.utf8)
                 out.append(UInt8(ascii: "="))
-                out.append(contentsOf: quote(value).utf8)
+                appendLogfmtValue(value, into: &out)
             }
         case .json:
             out.append(contentsOf: #"{"ts":""#.utf8)
@@ -36,17 +36,103 @@ enum LogLine {
         out.append(UInt8(ascii: "\n"))
     }
 
-    /// A logfmt value, quoted when it holds a space, a quote, an equals sign or a newline.
-    static func quote(_ value: String) -> String {
-        if !value.isEmpty && !value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) {
-            return value
+    /// A request's line, written straight into `out` (no field array, no intermediate
+    /// strings): the writer renders one per request, so this is the hot path of logging.
+    static func renderRequest(_ r: LogWriter.RequestRecord, format: LogWriter.Format, clock: inout TimestampCache, into out: inout [UInt8]) {
+        switch format {
+        case .logfmt:
+            out.append(contentsOf: "ts=".utf8)
+            clock.append(r.time, into: &out)
+            out.append(contentsOf: " level=info msg=request bytes=".utf8)
+            appendDecimal(UInt64(max(r.bytes, 0)), into: &out)
+            out.append(contentsOf: " duration_ms=".utf8)
+            appendMilliseconds(r.microseconds, into: &out)
+            out.append(contentsOf: " method=".utf8)
+            appendLogfmtValue(r.method, into: &out)
+            out.append(contentsOf: " path=".utf8)
+            appendLogfmtValue(r.path, into: &out)
+            out.append(contentsOf: " peer=".utf8)
+            appendLogfmtValue(r.peer, into: &out)
+            out.append(contentsOf: " status=".utf8)
+            appendDecimal(UInt64(max(r.status, 0)), into: &out)
+        case .json:
+            out.append(contentsOf: #"{"ts":""#.utf8)
+            clock.append(r.time, into: &out)
+            out.append(contentsOf: #"","level":"info","msg":"request","bytes":""#.utf8)
+            appendDecimal(UInt64(max(r.bytes, 0)), into: &out)
+            out.append(contentsOf: #"","duration_ms":""#.utf8)
+            appendMilliseconds(r.microseconds, into: &out)
+            out.append(contentsOf: #"","method":"#.utf8)
+            appendJSONString(r.method, to: &out)
+            out.append(contentsOf: #","path":"#.utf8)
+            appendJSONString(r.path, to: &out)
+            out.append(contentsOf: #","peer":"#.utf8)
+            appendJSONString(r.peer, to: &out)
+            out.append(contentsOf: #","status":""#.utf8)
+            appendDecimal(UInt64(max(r.status, 0)), into: &out)
+            out.append(contentsOf: #""}"#.utf8)
         }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+        out.append(UInt8(ascii: "\n"))
     }
 
-    static func milliseconds(_ micros: UInt64) -> String {
-        let whole = micros / 1000, fraction = micros % 1000
-        return "\(whole)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + String(fraction)
+    static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {
+        if value < 10 { out.append(UInt8(48 + value)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while v > 0 { buffer[19 - count] = UInt8(48 + v % 10); v /= 10; count += 1 }
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// Microseconds as milliseconds with three decimals (`12.345`).
+    static func appendMilliseconds(_ micros: UInt64, into out: inout [UInt8]) {
+        appendDecimal(micros / 1000, into: &out)
+        let fraction = micros % 1000
+        out.append(UInt8(ascii: "."))
+        out.append(UInt8(48 + fraction / 100)); out.append(UInt8(48 + fraction / 10 % 10)); out.append(UInt8(48 + fraction % 10))
+    }
+
+    /// A logfmt value, bytes as they are unless it holds a space, a quote, an equals sign, a
+    /// backslash or a control byte (then quoted, with `\"`, `\\` and `\n` escaped).
+    static func appendLogfmtValue(_ value: String, into out: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { bytes in
+            let plain = !bytes.isEmpty && !bytes.contains { $0 <= 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C || $0 == 0x7F }
+            if plain { out.append(contentsOf: bytes); return }
+            out.append(UInt8(ascii: "\""))
+            for b in bytes {
+                switch b {
+                case 0x22: out.append(UInt8(ascii: "\\")); out.append(b)
+                case 0x5C: out.append(UInt8(ascii: "\\")); out.append(b)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                default: out.append(b)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// The date and time of the last second rendered, kept so that a line in the same second
+    /// costs only its milliseconds (one `gmtime_r` per second, not per line).
+    struct TimestampCache {
+        var second = -1
+        var prefix: [UInt8] = []  // 2026-11-23T01:02:03
+
+        mutating func append(_ time: timespec, into out: inout [UInt8]) {
+            if time.tv_sec != second {
+                prefix.removeAll(keepingCapacity: true)
+                LogLine.timestamp(time, into: &prefix)
+                prefix.removeLast(5)  // ".456Z"
+                second = time.tv_sec
+            }
+            out.append(contentsOf: prefix)
+            let millis = Int(time.tv_nsec / 1_000_000)
+            out.append(UInt8(ascii: ".")); out.append(UInt8(48 + millis / 100)); out.append(UInt8(48 + millis / 10 % 10)); out.append(UInt8(48 + millis % 10))
+            out.append(UInt8(ascii: "Z"))
+        }
     }
 
     /// 2026-11-23T01:02:03.456Z

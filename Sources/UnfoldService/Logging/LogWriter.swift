@@ -85,6 +85,7 @@ public final class LogWriter: @unchecked Sendable {  // state behind `condition`
     private func run(interval: Double) {
         var text: [UInt8] = []
         text.reserveCapacity(1 << 16)
+        var clock = LogLine.TimestampCache()
         while true {
             condition.lock()
             if pending.isEmpty && !flushRequested { _ = condition.wait(until: Date().addingTimeInterval(interval)) }
@@ -95,7 +96,7 @@ public final class LogWriter: @unchecked Sendable {  // state behind `condition`
             condition.unlock()
 
             text.removeAll(keepingCapacity: true)
-            for entry in writing { Self.render(entry, format: format, into: &text) }
+            for entry in writing { Self.render(entry, format: format, clock: &clock, into: &text) }
             writing.removeAll(keepingCapacity: true)
             if !text.isEmpty { write(text) }
 
@@ -128,15 +129,12 @@ public final class LogWriter: @unchecked Sendable {  // state behind `condition`
         return t
     }
 
-    static func render(_ entry: Entry, format: Format, into out: inout [UInt8]) {
+    static func render(_ entry: Entry, format: Format, clock: inout LogLine.TimestampCache, into out: inout [UInt8]) {
         switch entry {
         case .line(let time, let level, let message, let fields):
             LogLine.render(time: time, level: level, message: message, fields: fields, format: format, into: &out)
         case .request(let r):
-            LogLine.render(time: r.time, level: "info", message: "request", fields: [
-                ("bytes", String(r.bytes)), ("duration_ms", LogLine.milliseconds(r.microseconds)), ("method", r.method),
-                ("path", r.path), ("peer", r.peer), ("status", String(r.status)),
-            ], format: format, into: &out)
+            LogLine.renderRequest(r, format: format, clock: &clock, into: &out)
         }
     }
 }
