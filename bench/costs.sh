@@ -43,14 +43,7 @@ for variant in $VARIANTS; do
   bench_wait "http://127.0.0.1:${PORT[$variant]}/readyz" || { echo "error: $variant did not become ready"; cat "$WORK/unfold-$variant.log"; exit 1; }
 done
 
-BODY='{"interactions":['
-for i in $(seq 1 20); do BODY="$BODY{\"item\":\"$((i * 37 % 1600 + 1))\",\"weight\":$((i % 5 + 1))}"; [ "$i" -lt 20 ] && BODY="$BODY,"; done
-BODY="$BODY],\"k\":10}"
-cat > "$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body   = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+bench_recommend_body "$WORK/post.lua"
 for variant in $VARIANTS; do
   curl -fs -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:${PORT[$variant]}/v1/recommend" | grep -q '"source":"model"' \
     || { echo "error: recommend did not answer from the model ($variant)"; exit 1; }

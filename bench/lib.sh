@@ -75,6 +75,19 @@ bench_order() {
   for ((k = 0; k < n; k++)); do printf '%s ' "${names[$(( (k + round - 1) % n ))]}"; done
 }
 
+# bench_recommend_body LUA: sets BODY to the serving benchmark's query (20 MovieLens items a
+# user might have rated, weight 1..5, k=10) and writes a wrk script that POSTs it to LUA.
+bench_recommend_body() {
+  BODY='{"interactions":['
+  for i in $(seq 1 20); do BODY="$BODY{\"item\":\"$((i * 37 % 1600 + 1))\",\"weight\":$((i % 5 + 1))}"; [ "$i" -lt 20 ] && BODY="$BODY,"; done
+  BODY="$BODY],\"k\":10}"
+  cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.body   = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}
+
 bench_wait() {
   for _ in $(seq 1 100); do
     curl -fs "$1" >/dev/null 2>&1 && return 0

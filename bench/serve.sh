@@ -22,15 +22,7 @@ bench_require_tools
 trap bench_cleanup EXIT
 bench_start_nginx
 
-# 20 MovieLens items a user might have rated, weight 1..5.
-BODY='{"interactions":['
-for i in $(seq 1 20); do BODY="$BODY{\"item\":\"$((i * 37 % 1600 + 1))\",\"weight\":$((i % 5 + 1))}"; [ "$i" -lt 20 ] && BODY="$BODY,"; done
-BODY="$BODY],\"k\":10}"
-cat > "$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body   = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+bench_recommend_body "$WORK/post.lua"
 
 declare -A PORT URL TARGET=([dispatch]=0.6 [epoll]=0.65)
 offset=0

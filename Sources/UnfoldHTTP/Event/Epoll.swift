@@ -3,7 +3,7 @@ import CEpoll
 import Glibc
 
 /// An epoll set, every call's failure thrown (`EINTR` retried, or reported as no events).
-struct Epoll: Sendable {
+struct Epoll: Sendable, OwnedDescriptor {
     let fd: Int32
 
     init() throws(SocketError) {
@@ -49,16 +49,6 @@ struct Epoll: Sendable {
 
     func close() throws(SocketError) {
         guard Glibc.close(fd) == 0 else { throw .fromErrno("close(epoll)") }
-    }
-
-    /// Closes after `error` made this useless; returns the error to throw (naming a failed close too).
-    func close(after error: SocketError) -> SocketError {
-        do {
-            try close()
-            return error
-        } catch let closeError {
-            return error.alongside(closeError)
-        }
     }
 }
 #endif

@@ -3,7 +3,7 @@ import CEpoll
 import Glibc
 
 /// An eventfd that wakes an epoll loop: other threads `signal`, the loop `drain`s.
-struct EventFD: Sendable {
+struct EventFD: Sendable, OwnedDescriptor {
     let fd: Int32
 
     init() throws(SocketError) {
@@ -35,16 +35,6 @@ struct EventFD: Sendable {
 
     func close() throws(SocketError) {
         guard Glibc.close(fd) == 0 else { throw .fromErrno("close(eventfd)") }
-    }
-
-    /// Closes after `error` made this useless; returns the error to throw (naming a failed close too).
-    func close(after error: SocketError) -> SocketError {
-        do {
-            try close()
-            return error
-        } catch let closeError {
-            return error.alongside(closeError)
-        }
     }
 }
 #endif

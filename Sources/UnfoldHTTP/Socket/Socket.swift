@@ -8,7 +8,7 @@ import Darwin
 /// `EINTR` is retried everywhere; `EAGAIN` surfaces as `SocketError.blocked`; every other
 /// failure is thrown. Calls that differ between C libraries live in `Socket+Glibc.swift`
 /// and `Socket+Darwin.swift`.
-public struct Socket: Sendable {
+public struct Socket: Sendable, OwnedDescriptor {
     public let fd: Int32
 
     public init(fd: Int32) { self.fd = fd }
@@ -112,17 +112,6 @@ public struct Socket: Sendable {
     /// even then, and a retry could close a descriptor another thread was just given.
     public func close() throws(SocketError) {
         guard Self.systemClose(fd) == 0 else { throw .fromErrno("close") }
-    }
-
-    /// Closes after `error` made the socket useless; returns the error to throw, which
-    /// names the failed close too if there was one.
-    func close(after error: SocketError) -> SocketError {
-        do {
-            try close()
-            return error
-        } catch let closeError {
-            return error.alongside(closeError)
-        }
     }
 
     private func setOption(_ level: Int32, _ option: Int32, _ value: Int32, name: String) throws(SocketError) {
