@@ -10,6 +10,10 @@ import Foundation
 /// batch waiting at that moment, writes them with one `write` and one `fdatasync` (group
 /// commit), then wakes their senders. On open, a torn last record (a crash mid-write) is
 /// detected and cut off.
+///
+/// Sendable by hand: the queue (`pending`, tickets, `failure`, `stopped`) is read and written
+/// only under `condition`; the segment state (`fd`, `segmentIndex`, `segmentSize`) is touched
+/// only by `init` and then by the one writer thread; the rest is `let`.
 public final class InteractionLog: @unchecked Sendable {
     public struct Record: Sendable, Equatable {
         public var user: String
@@ -43,7 +47,7 @@ public final class InteractionLog: @unchecked Sendable {
     public let directory: String
     public let segmentBytes: Int
     /// What `open` cut off, if anything.
-    public private(set) var recovery: Recovery?
+    public let recovery: Recovery?
 
     private let condition = NSCondition()
     private var pending: [(bytes: [UInt8], ticket: Int)] = []
@@ -65,10 +69,8 @@ public final class InteractionLog: @unchecked Sendable {
         }
         let segments = Self.segments(in: directory)
         segmentIndex = segments.last.map { Self.index(of: $0) } ?? 1
-        let path = segmentPath(segmentIndex)
-        if FileManager.default.fileExists(atPath: path) {
-            recovery = try Self.repairTail(path)
-        }
+        let path = Self.segmentPath(directory, segmentIndex)
+        recovery = FileManager.default.fileExists(atPath: path) ? try Self.repairTail(path) : nil
         try openSegment(segmentIndex)
         let writer = Thread { [weak self] in self?.writeLoop() }
         writer.name = "unfold-interaction-log"
@@ -175,7 +177,9 @@ public final class InteractionLog: @unchecked Sendable {
         }
     }
 
-    private func segmentPath(_ index: Int) -> String {
+    private func segmentPath(_ index: Int) -> String { Self.segmentPath(directory, index) }
+
+    private static func segmentPath(_ directory: String, _ index: Int) -> String {
         (directory as NSString).appendingPathComponent(String(format: "segment-%08d.log", index))
     }
 
