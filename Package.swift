@@ -16,6 +16,16 @@ let targetCPU: String? = {
     return nil
 }()
 
+/// The x86-64 microarchitecture level `targetCPU` implies, which the start-up check
+/// (`CCPUCheck`) holds the running CPU to. Other names (`native`, `znver4`, ...) build
+/// without the check.
+let x86Level: Int? = switch targetCPU {
+case "x86-64-v2": 2
+case "haswell", "x86-64-v3": 3
+case "x86-64-v4": 4
+default: nil
+}
+
 /// Compiler settings by trust. Numeric targets take only validated numbers (indices
 /// checked at the boundary, shapes checked when a snapshot is opened): `-Ounchecked` drops
 /// their bounds and overflow checks, and Swift 5 mode lets hot loops hand disjoint chunks of
@@ -24,6 +34,11 @@ let targetCPU: String? = {
 /// UnfoldHTTP; UnfoldService's JSON) keeps the defaults: Swift 6, `-O` with every check.
 /// UnfoldSnapshot reads untrusted files too and is still `numeric` until its rewrite lands.
 let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"] + (targetCPU.map { ["-target-cpu", $0] } ?? []))]
+
+/// The start-up check is compiled for the baseline CPU (no target-CPU flag) and told what
+/// the numeric targets were compiled for.
+let cpuCheck: [CSetting] = (targetCPU.map { [.define("UNFOLD_TARGET_CPU", to: "\"\($0)\"")] } ?? [])
+    + (x86Level.map { [.define("UNFOLD_X86_64_LEVEL", to: String($0))] } ?? [])
 
 let package = Package(
     name: "Unfold",
@@ -49,6 +64,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "CPrefetch"),
+        .target(name: "CCPUCheck", cSettings: cpuCheck),
         .target(name: "UnfoldMath", dependencies: ["CPrefetch"], swiftSettings: numeric),
         .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib", "CCurl"]),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
@@ -75,6 +91,7 @@ let package = Package(
                 "UnfoldData",
                 "UnfoldModels",
                 "UnfoldMath",
+                "CCPUCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,6 +102,6 @@ let package = Package(
         .testTarget(name: "UnfoldSnapshotTests", dependencies: ["UnfoldSnapshot", "UnfoldModels", "UnfoldMath"]),
         .testTarget(name: "UnfoldTrainingTests", dependencies: ["UnfoldTraining", "UnfoldModels", "UnfoldData", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService"]),
-        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining"]),
+        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining", "CCPUCheck"]),
     ]
 )
