@@ -86,6 +86,12 @@ struct Serve: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // SIGHUP: rescan the snapshot directory. Installed before the server listens: a
+        // SIGHUP that arrives between "listening" and here would otherwise kill the process
+        // (its default action), as a loaded test machine showed. Without SA_RESTART on
+        // purpose: a signal then interrupts blocking calls with EINTR, which every call site
+        // retries.
+        installHangupHandler()
         let (server, _) = try application.start()
 
         // Graceful shutdown: handle SIGTERM/SIGINT on a queue instead of dying.
@@ -102,9 +108,6 @@ struct Serve: ParsableCommand {
             source.resume()
             signalSources.append(source)
         }
-        // SIGHUP: rescan the snapshot directory. Installed without SA_RESTART on purpose: a
-        // signal then interrupts blocking calls with EINTR, which every call site retries.
-        installHangupHandler()
         let store = application.store
         let hangups = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         hangups.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
