@@ -44,6 +44,8 @@ module() {
   echo "fuzz: building module $name"
   compile "$MODULES/$name.log" "${FLAGS[@]}" "${extra[@]}" -swift-version "$version" -module-name "$name" -wmo \
     -emit-module -emit-module-path "$MODULES/$name.swiftmodule" -c "$@" -o "$MODULES/$name.o"
+  # swiftc leaves an identical object untouched; its time must say it is fresh.
+  touch "$MODULES/$name.o"
 }
 
 # target NAME SWIFT_VERSION "OBJECTS" [LINK_FLAG...] -- SOURCES...: the fuzzer binary.
