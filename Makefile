@@ -89,8 +89,9 @@ experiments: data
 	@PY=$$(bash bench/venv.sh) && $$PY bench/experiments.py --python $$PY $(EXPERIMENTS_FLAGS)
 
 ## fuzz: run one libFuzzer target until stopped (FUZZ_TARGET=http-parser, json, interactions,
-## log-segment or snapshot; FUZZ_TIME seconds if set). Crashes land in .build/fuzz/<target>-*.
-FUZZ_TARGETS    := http-parser json interactions log-segment snapshot
+## log-segment, snapshot or recommend-body; FUZZ_TIME seconds if set). Crashes land in
+## .build/fuzz/<target>-*.
+FUZZ_TARGETS    := http-parser json interactions log-segment snapshot recommend-body
 FUZZ_TARGET     ?= http-parser
 FUZZ_TIME       ?= 0
 FUZZ_SMOKE_TIME ?= 15
@@ -100,6 +101,7 @@ FUZZ_MAX_LEN_json         := 4096
 FUZZ_MAX_LEN_interactions := 4096
 FUZZ_MAX_LEN_log-segment  := 4096
 FUZZ_MAX_LEN_snapshot     := 16384
+FUZZ_MAX_LEN_recommend-body := 4096
 # libFuzzer reports crashes itself; Swift's backtracer would only slow that down (and can hang).
 FUZZ_ENV        := SWIFT_BACKTRACE=enable=no
 # libFuzzer's arguments for target $(1): its working corpus, seeds and regression inputs.

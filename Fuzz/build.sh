@@ -8,14 +8,15 @@
 # including those the package builds with `-Ounchecked`: a check that fires here is a bug
 # that is undefined behaviour in the release build.
 #
-# Usage: Fuzz/build.sh TARGET     (http-parser, json, interactions, log-segment, snapshot)
+# Usage: Fuzz/build.sh TARGET     (http-parser, json, interactions, log-segment, snapshot,
+#                                  recommend-body)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFTC=${SWIFTC:-swiftc}
 OUT=.build/fuzz
 MODULES=$OUT/modules
-FLAGS=(-O -g -sanitize=fuzzer,address -parse-as-library -I "$MODULES" -I "$MODULES/CPrefetch" -I Sources/CZlib -I Sources/CCurl)
+FLAGS=(-O -g -sanitize=fuzzer,address -parse-as-library -I "$MODULES" -I "$MODULES/CPrefetch" -I Sources/CZlib -I Sources/CCurl -I Sources/CEpoll)
 mkdir -p "$MODULES/CPrefetch"
 # SwiftPM writes the module map of a C target with an include/ folder; here it is written by hand.
 printf 'module CPrefetch {\n    header "%s"\n    export *\n}\n' "$PWD/Sources/CPrefetch/include/CPrefetch.h" > "$MODULES/CPrefetch/module.modulemap.new"
@@ -70,9 +71,23 @@ case "${1:-}" in
     target http-parser 6 "" -- $(sources Sources/UnfoldHTTP/Parser Sources/UnfoldHTTP/Message) Fuzz/HTTPParserFuzz.swift
     ;;
   json)
-    # JSONValue.swift imports UnfoldHTTP for its status codes: the parser and message types.
-    module UnfoldHTTP 6 -- $(sources Sources/UnfoldHTTP/Parser Sources/UnfoldHTTP/Message)
+    # JSONValue.swift imports UnfoldHTTP for its status codes.
+    module UnfoldHTTP 6 -- $(sources Sources/UnfoldHTTP)
     target json 6 "UnfoldHTTP" -- Sources/UnfoldService/Routes/JSONParser.swift Sources/UnfoldService/Routes/JSONValue.swift Fuzz/JSONParserFuzz.swift
+    ;;
+  recommend-body)
+    # The whole service: the fast decoder and RecommendRequest live among the routes.
+    [ -d .build/checkouts/swift-log/Sources/Logging ] || swift package resolve
+    module Logging 5 -package-name swift_log -- $(sources .build/checkouts/swift-log/Sources/Logging)
+    module UnfoldHTTP 6 -- $(sources Sources/UnfoldHTTP)
+    module UnfoldMath 5 -- $(sources Sources/UnfoldMath)
+    module UnfoldData 6 -enable-testing -- $(sources Sources/UnfoldData)
+    module UnfoldModels 5 -- $(sources Sources/UnfoldModels)
+    module UnfoldSnapshot 5 -- $(sources Sources/UnfoldSnapshot)
+    module UnfoldServing 5 -- $(sources Sources/UnfoldServing)
+    module UnfoldService 6 -enable-testing -- $(sources Sources/UnfoldService)
+    target recommend-body 6 "Logging UnfoldHTTP UnfoldMath UnfoldData UnfoldModels UnfoldSnapshot UnfoldServing UnfoldService" \
+      -lz -lcurl -- Fuzz/RecommendBodyFuzz.swift
     ;;
   interactions | log-segment)
     module UnfoldMath 5 -- $(sources Sources/UnfoldMath)
@@ -88,7 +103,7 @@ case "${1:-}" in
     target snapshot 6 "UnfoldMath UnfoldModels UnfoldSnapshot" -lz -- Fuzz/SnapshotFuzz.swift
     ;;
   *)
-    echo "usage: Fuzz/build.sh http-parser|json|interactions|log-segment|snapshot" >&2
+    echo "usage: Fuzz/build.sh http-parser|json|interactions|log-segment|snapshot|recommend-body" >&2
     exit 2
     ;;
 esac
