@@ -2,9 +2,10 @@
 import Foundation
 import PackageDescription
 
-/// The CPU the numeric code is compiled for. `UNFOLD_TARGET_CPU` wins (e.g. `x86-64` for
-/// an image that must run anywhere); otherwise haswell (AVX2, FMA, BMI2) when the build
-/// machine has it, so SIMD16 kernels use 256-bit registers, else the compiler's baseline.
+/// The CPU the numeric code is compiled for. `UNFOLD_TARGET_CPU` wins (`x86-64-v3` for an
+/// image for any AVX2-era CPU; `x86-64` to run anywhere, ~8-11x slower without FMA:
+/// docs/deployment.md); otherwise haswell (AVX2, FMA, BMI2) when the build machine has it,
+/// so SIMD16 kernels use 256-bit registers and fused multiply-adds, else the baseline.
 let targetCPU: String? = {
     if let forced = ProcessInfo.processInfo.environment["UNFOLD_TARGET_CPU"], !forced.isEmpty { return forced }
     #if arch(x86_64)
