@@ -10,6 +10,17 @@ WORKDIR /src
 COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
+# UNFOLD_TARGET_CPU: the CPU the numeric kernels (UnfoldMath, training, serving) are compiled
+# for. Empty (the default) detects the build machine: haswell (AVX2, FMA, BMI2, MOVBE) when it
+# has them, else the compiler's baseline. An image built on an AVX2 machine and started on a
+# CPU without AVX2 exits at start with a message naming the missing features (not SIGILL).
+#   --build-arg UNFOLD_TARGET_CPU=x86-64-v3   AVX2 and FMA whatever the build machine has
+#                                             (an image for any AVX2-era CPU)
+#   --build-arg UNFOLD_TARGET_CPU=x86-64      runs on any x86-64 CPU, but training and
+#                                             serving are ~8-11x slower (no FMA)
+# See docs/deployment.md.
+ARG UNFOLD_TARGET_CPU=
+ENV UNFOLD_TARGET_CPU=${UNFOLD_TARGET_CPU}
 RUN swift build -c release --product unfold --static-swift-stdlib \
  && install -D .build/release/unfold /out/unfold
 

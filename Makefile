@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-sgd experiments fuzz fuzz-smoke clean
+.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-sgd experiments fuzz fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -119,28 +119,39 @@ bench-sgd: data
 experiments: data
 	@PY=$$(bash bench/venv.sh) && $$PY bench/experiments.py --python $$PY $(EXPERIMENTS_FLAGS)
 
-## fuzz: run the libFuzzer target of the HTTP parser until stopped (FUZZ_TIME seconds if set)
-FUZZ_BIN  := .build/fuzz/http-parser
-FUZZ_TIME ?= 0
-$(FUZZ_BIN): $(wildcard Sources/UnfoldHTTP/*/*.swift) $(wildcard Sources/UnfoldJSON/*.swift) Fuzz/HTTPParserFuzz.swift
-	@mkdir -p .build/fuzz
-	@echo "building the parser fuzzer (libFuzzer + AddressSanitizer)"
-	@swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name UnfoldHTTPFuzz \
-	  Sources/UnfoldHTTP/Parser/*.swift Sources/UnfoldHTTP/Message/*.swift Sources/UnfoldJSON/*.swift Fuzz/HTTPParserFuzz.swift -o $@ \
-	  > .build/fuzz/build.log 2>&1 || { cat .build/fuzz/build.log; exit 1; }
+## fuzz: run one libFuzzer target until stopped (FUZZ_TARGET=http-parser, json, interactions,
+## log-segment, snapshot or recommend-body; FUZZ_TIME seconds if set). Crashes land in
+## .build/fuzz/<target>-*.
+FUZZ_TARGETS    := http-parser json interactions log-segment snapshot recommend-body
+FUZZ_SMOKE_TARGETS := $(FUZZ_TARGETS)
+FUZZ_TARGET     ?= http-parser
+FUZZ_TIME       ?= 0
+FUZZ_SMOKE_TIME ?= 15
+# Inputs up to 4096 bytes; snapshots need more (the seeds are 2-7 KB).
+FUZZ_MAX_LEN_http-parser  := 4096
+FUZZ_MAX_LEN_json         := 4096
+FUZZ_MAX_LEN_interactions := 4096
+FUZZ_MAX_LEN_log-segment  := 4096
+FUZZ_MAX_LEN_snapshot     := 16384
+FUZZ_MAX_LEN_recommend-body := 4096
+# libFuzzer reports crashes itself; Swift's backtracer would only slow that down (and can hang).
+FUZZ_ENV        := SWIFT_BACKTRACE=enable=no
+# libFuzzer's arguments for target $(1): its working corpus, seeds and regression inputs.
+fuzz_args = .build/fuzz/corpus/$(1) Fuzz/seeds/$(1) Fuzz/regressions/$(1) -artifact_prefix=.build/fuzz/$(1)- \
+  -max_len=$(FUZZ_MAX_LEN_$(1)) -timeout=10 -print_final_stats=1
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p .build/fuzz/corpus
-	$(FUZZ_BIN) .build/fuzz/corpus Fuzz/seeds Fuzz/regressions -artifact_prefix=.build/fuzz/ -max_len=4096 $(if $(filter-out 0,$(FUZZ_TIME)),-max_total_time=$(FUZZ_TIME),)
+fuzz-build:
+	@for t in $(FUZZ_TARGETS); do bash Fuzz/build.sh $$t || exit 1; done
 
-## fuzz-smoke: a short fuzzing run, part of `make test`
-fuzz-smoke: $(FUZZ_BIN)
-	@mkdir -p .build/fuzz/corpus
-	@if $(FUZZ_BIN) .build/fuzz/corpus Fuzz/seeds Fuzz/regressions -artifact_prefix=.build/fuzz/ -max_len=4096 -max_total_time=20 > .build/fuzz/smoke.log 2>&1; then \
-	  grep -E "^Done" .build/fuzz/smoke.log; echo "fuzz: parser survived the smoke run"; \
-	else \
-	  tail -40 .build/fuzz/smoke.log; echo "fuzz: the parser failed; the input is in .build/fuzz/"; exit 1; \
-	fi
+fuzz:
+	@bash Fuzz/build.sh $(FUZZ_TARGET)
+	@mkdir -p .build/fuzz/corpus/$(FUZZ_TARGET) Fuzz/regressions/$(FUZZ_TARGET)
+	$(FUZZ_ENV) .build/fuzz/$(FUZZ_TARGET) $(call fuzz_args,$(FUZZ_TARGET)) $(if $(filter-out 0,$(FUZZ_TIME)),-max_total_time=$(FUZZ_TIME),)
+
+## fuzz-smoke: each fuzz target of FUZZ_SMOKE_TARGETS for FUZZ_SMOKE_TIME seconds, part of `make test`
+fuzz-smoke:
+	@for t in $(FUZZ_SMOKE_TARGETS); do bash Fuzz/build.sh $$t || exit 1; done
+	@MAX_LEN_snapshot=$(FUZZ_MAX_LEN_snapshot) bash Fuzz/smoke.sh $(FUZZ_SMOKE_TIME) $(FUZZ_SMOKE_TARGETS)
 
 clean:
 	rm -rf .build

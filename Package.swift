@@ -2,9 +2,10 @@
 import Foundation
 import PackageDescription
 
-/// The CPU the numeric code is compiled for. `UNFOLD_TARGET_CPU` wins (e.g. `x86-64` for
-/// an image that must run anywhere); otherwise haswell (AVX2, FMA, BMI2) when the build
-/// machine has it, so SIMD16 kernels use 256-bit registers, else the compiler's baseline.
+/// The CPU the numeric code is compiled for. `UNFOLD_TARGET_CPU` wins (`x86-64-v3` for an
+/// image for any AVX2-era CPU; `x86-64` to run anywhere, ~8-11x slower without FMA:
+/// docs/deployment.md); otherwise haswell (AVX2, FMA, BMI2) when the build machine has it,
+/// so SIMD16 kernels use 256-bit registers and fused multiply-adds, else the baseline.
 let targetCPU: String? = {
     if let forced = ProcessInfo.processInfo.environment["UNFOLD_TARGET_CPU"], !forced.isEmpty { return forced }
     #if arch(x86_64)
@@ -35,9 +36,30 @@ let gitCommit: String = {
     return "unknown"
 }()
 
-/// Numeric targets: hot loops hand disjoint chunks of raw buffers to
-/// `concurrentPerform`, which Swift 6's Sendable checking cannot see is safe.
+/// The x86-64 microarchitecture level `targetCPU` implies, which the start-up check
+/// (`CCPUCheck`) holds the running CPU to. Other names (`native`, `znver4`, ...) build
+/// without the check.
+let x86Level: Int? = switch targetCPU {
+case "x86-64-v2": 2
+case "haswell", "x86-64-v3": 3
+case "x86-64-v4": 4
+default: nil
+}
+
+/// Compiler settings by trust. Numeric targets take only validated numbers (indices
+/// checked at the boundary, shapes checked when a snapshot is opened): `-Ounchecked` drops
+/// their bounds and overflow checks, and Swift 5 mode lets hot loops hand disjoint chunks of
+/// raw buffers to `concurrentPerform`, which Swift 6's Sendable checking cannot see is safe.
+/// Everything that parses untrusted bytes (UnfoldData's readers, the log, gzip and fetch;
+/// UnfoldHTTP; UnfoldService's JSON) keeps the defaults: Swift 6, `-O` with every check.
+/// UnfoldSnapshot reads untrusted files (snapshots arrive from URLs in replica mode) and
+/// keeps them too.
 let numeric: [SwiftSetting] = [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"] + (targetCPU.map { ["-target-cpu", $0] } ?? []))]
+
+/// The start-up check is compiled for the baseline CPU (no target-CPU flag) and told what
+/// the numeric targets were compiled for.
+let cpuCheck: [CSetting] = (targetCPU.map { [.define("UNFOLD_TARGET_CPU", to: "\"\($0)\"")] } ?? [])
+    + (x86Level.map { [.define("UNFOLD_X86_64_LEVEL", to: String($0))] } ?? [])
 
 let package = Package(
     name: "Unfold",
@@ -67,10 +89,11 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "CPrefetch"),
+        .target(name: "CCPUCheck", cSettings: cpuCheck),
         .target(name: "UnfoldMath", dependencies: ["CPrefetch"], swiftSettings: numeric),
-        .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib", "CCurl"], swiftSettings: numeric),
+        .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib", "CCurl"]),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
-        .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"], swiftSettings: numeric),
+        .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"]),
         .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath", "UnfoldJSON", "UnfoldMetrics"], swiftSettings: numeric),
         .target(name: "UnfoldTraining", dependencies: ["UnfoldMath", "UnfoldData", "UnfoldModels", "UnfoldServing", "UnfoldSnapshot"], swiftSettings: numeric),
         .target(
@@ -95,6 +118,7 @@ let package = Package(
                 "UnfoldData",
                 "UnfoldModels",
                 "UnfoldMath",
+                "CCPUCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -107,6 +131,6 @@ let package = Package(
         .testTarget(name: "UnfoldModelsTests", dependencies: ["UnfoldModels", "UnfoldMath"]),
         .testTarget(name: "UnfoldServingTests", dependencies: ["UnfoldServing", "UnfoldModels", "UnfoldSnapshot", "UnfoldMath"]),
         .testTarget(name: "UnfoldServiceTests", dependencies: ["UnfoldService", "UnfoldModels", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining"]),
+        .testTarget(name: "UnfoldEndToEndTests", dependencies: ["UnfoldData", "UnfoldSnapshot", "UnfoldTraining", "CCPUCheck"]),
     ]
 )

@@ -10,6 +10,10 @@ import Foundation
 /// batch waiting at that moment, writes them with one `write` and one `fdatasync` (group
 /// commit), then wakes their senders. On open, a torn last record (a crash mid-write) is
 /// detected and cut off.
+///
+/// Sendable by hand: the queue (`pending`, tickets, `failure`, `stopped`) is read and written
+/// only under `condition`; the segment state (`fd`, `segmentIndex`, `segmentSize`) is touched
+/// only by `init` and then by the one writer thread; the rest is `let`.
 public final class InteractionLog: @unchecked Sendable {
     public struct Record: Sendable, Equatable {
         public var user: String
@@ -52,7 +56,7 @@ public final class InteractionLog: @unchecked Sendable {
     public let segmentBytes: Int
     private let onCommit: (@Sendable (Commit) -> Void)?
     /// What `open` cut off, if anything.
-    public private(set) var recovery: Recovery?
+    public let recovery: Recovery?
 
     private let condition = NSCondition()
     private var pending: [(bytes: [UInt8], ticket: Int)] = []
@@ -75,10 +79,8 @@ public final class InteractionLog: @unchecked Sendable {
         }
         let segments = Self.segments(in: directory)
         segmentIndex = segments.last.map { Self.index(of: $0) } ?? 1
-        let path = segmentPath(segmentIndex)
-        if FileManager.default.fileExists(atPath: path) {
-            recovery = try Self.repairTail(path)
-        }
+        let path = Self.segmentPath(directory, segmentIndex)
+        recovery = FileManager.default.fileExists(atPath: path) ? try Self.repairTail(path) : nil
         try openSegment(segmentIndex)
         let writer = Thread { [weak self] in self?.writeLoop() }
         writer.name = "unfold-interaction-log"
@@ -189,7 +191,9 @@ public final class InteractionLog: @unchecked Sendable {
         }
     }
 
-    private func segmentPath(_ index: Int) -> String {
+    private func segmentPath(_ index: Int) -> String { Self.segmentPath(directory, index) }
+
+    private static func segmentPath(_ directory: String, _ index: Int) -> String {
         (directory as NSString).appendingPathComponent(String(format: "segment-%08d.log", index))
     }
 
@@ -210,15 +214,20 @@ public final class InteractionLog: @unchecked Sendable {
         bytes.withUnsafeBytes { UInt32(crc32(0, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
     }
 
-    /// Parses one line (without LF); nil when it is torn or its checksum is wrong.
+    /// Parses one line (without LF); nil when it is torn, its checksum is wrong, or it holds
+    /// a record `append` would refuse (a matching CRC proves only that the bytes are the ones
+    /// written, not who wrote them).
     static func decode(_ line: ArraySlice<UInt8>) -> Record? {
         guard line.count > 9, line[line.startIndex + 8] == 0x09 else { return nil }
         let body = Array(line[(line.startIndex + 9)...])
         guard let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16), stored == crc(body) else { return nil }
         let fields = body.split(separator: 0x09, omittingEmptySubsequences: false)
-        guard fields.count == 4, let weight = Float(String(decoding: fields[2], as: UTF8.self)),
+        guard fields.count == 4,
+              let user = String(validating: fields[0], as: UTF8.self), let item = String(validating: fields[1], as: UTF8.self),
+              let weight = Float(String(decoding: fields[2], as: UTF8.self)),
               let timestamp = Double(String(decoding: fields[3], as: UTF8.self)) else { return nil }
-        return Record(user: String(decoding: fields[0], as: UTF8.self), item: String(decoding: fields[1], as: UTF8.self), weight: weight, timestamp: timestamp)
+        let record = Record(user: user, item: item, weight: weight, timestamp: timestamp)
+        return problem(with: record) == nil ? record : nil
     }
 
     /// Cuts a torn tail off a segment: everything from the first bad record, if only bad
@@ -258,14 +267,22 @@ public final class InteractionLog: @unchecked Sendable {
     }
 
     /// Every valid record of every segment, oldest first; bad records are counted, not returned.
+    ///
+    /// A record is a line with its LF, as `repairTail` sees it. Bytes after the last LF of the
+    /// newest segment are a write in progress, or one torn by a crash that the next `open`
+    /// cuts off: neither a record nor damage. In an older segment they are damage.
     public static func readAll(directory: String) throws(DataError) -> (records: [Record], badRecords: Int) {
         var records: [Record] = []
         var bad = 0
-        for path in segments(in: directory) {
+        let paths = segments(in: directory)
+        for (index, path) in paths.enumerated() {
             let bytes = try readFileBytes(path: path)
             var start = 0
             while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                guard let end = bytes[start...].firstIndex(of: 0x0A) else {
+                    if index < paths.count - 1 { bad += 1 }
+                    break
+                }
                 if let record = decode(bytes[start..<end]) { records.append(record) } else { bad += 1 }
                 start = end + 1
             }

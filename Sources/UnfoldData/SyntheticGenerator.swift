@@ -80,8 +80,12 @@ public struct SyntheticGenerator: Sendable {
         let chunks = 16
         var userIndex = [Int32](repeating: 0, count: interactions)
         var itemIndex = [Int32](repeating: 0, count: interactions)
-        userIndex.withUnsafeMutableBufferPointer { up in
-            itemIndex.withUnsafeMutableBufferPointer { ip in
+        userIndex.withUnsafeMutableBufferPointer { userBuffer in
+            itemIndex.withUnsafeMutableBufferPointer { itemBuffer in
+                // Safe to share: chunk c writes only elements start..<end of its own range,
+                // the ranges are disjoint, and concurrentPerform returns after every chunk.
+                nonisolated(unsafe) let up = userBuffer
+                nonisolated(unsafe) let ip = itemBuffer
                 DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                     var local = SplitMix64(seed: seed &+ 0x9E37_79B9 &* UInt64(chunk + 1))
                     let start = chunk * interactions / chunks, end = (chunk + 1) * interactions / chunks

@@ -42,6 +42,14 @@ struct Serve: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // SIGHUP: rescan the snapshot directory. Installed before the server listens: a
+        // SIGHUP that arrives between "listening" and here would otherwise kill the process
+        // (its default action), as a loaded test machine showed. Without SA_RESTART on
+        // purpose: a signal then interrupts blocking calls with EINTR, which every call site
+        // retries.
+        if !setSignalHandler(SIGHUP, { _ in hangupCounter &+= 1 }, restart: false) {
+            logger.error("could not install the SIGHUP handler", metadata: ["errno": .stringConvertible(errno)])
+        }
         let (server, _) = try application.start()
 
         // Graceful shutdown: handle SIGTERM/SIGINT on a queue instead of dying.
@@ -60,11 +68,6 @@ struct Serve: ParsableCommand {
             }
             source.resume()
             signalSources.append(source)
-        }
-        // SIGHUP: rescan the snapshot directory. Installed without SA_RESTART on purpose: a
-        // signal then interrupts blocking calls with EINTR, which every call site retries.
-        if !setSignalHandler(SIGHUP, { _ in hangupCounter &+= 1 }, restart: false) {
-            logger.error("could not install the SIGHUP handler", metadata: ["errno": .stringConvertible(errno)])
         }
         let store = application.store
         let hangups = DispatchSource.makeTimerSource(queue: .global(qos: .utility))

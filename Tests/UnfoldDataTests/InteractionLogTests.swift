@@ -74,6 +74,55 @@ final class InteractionLogTests: XCTestCase {
         XCTAssertEqual(read.badRecords, 0)
     }
 
+    /// A record whose LF never reached the disk was not acknowledged, and `open` cuts it off:
+    /// `readAll` must not hand it to a trainer before that (found by the log-segment fuzzer,
+    /// Fuzz/regressions/log-segment/unterminated-valid-record).
+    func testAnUnterminatedLastRecordIsNotRead() throws {
+        let log = try InteractionLog(directory: directory)
+        try log.append((0..<3).map(record))
+        log.close()
+        let segment = InteractionLog.segments(in: directory)[0]
+        let handle = FileHandle(forWritingAtPath: segment)!
+        handle.seekToEndOfFile()
+        handle.write(Data(InteractionLog.encode(record(3)).dropLast()))  // all but the LF
+        handle.closeFile()
+        let before = try InteractionLog.readAll(directory: directory)
+        XCTAssertEqual(before.records, (0..<3).map(record))
+        XCTAssertEqual(before.badRecords, 0, "a write in progress is not damage")
+        let reopened = try InteractionLog(directory: directory)
+        XCTAssertNotNil(reopened.recovery)
+        reopened.close()
+        let after = try InteractionLog.readAll(directory: directory)
+        XCTAssertEqual(after.records, before.records)
+        XCTAssertEqual(after.badRecords, 0)
+    }
+
+    /// In a segment before the newest, bytes after the last LF are damage.
+    func testAnUnterminatedTailOfAnOlderSegmentIsDamage() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let first = (directory as NSString).appendingPathComponent("segment-00000001.log")
+        let second = (directory as NSString).appendingPathComponent("segment-00000002.log")
+        XCTAssertTrue(FileManager.default.createFile(atPath: first, contents: Data(InteractionLog.encode(record(0)) + InteractionLog.encode(record(1)).dropLast())))
+        XCTAssertTrue(FileManager.default.createFile(atPath: second, contents: Data(InteractionLog.encode(record(2)))))
+        let read = try InteractionLog.readAll(directory: directory)
+        XCTAssertEqual(read.records, [record(0), record(2)])
+        XCTAssertEqual(read.badRecords, 1)
+    }
+
+    /// A matching CRC does not make a record valid: the reader refuses what `append` would
+    /// (found by the log-segment fuzzer, Fuzz/regressions/log-segment/checksummed-records-append-refuses).
+    func testDecodeRefusesWhatAppendRefusesEvenWithAMatchingChecksum() {
+        func line(_ body: [UInt8]) -> ArraySlice<UInt8> {
+            ArraySlice(Array(String(format: "%08x", InteractionLog.crc(body)).utf8) + [0x09] + body)
+        }
+        XCTAssertEqual(InteractionLog.decode(line(Array("u1\ti1\t1\t1700000000".utf8))),
+                       InteractionLog.Record(user: "u1", item: "i1", weight: 1, timestamp: 1_700_000_000))
+        for body in ["u\u{1}\ti2\t1\t1700000000", "u3\ti3\tnan\t1700000000", "u4\ti4\t1\tinf", "u6\ti6\t-2\t1700000000", "\ti7\t1\t1"] {
+            XCTAssertNil(InteractionLog.decode(line(Array(body.utf8))), body)
+        }
+        XCTAssertNil(InteractionLog.decode(line([0x75, 0xFF, 0x09, 0x69, 0x09, 0x31, 0x09, 0x31])), "invalid UTF-8 in an id")
+    }
+
     func testDamageInTheMiddleIsNotCutOff() throws {
         let log = try InteractionLog(directory: directory)
         try log.append((0..<3).map(record))

@@ -233,7 +233,7 @@ final class HTTPParserTests: XCTestCase {
 
     /// Inputs the fuzzer once found: they must keep parsing the same way.
     func testFuzzerRegressions() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/regressions")
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/regressions/http-parser")
         let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
         XCTAssertFalse(files.isEmpty)
         let limits = HTTPParserLimits(maxRequestLineBytes: 256, maxHeaderBytes: 1024, maxHeaderCount: 16, maxBodyBytes: 2048, maxChunkLineBytes: 64)
