@@ -24,21 +24,33 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
     /// RFC 9110 §9 — the methods a server is expected to recognise — with PATCH (RFC 5789)
     /// and QUERY (draft-ietf-httpbis-safe-method-w-body): on an existing path these answer
     /// 405 with `Allow`, anything else 501.
-    public static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "QUERY"]
+    /// An array, not a set: ten short strings compare faster than one is hashed.
+    public static let knownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "QUERY"]
+
+    /// One method's route at a node: its handler and the path template it was added with.
+    private struct Route {
+        let method: String
+        let handler: HTTPHandler
+        let template: String
+    }
 
     private final class Node: @unchecked Sendable {
         var literals: [String: Node] = [:]
         var parameter: (name: String, node: Node)?
-        var handlers: [String: HTTPHandler] = [:]
-        /// The path template each method's route was added with.
-        var templates: [String: String] = [:]
+        /// A node holds a handful of methods at most, so a scan beats hashing per request.
+        var routes: [Route] = []
+
+        func route(_ method: String) -> Route? {
+            for route in routes where route.method == method { return route }
+            return nil
+        }
     }
 
     private let root = Node()
     private let middleware: [HTTPMiddleware]
     /// Path → methods of the routes registered with `inline: true` (no string is built per
     /// request to ask).
-    private var inlineRoutes: [String: Set<String>] = [:]
+    private var inlineRoutes: [String: [String]] = [:]
     /// Every route added, as (method, path template): what a contract test holds the API
     /// description to.
     public private(set) var routes: [(method: String, path: String)] = []
@@ -54,8 +66,8 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
     public func add(_ method: String, _ path: String, inline: Bool = false, _ handler: @escaping HTTPHandler) {
         if inline {
             precondition(!path.contains("{"), "inline routes must be literal paths")
-            inlineRoutes[path, default: []].insert(method)
-            if method == "GET" { inlineRoutes[path, default: []].insert("HEAD") }
+            inlineRoutes[path, default: []].append(method)
+            if method == "GET" { inlineRoutes[path, default: []].append("HEAD") }
         }
         var node = root
         for segment in Self.segments(path) {
@@ -77,9 +89,8 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
                 node = child
             }
         }
-        precondition(node.handlers[method] == nil, "duplicate route \(method) \(path)")
-        node.handlers[method] = handler
-        node.templates[method] = path
+        precondition(node.route(method) == nil, "duplicate route \(method) \(path)")
+        node.routes.append(Route(method: method, handler: handler, template: path))
         routes.append((method, path))
     }
 
@@ -121,9 +132,8 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
             return .response(.error(.notFound, code: "not_found", message: "no route for \(request.path)"))
         }
         // RFC 9110 §9.3.2 — HEAD is answered as GET without the body.
-        let method = node.handlers[request.method] != nil ? request.method : request.method == "HEAD" && node.handlers["GET"] != nil ? "GET" : nil
-        guard let method, let handler = node.handlers[method] else {
-            var allowed = Set(node.handlers.keys)
+        guard let route = node.route(request.method) ?? (request.method == "HEAD" ? node.route("GET") : nil) else {
+            var allowed = Set(node.routes.map(\.method))
             if allowed.contains("GET") { allowed.insert("HEAD") }
             let allow = allowed.sorted().joined(separator: ", ")
             var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path); allowed: \(allow)")
@@ -132,8 +142,8 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
             return .response(response)
         }
         request.pathParameters = parameters
-        request.route = node.templates[method]
-        return .handler(handler)
+        request.route = route.template
+        return .handler(route.handler)
     }
 
     /// Walks the path's non-empty segments (as `segments` splits them) without building
@@ -156,7 +166,7 @@ public final class HTTPRouter: HTTPResponder, @unchecked Sendable {
                 return nil
             }
         }
-        return node.handlers.isEmpty ? nil : node
+        return node.routes.isEmpty ? nil : node
     }
 
     private static func segments(_ path: String) -> [String] {
