@@ -35,6 +35,11 @@ cmodule() {
     || { cat "$MODULES/$name.log"; echo "fuzz: building $name failed"; exit 1; }
 }
 
+# The objects of the modules built (or found fresh) so far in this run: modules are listed in
+# dependency order, so each later one is rebuilt when an earlier one changed (a layout change
+# in one module must reach the code of every module compiled against it).
+DEPS=()
+
 # True when $1 exists and nothing after it (sources, this script) is newer.
 fresh() {
   local out=$1; shift
@@ -53,12 +58,13 @@ module() {
   local extra=()
   while [ "$1" != "--" ]; do extra+=("$1"); shift; done
   shift
-  fresh "$MODULES/$name.o" "$@" && return 0
+  if fresh "$MODULES/$name.o" "$@" "${DEPS[@]}"; then DEPS+=("$MODULES/$name.o"); return 0; fi
   echo "fuzz: building module $name"
   compile "$MODULES/$name.log" "${FLAGS[@]}" "${extra[@]}" -swift-version "$version" -module-name "$name" -wmo \
     -emit-module -emit-module-path "$MODULES/$name.swiftmodule" -c "$@" -o "$MODULES/$name.o"
   # swiftc leaves an identical object untouched; its time must say it is fresh.
   touch "$MODULES/$name.o"
+  DEPS+=("$MODULES/$name.o")
 }
 
 # target NAME SWIFT_VERSION "OBJECTS" [LINK_FLAG...] -- SOURCES...: the fuzzer binary.

@@ -3,9 +3,11 @@ import Foundation
 
 /// The durable interaction log: append-only segment files, one record per line,
 ///
-///     CRC32-hex8 TAB user TAB item TAB weight TAB timestamp LF
+///     CRC32-hex8 TAB user TAB item TAB weight TAB timestamp [TAB type] LF
 ///
-/// where the CRC-32 covers everything after the first tab (without the LF). A batch is
+/// where the CRC-32 covers everything after the first tab (without the LF). The type (an
+/// event type of `event_types`) is written only when the record has one; a negative weight
+/// comes only from a type (a dislike). A batch is
 /// acknowledged only once it is on disk: appends are written by one thread that takes every
 /// batch waiting at that moment, writes them with one `write` and one `fdatasync` (group
 /// commit), then wakes their senders. On open, a torn last record (a crash mid-write) is
@@ -20,13 +22,31 @@ public final class InteractionLog: @unchecked Sendable {
         public var item: String
         public var weight: Float
         public var timestamp: Double
-        public init(user: String, item: String, weight: Float, timestamp: Double) {
+        /// The event type the weight came from, if the sender named one.
+        public var type: String?
+        public init(user: String, item: String, weight: Float, timestamp: Double, type: String? = nil) {
             self.user = user
             self.item = item
             self.weight = weight
             self.timestamp = timestamp
+            self.type = type
         }
     }
+
+    /// Where a record sits: its segment's number and its byte offset in that segment. Every
+    /// record written later sits after it.
+    public struct Position: Sendable, Equatable, Comparable, Codable {
+        public var segment: Int
+        public var offset: Int
+        public init(segment: Int, offset: Int) {
+            self.segment = segment
+            self.offset = offset
+        }
+        public static func < (a: Position, b: Position) -> Bool { (a.segment, a.offset) < (b.segment, b.offset) }
+    }
+
+    /// The longest event type name; types are letters, digits, `_`, `-` and `.`.
+    public static let maxTypeBytes = 64
 
     public struct Recovery: Sendable, Equatable {
         public var segment: String
@@ -67,6 +87,8 @@ public final class InteractionLog: @unchecked Sendable {
     private var segmentIndex = 0
     private var segmentSize = 0
     private var stopped = false
+    /// The end of what is on disk, as of the last commit; read under `condition`.
+    private var durableEnd = Position(segment: 0, offset: 0)
 
     public init(directory: String, segmentBytes: Int = 64 << 20, onCommit: (@Sendable (Commit) -> Void)? = nil) throws(LogError) {
         self.directory = directory
@@ -82,6 +104,7 @@ public final class InteractionLog: @unchecked Sendable {
         let path = Self.segmentPath(directory, segmentIndex)
         recovery = FileManager.default.fileExists(atPath: path) ? try Self.repairTail(path) : nil
         try openSegment(segmentIndex)
+        durableEnd = Position(segment: segmentIndex, offset: segmentSize)
         let writer = Thread { [weak self] in self?.writeLoop() }
         writer.name = "unfold-interaction-log"
         writer.start()
@@ -105,9 +128,24 @@ public final class InteractionLog: @unchecked Sendable {
             if id.utf8.count > 512 { return "\(name) is longer than 512 bytes" }
             if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "\(name) contains a control character" }
         }
-        if !record.weight.isFinite || record.weight < 0 { return "weight must be a finite number >= 0" }
+        if !record.weight.isFinite { return "weight must be a finite number" }
         if !record.timestamp.isFinite { return "timestamp must be a finite number" }
+        if let type = record.type {
+            if type.isEmpty || type.utf8.count > maxTypeBytes { return "type must be 1 to \(maxTypeBytes) bytes" }
+            if !type.utf8.allSatisfy({ isTypeByte($0) }) { return "type may hold only letters, digits, '_', '-' and '.'" }
+        }
         return nil
+    }
+
+    static func isTypeByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D || b == 0x2E
+    }
+
+    /// The end of the log as of the last commit: every acknowledged record sits before it.
+    public var end: Position {
+        condition.lock()
+        defer { condition.unlock() }
+        return durableEnd
     }
 
     /// Appends a batch and returns once it is on disk. Either every record is written or,
@@ -146,7 +184,10 @@ public final class InteractionLog: @unchecked Sendable {
             var syncNanoseconds: UInt64 = 0
             let error = writeDurably(bytes, syncNanoseconds: &syncNanoseconds)
             condition.lock()
-            if let error { failure = error } else { durableTicket = batch.last!.ticket }
+            if let error { failure = error } else {
+                durableTicket = batch.last!.ticket
+                durableEnd = Position(segment: segmentIndex, offset: segmentSize)
+            }
             condition.broadcast()
             condition.unlock()
             if error == nil { onCommit?(Commit(batches: batch.count, bytes: bytes.count, syncNanoseconds: syncNanoseconds)) }
@@ -202,7 +243,7 @@ public final class InteractionLog: @unchecked Sendable {
     static func encode(_ r: Record) -> [UInt8] {
         let weight = r.weight == r.weight.rounded() && abs(r.weight) < 1e7 ? String(Int(r.weight)) : String(r.weight)
         let timestamp = r.timestamp == r.timestamp.rounded() && abs(r.timestamp) < 1e15 ? String(Int64(r.timestamp)) : String(r.timestamp)
-        let body = Array("\(r.user)\t\(r.item)\t\(weight)\t\(timestamp)".utf8)
+        let body = Array("\(r.user)\t\(r.item)\t\(weight)\t\(timestamp)\(r.type.map { "\t" + $0 } ?? "")".utf8)
         var line = Array(String(format: "%08x", crc(body)).utf8)
         line.append(0x09)
         line += body
@@ -222,11 +263,12 @@ public final class InteractionLog: @unchecked Sendable {
         let body = Array(line[(line.startIndex + 9)...])
         guard let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16), stored == crc(body) else { return nil }
         let fields = body.split(separator: 0x09, omittingEmptySubsequences: false)
-        guard fields.count == 4,
+        guard fields.count == 4 || fields.count == 5,
               let user = String(validating: fields[0], as: UTF8.self), let item = String(validating: fields[1], as: UTF8.self),
               let weight = Float(String(decoding: fields[2], as: UTF8.self)),
               let timestamp = Double(String(decoding: fields[3], as: UTF8.self)) else { return nil }
-        let record = Record(user: user, item: item, weight: weight, timestamp: timestamp)
+        let type = fields.count == 5 ? String(decoding: fields[4], as: UTF8.self) : nil
+        let record = Record(user: user, item: item, weight: weight, timestamp: timestamp, type: type)
         return problem(with: record) == nil ? record : nil
     }
 
@@ -273,20 +315,32 @@ public final class InteractionLog: @unchecked Sendable {
     /// cuts off: neither a record nor damage. In an older segment they are damage.
     public static func readAll(directory: String) throws(DataError) -> (records: [Record], badRecords: Int) {
         var records: [Record] = []
+        let bad = try scan(directory: directory) { record, _ in records.append(record) }
+        return (records, bad)
+    }
+
+    /// Calls `body` with every valid record of every segment and its position, oldest first,
+    /// one segment in memory at a time; returns the number of bad records (as `readAll`).
+    public static func scan(directory: String, _ body: (Record, Position) throws -> Void) throws(DataError) -> Int {
         var bad = 0
         let paths = segments(in: directory)
         for (index, path) in paths.enumerated() {
             let bytes = try readFileBytes(path: path)
+            let segment = Self.index(of: path)
             var start = 0
             while start < bytes.count {
                 guard let end = bytes[start...].firstIndex(of: 0x0A) else {
                     if index < paths.count - 1 { bad += 1 }
                     break
                 }
-                if let record = decode(bytes[start..<end]) { records.append(record) } else { bad += 1 }
+                if let record = decode(bytes[start..<end]) {
+                    do { try body(record, Position(segment: segment, offset: start)) } catch { throw .unreadable(path: path, reason: "\(error)") }
+                } else {
+                    bad += 1
+                }
                 start = end + 1
             }
         }
-        return (records, bad)
+        return bad
     }
 }

@@ -35,10 +35,11 @@ public struct Interactions: Sendable, Equatable {
         CSRMatrix(rows: users.count, cols: items.count, rowIndex: userIndex, colIndex: itemIndex, values: weights)
     }
 
-    /// How many interactions each item has (after nothing is merged: raw counts).
+    /// How many interactions each item has (after nothing is merged: raw counts); a dislike
+    /// (negative weight) does not count.
     public func itemCounts() -> [Float] {
         var counts = [Float](repeating: 0, count: items.count)
-        for i in itemIndex { counts[Int(i)] += 1 }
+        for (i, w) in zip(itemIndex, weights) where w >= 0 { counts[Int(i)] += 1 }
         return counts
     }
 

@@ -35,5 +35,16 @@ public struct ItemBag: Sendable, Equatable {
         weights.append(weight)
     }
 
+    /// Whether some item's summed weight is negative (a dislike).
+    public var hasDislikes: Bool { weights.contains { $0 < 0 } }
+
+    /// The bag without its disliked items (itself when it has none).
+    public var withoutDislikes: ItemBag {
+        guard hasDislikes else { return self }
+        var bag = ItemBag(capacity: count)
+        for (i, w) in zip(indices, weights) where w >= 0 { bag.add(i, weight: w) }
+        return bag
+    }
+
     public static func == (a: ItemBag, b: ItemBag) -> Bool { a.indices == b.indices && a.weights == b.weights }
 }

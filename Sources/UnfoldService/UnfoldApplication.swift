@@ -14,6 +14,8 @@ public final class UnfoldApplication: Sendable {
     public let jobs: JobSupervisor
     public let interactionLog: InteractionLog
     public let metrics: ServiceMetrics
+    let histories: UserHistories
+    let tombstones: UserTombstones
     /// The connection layer's counts, handed to the server at start.
     let connectionStats = HTTPServerStats()
     let readiness: Readiness
@@ -57,6 +59,11 @@ public final class UnfoldApplication: Sendable {
         if let recovery = interactionLog.recovery {
             logger.warning("interaction log: truncated a torn last record", metadata: ["segment": .string(recovery.segment), "bytes": .stringConvertible(recovery.truncatedBytes)])
         }
+        let tombstones = try UserTombstones(directory: configuration.interactionLog)
+        self.tombstones = tombstones
+        let histories = UserHistories(capacity: configuration.userHistoryMax)
+        self.histories = histories
+        try Self.replay(configuration.interactionLog, into: histories, skipping: tombstones.all, logger: logger)
         self.jobs = JobSupervisor(settings: .init(
             jobsDirectory: configuration.jobs, snapshotsDirectory: configuration.snapshots, defaultData: configuration.trainData,
             defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds,
@@ -67,21 +74,50 @@ public final class UnfoldApplication: Sendable {
         let counting: [any HTTPMiddleware] = configuration.metrics == "on" ? [httpMetrics] : []
         self.router = HTTPRouter(middleware: counting + [
             RequestLogMiddleware(logger: logger),
-            AdminAuthMiddleware(token: configuration.adminToken, metricsPublic: configuration.metricsPublic),
+            AdminAuthMiddleware(token: configuration.adminToken, metricsPublic: configuration.metricsPublic, apiToken: configuration.apiToken,
+                                adminWrites: UserRoutes.adminWrites),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
         ])
         HealthRoutes(readiness: readiness).register(on: router)
-        RecommendRoutes(store: store, defaultModel: configuration.defaultModel).register(on: router)
+        let recommendations = RecommendRoutes(store: store, defaultModel: configuration.defaultModel, eventTypes: configuration.eventTypes)
+        recommendations.register(on: router)
+        UserRoutes(recommendations: recommendations, histories: histories, tombstones: tombstones, log: interactionLog,
+                   eventTypes: configuration.eventTypes).register(on: router)
         AdminModelRoutes(store: store).register(on: router)
         AdminJobRoutes(jobs: jobs).register(on: router)
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
-        IngestRoutes(log: interactionLog, metrics: metrics, onAccepted: { trigger.accepted($0) }).register(on: router)
+        IngestRoutes(log: interactionLog, metrics: metrics, eventTypes: configuration.eventTypes, histories: histories,
+                     onAccepted: { trigger.accepted($0) }).register(on: router)
         DashboardRoutes().register(on: router)
         MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { [connectionStats] e in
             httpMetrics.render(&e)
             HTTPMetricsMiddleware.render(connectionStats, &e)
+            let remembered = histories.counts
+            e.family("unfold_users_remembered", "gauge", "Users with a stored history.")
+            e.sample("unfold_users_remembered", [], Double(remembered.users))
+            e.family("unfold_user_events_stored", "gauge", "Events held in users' histories (at most user_history_max per user).")
+            e.sample("unfold_user_events_stored", [], Double(remembered.events))
         }).register(on: router)
         httpMetrics.freeze(routes: router.routes)
+    }
+
+    /// Rebuilds the users' histories from the log (before the server listens), leaving out
+    /// what erased users sent before their erasure.
+    static func replay(_ directory: String, into histories: UserHistories, skipping erased: [String: InteractionLog.Position], logger: Logger) throws {
+        guard histories.capacity > 0 else { return }
+        let start = Date()
+        var records = 0
+        let bad = try InteractionLog.scan(directory: directory) { r, position in
+            if let at = erased[r.user], position < at { return }
+            histories.add(user: r.user, [(r.item, r.weight, r.timestamp, r.type)])
+            records += 1
+        }
+        let counts = histories.counts
+        logger.notice("user histories rebuilt from the interaction log", metadata: [
+            "records": .stringConvertible(records), "users": .stringConvertible(counts.users), "events": .stringConvertible(counts.events),
+            "bad_records": .stringConvertible(bad), "erased_users": .stringConvertible(erased.count),
+            "seconds": .string(String(format: "%.3f", Date().timeIntervalSince(start))),
+        ])
     }
 
     /// Starts listening; returns the server and the bound port.
@@ -109,6 +145,9 @@ public final class UnfoldApplication: Sendable {
         }
         if configuration.adminToken.isEmpty {
             logger.warning("no admin token configured: admin routes answer loopback clients only")
+        }
+        if configuration.apiToken.isEmpty {
+            logger.notice("no api_token configured: /v1 routes answer every client")
         }
         return (server, port)
     }

@@ -15,6 +15,10 @@ public enum Recommender {
         let bag = posted.bag
         // Excluded items as a sorted array: top-k asks only about its few candidates.
         var excludedList = query.excludeSeen ? bag.indices.map(Int.init) : []
+        // A disliked item (negative summed weight) is never recommended, whatever exclude_seen says.
+        if !query.excludeSeen && bag.hasDislikes {
+            for (i, w) in zip(bag.indices, bag.weights) where w < 0 { excludedList.append(Int(i)) }
+        }
         for id in query.exclude { if let index = model.index(of: id) { excludedList.append(index) } }
         excludedList.sort()
         let excluded = SortedIndices(excludedList)
@@ -27,7 +31,8 @@ public enum Recommender {
             return Recommendation(source: .popular, items: Self.popular(model, k: query.k, excluded: excluded, allowed: allowed), unknownItems: posted.unknown)
         }
         // A tower answers from features alone (cold start); the other encoders need items.
-        guard !bag.isEmpty || (encoder.answersFromFeatures && !query.features.isEmpty) else { return popular() }
+        // Only dislikes, or nothing: no taste to encode.
+        guard bag.weights.contains(where: { $0 >= 0 }) || (encoder.answersFromFeatures && !query.features.isEmpty) else { return popular() }
         let encodeStart = stats.clock()
         guard let q = encode(bag, features: features, with: model) else {
             stats.foldInFailed()

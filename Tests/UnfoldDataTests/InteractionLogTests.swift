@@ -50,9 +50,33 @@ final class InteractionLogTests: XCTestCase {
         XCTAssertThrowsError(try log.append([record(1), InteractionLog.Record(user: "a\tb", item: "x", weight: 1, timestamp: 0)])) { error in
             XCTAssertEqual(error as? InteractionLog.LogError, .invalid(index: 1, reason: "user contains a control character"))
         }
-        XCTAssertThrowsError(try log.append([InteractionLog.Record(user: "a", item: "x", weight: -1, timestamp: 0)]))
+        XCTAssertThrowsError(try log.append([InteractionLog.Record(user: "a", item: "x", weight: .nan, timestamp: 0)]))
+        XCTAssertThrowsError(try log.append([InteractionLog.Record(user: "a", item: "x", weight: 1, timestamp: 0, type: "buy\tnow")])) { error in
+            XCTAssertEqual(error as? InteractionLog.LogError, .invalid(index: 0, reason: "type may hold only letters, digits, '_', '-' and '.'"))
+        }
         log.close()
         XCTAssertEqual(try InteractionLog.readAll(directory: directory).records, [])
+    }
+
+    func testTypedAndNegativeRecordsRoundTripWithTheirPositions() throws {
+        let log = try InteractionLog(directory: directory)
+        XCTAssertEqual(log.end, .init(segment: 1, offset: 0))
+        let typed = [InteractionLog.Record(user: "u", item: "a", weight: 5, timestamp: 1, type: "purchase"),
+                     InteractionLog.Record(user: "u", item: "b", weight: -1, timestamp: 2, type: "dislike"),
+                     InteractionLog.Record(user: "v", item: "a", weight: 1, timestamp: 3)]
+        try log.append(Array(typed.prefix(2)))
+        let middle = log.end
+        try log.append([typed[2]])
+        log.close()
+        var seen: [(InteractionLog.Record, InteractionLog.Position)] = []
+        XCTAssertEqual(try InteractionLog.scan(directory: directory) { seen.append(($0, $1)) }, 0)
+        XCTAssertEqual(seen.map(\.0), typed)
+        XCTAssertEqual(seen[0].1, .init(segment: 1, offset: 0))
+        XCTAssertTrue(seen[1].1 < middle && !(seen[2].1 < middle), "a record acknowledged later sits after the end read before it")
+        // A record without a type is written in the four-field form older servers wrote.
+        let text = try String(contentsOfFile: directory + "/segment-00000001.log", encoding: .utf8)
+        XCTAssertTrue(text.hasSuffix("\tv\ta\t1\t3\n"), text)
+        XCTAssertTrue(text.contains("\tu\tb\t-1\t2\tdislike\n"), text)
     }
 
     func testTornTailIsTruncatedOnOpen() throws {
@@ -117,7 +141,7 @@ final class InteractionLogTests: XCTestCase {
         }
         XCTAssertEqual(InteractionLog.decode(line(Array("u1\ti1\t1\t1700000000".utf8))),
                        InteractionLog.Record(user: "u1", item: "i1", weight: 1, timestamp: 1_700_000_000))
-        for body in ["u\u{1}\ti2\t1\t1700000000", "u3\ti3\tnan\t1700000000", "u4\ti4\t1\tinf", "u6\ti6\t-2\t1700000000", "\ti7\t1\t1"] {
+        for body in ["u\u{1}\ti2\t1\t1700000000", "u3\ti3\tnan\t1700000000", "u4\ti4\t1\tinf", "u6\ti6\t-2\t1700000000\tdis like", "u8\ti8\t1\t1\t", "\ti7\t1\t1"] {
             XCTAssertNil(InteractionLog.decode(line(Array(body.utf8))), body)
         }
         XCTAssertNil(InteractionLog.decode(line([0x75, 0xFF, 0x09, 0x69, 0x09, 0x31, 0x09, 0x31])), "invalid UTF-8 in an id")

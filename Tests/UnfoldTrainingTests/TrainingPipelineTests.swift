@@ -68,3 +68,21 @@ final class TrainingPipelineTests: XCTestCase {
         }
     }
 }
+
+final class TrainingDataDislikeTests: XCTestCase {
+    func testPositiveOnlyTrainersLoseDislikesAndPairsThatSumBelowZero() {
+        var interactions = Interactions()
+        interactions.append(user: "u", item: "a", weight: 1, timestamp: nil)
+        interactions.append(user: "u", item: "b", weight: 1, timestamp: nil)
+        interactions.append(user: "u", item: "b", weight: -2, timestamp: nil)  // b: 1 − 2 < 0
+        interactions.append(user: "v", item: "c", weight: -1, timestamp: nil)
+        interactions.append(user: "v", item: "a", weight: 2, timestamp: nil)
+        let data = TrainingData(interactions)
+        XCTAssertTrue(data.hasDislikes)
+        let kept = data.withoutDislikes
+        XCTAssertFalse(kept.hasDislikes)
+        XCTAssertEqual(kept.interactions.count, 2)
+        XCTAssertEqual(kept.itemIDs, data.itemIDs, "id spaces stay whole")
+        XCTAssertEqual(interactions.itemCounts(), [2, 1, 0], "a dislike is not popularity")
+    }
+}

@@ -93,6 +93,37 @@ final class WALSTests: XCTestCase {
         }
     }
 
+    /// A dislike (negative weight) is an observed cell with preference 0: it pushes that
+    /// user's score of the item below what leaving the cell out gives, and fold-in of the
+    /// user's row (dislike included) is still the WALS user step.
+    func testDislikesArePreferenceZeroInTrainingAndFoldIn() {
+        let (liked, _, _) = plantedMatrix()
+        // User 0 (group 0) dislikes two group-0 items it never interacted with.
+        let row = Set(liked.indices[liked.rowRange(0)])
+        let disliked = (0..<60).filter { $0 % 3 == 0 && !row.contains(Int32($0)) }.prefix(2).map(Int32.init)
+        XCTAssertEqual(disliked.count, 2)
+        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
+        for u in 0..<liked.rows {
+            for k in liked.rowRange(u) { rows.append(Int32(u)); cols.append(liked.indices[k]); values.append(liked.values[k]) }
+        }
+        for i in disliked { rows.append(0); cols.append(i); values.append(-1) }
+        let withDislikes = CSRMatrix(rows: liked.rows, cols: liked.cols, rowIndex: rows, colIndex: cols, values: values)
+        var p = parameters()
+        p.iterations = 6
+        let plain = WALS.train(liked, p, threads: 2), trained = WALS.train(withDislikes, p, threads: 2)
+        func score(_ r: WALS.Result, _ i: Int32) -> Float { (0..<8).reduce(0) { $0 + r.userFactors[0, $1] * r.itemFactors[Int(i), $1] } }
+        for i in disliked {
+            XCTAssertLessThan(score(trained, i), score(plain, i) - 0.05, "the disliked item \(i) scores lower than when unobserved")
+        }
+        var users = trained.userFactors
+        WALS.halfStep(update: &users, fixed: trained.itemFactors, ratings: withDislikes, p, threads: 2)
+        let foldIn = FoldIn(items: trained.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
+        let range = withDislikes.rowRange(0)
+        let q = foldIn.encode(items: trained.itemFactors, bag: ItemBag(distinct: withDislikes.indices[range], weights: withDislikes.values[range]))!
+        for j in 0..<8 { XCTAssertEqual(q[j], users[0, j], accuracy: 1e-4) }
+        XCTAssertLessThan(WALS.loss(withDislikes, users: users, items: trained.itemFactors, p), Double.infinity)
+    }
+
     /// The Woodbury path (few items, against the precomputed inverse Gram term; W computed or
     /// read from the table of solved items) and the direct Cholesky path solve the same system.
     func testWoodburyFoldInEqualsTheDirectSolve() {
@@ -111,7 +142,10 @@ final class WALSTests: XCTestCase {
                 }
             }
             for count in [1, 3, 8, 12] {
-                let bag = ItemBag(distinct: (0..<count).map { Int32(($0 * 7) % 50) }, weights: (0..<count).map { Float($0 % 4) })
+                // Weights −1 (a dislike: preference 0), 0, 1, 2.
+                let indices: [Int32] = (0..<count).map { k in Int32((k * 7) % 50) }
+                let dislikeFirst: [Float] = (0..<count).map { k in Float(k % 4) - 1 }
+                let bag = ItemBag(distinct: indices, weights: dislikeFirst)
                 let weights = bag.weights
                 var viaWoodbury = [Float](repeating: 0, count: d), direct = [Float](repeating: 0, count: d)
                 var viaSolved = [Float](repeating: 0, count: d)
@@ -135,7 +169,7 @@ final class WALSTests: XCTestCase {
                         }
                     }
                 }
-                let extras = weights.filter { 1 + alpha * $0 - w0 != 0 }.count
+                let extras = weights.filter { 1 + alpha * abs($0) - w0 != 0 }.count
                 XCTAssertEqual(used, extras > 0 && extras <= d / 2, "w0 \(w0), alpha \(alpha), \(count) items")
                 XCTAssertEqual(usedSolved, used)
                 if used {

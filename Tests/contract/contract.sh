@@ -57,7 +57,7 @@ SCHEMATHESIS=$(dirname "$PY")/schemathesis
 # Every check runs but one: the API's only DELETE, `DELETE /admin/jobs/{id}`, cancels a job and
 # keeps its record (state `cancelled`) as the audit trail of what ran, so a GET after it
 # answers 200 by design; `use_after_free` reads DELETE as removal and has nothing else to
-# look at. Tests/contract/schemathesis.toml holds the one per-operation setting, with why.
+# look at. Tests/contract/schemathesis.toml holds the per-operation settings, with why.
 "$SCHEMATHESIS" --config-file Tests/contract/schemathesis.toml run "http://127.0.0.1:$PORT/openapi.json" --checks all --exclude-checks use_after_free --seed 42 --max-examples "${CONTRACT_EXAMPLES:-25}" \
   --workers 1 --request-timeout 10 --generation-deterministic --no-color --report junit --report-dir .build/contract ${CONTRACT_FLAGS:-}
 "$PY" Tests/contract/metrics_check.py "$PORT" --after-load

@@ -69,7 +69,7 @@ EXPECTED = [
     ("unfold_model_snapshot_age_seconds", "gauge"), ("unfold_model_load_duration_seconds", "histogram"), ("unfold_model_swaps", "counter"),
     ("unfold_jobs", "gauge"), ("unfold_job_duration_seconds", "histogram"), ("unfold_ingest_records", "counter"),
     ("unfold_ingest_batches", "counter"), ("unfold_ingest_fsync_duration_seconds", "histogram"),
-    ("unfold_ingest_commit_batches", "histogram"), ("unfold_ingest_log_bytes", "counter"), ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge"),
+    ("unfold_ingest_commit_batches", "histogram"), ("unfold_ingest_log_bytes", "counter"), ("unfold_users_remembered", "gauge"), ("unfold_user_events_stored", "gauge"), ("process_resident_memory_bytes", "gauge"), ("process_open_fds", "gauge"),
     ("process_start_time_seconds", "gauge"), ("unfold_http_requests", "counter"),
     ("unfold_http_request_duration_seconds", "histogram"), ("unfold_http_open_connections", "gauge"),
     ("unfold_http_connections", "counter"), ("unfold_http_received_bytes", "counter"), ("unfold_http_sent_bytes", "counter"),
@@ -94,6 +94,8 @@ def main():
     syncs = value(before, "unfold_ingest_fsync_duration_seconds", {}, "_count")
     carried = value(before, "unfold_ingest_commit_batches", {}, "_sum")
     log_bytes = value(before, "unfold_ingest_log_bytes", {}, "_total")
+    users = value(before, "unfold_users_remembered", {})
+    events = value(before, "unfold_user_events_stored", {})
     received = value(before, "unfold_http_received_bytes", {}, "_total")
     sent = value(before, "unfold_http_sent_bytes", {}, "_total")
     accepted = value(before, "unfold_http_connections", {"outcome": "accepted"}, "_total")
@@ -111,7 +113,7 @@ def main():
     for _ in range(2):
         status, answer = post("/v1/recommend", {"interactions": [{"item": "nope"}], "k": 3})
         assert answer["source"] == "popular", answer
-    status, _ = post("/v1/interactions", {"interactions": [{"user": "u", "item": "i1"}, {"user": "u", "item": "i2"}, {"user": "v", "item": "i3"}]})
+    status, _ = post("/v1/interactions", {"interactions": [{"user": "metrics-u", "item": "i1"}, {"user": "metrics-u", "item": "i2"}, {"user": "metrics-v", "item": "i3"}]})
     assert status == 202
     assert get_status("/v1/items/no-such-item/similar") == 404
     assert get_status("/no/such/route/one") == 404
@@ -138,6 +140,8 @@ def main():
     assert value(after, "unfold_recommend_unknown_items", {"model": "wals"}, "_total") == unknown + 2
     assert value(after, "unfold_encode_duration_seconds", {"model": "wals"}, "_count") == encoded + 5
     assert value(after, "unfold_ingest_records", {"outcome": "accepted"}, "_total") == records + 3
+    assert value(after, "unfold_users_remembered", {}) == users + 2
+    assert value(after, "unfold_user_events_stored", {}) == events + 3
     assert value(after, "unfold_ingest_batches", {"outcome": "accepted"}, "_total") == batches + 1
     assert value(after, "unfold_ingest_fsync_duration_seconds", {}, "_count") == syncs + 1
     assert value(after, "unfold_ingest_commit_batches", {}, "_sum") == carried + 1

@@ -41,9 +41,19 @@ public struct FoldIn: Sendable, Equatable {
         self.init(alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization, gram: g)
     }
 
-    /// The confidence of an observed weight r: c = 1 + α r.
+    /// The confidence of an observed weight r: c = 1 + α|r|.
     @inlinable
-    public func confidence(_ weight: Float) -> Float { 1 + alpha * weight }
+    public func confidence(_ weight: Float) -> Float { Self.confidence(weight, alpha: alpha) }
+
+    /// c = 1 + α|r|: a negative weight (a dislike) is held with the confidence of its size.
+    @inlinable
+    public static func confidence(_ weight: Float, alpha: Float) -> Float { 1 + alpha * abs(weight) }
+
+    /// c·p, what an observed weight adds to the right-hand side: the preference p is 1 for
+    /// r ≥ 0 and 0 for r < 0 (a dislike pulls the score toward 0, as Spark's implicit ALS
+    /// treats a negative rating).
+    @inlinable
+    public static func target(_ weight: Float, alpha: Float) -> Float { weight < 0 ? 0 : 1 + alpha * weight }
 
     /// Floats of scratch space `encode` needs.
     public var scratchCount: Int { 3 * dimensions * dimensions + 64 }
@@ -52,7 +62,7 @@ public struct FoldIn: Sendable, Equatable {
     /// `scratch` must hold `scratchCount` floats; the result is written to `out` (d floats).
     /// Returns false when the system is not positive definite (λ = 0 and too few items).
     ///
-    /// With G = w0 VᵀV + λI, A = G + Σ_j e_j v_j v_jᵀ (e_j = c_j − w0 ≠ 0) and m such items,
+    /// With G = w0 VᵀV + λI, A = G + Σ_j e_j v_j v_jᵀ (e_j = c_j − w0 ≠ 0), b = Σ_j c_j p_j v_j and m such items,
     /// m ≤ d/2 takes the Woodbury identity against the precomputed G⁻¹:
     ///
     ///     A⁻¹ b = x0 − Wᵀ (E⁻¹ + W Vmᵀ)⁻¹ Vm x0,   x0 = G⁻¹ b,  W = Vm G⁻¹ (rows G⁻¹ v_j)
@@ -134,12 +144,12 @@ public struct FoldIn: Sendable, Equatable {
         if let solved {
             // x0 = G⁻¹ b = Σ c_i G⁻¹ v_i.
             x0.update(repeating: 0, count: d)
-            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), solved + Int(index) * d, x0, d) }
+            for (index, weight) in zip(indices, weights) { axpy(Self.target(weight, alpha: alpha), solved + Int(index) * d, x0, d) }
         } else {
             // b = Σ c_i v_i, built in out; W_j = G⁻¹ v_j and x0 = G⁻¹ b, register-accumulated,
             // two vectors per pass over G⁻¹ (x0 pairs with the last item when m is odd).
             out.update(repeating: 0, count: d)
-            for (index, weight) in zip(indices, weights) { axpy(confidence(weight), items + Int(index) * d, out, d) }
+            for (index, weight) in zip(indices, weights) { axpy(Self.target(weight, alpha: alpha), items + Int(index) * d, out, d) }
             inverseGram.withUnsafeBufferPointer { gi in
                 let inverse = gi.baseAddress!
                 var j = 0
@@ -204,7 +214,9 @@ extension FoldIn {
 
     /// The least-squares row of weighted ALS against a fixed side Y, solved exactly:
     ///
-    ///     (G + Σ_i (c_i − w0) y_i y_iᵀ) x = Σ_i c_i y_i,   c_i = 1 + α r_i,   G = w0 YᵀY + λI
+    ///     (G + Σ_i (c_i − w0) y_i y_iᵀ) x = Σ_i c_i p_i y_i,   c_i = 1 + α|r_i|,   G = w0 YᵀY + λI
+    ///
+    /// with p_i = 1 for r_i ≥ 0 and 0 for a dislike (r_i < 0).
     ///
     /// over the `count` rows `indices` of `table` with weights r_i. WALS runs it for every
     /// user and item row of a half-step; fold-in runs it for a query. Writes x into `out`;
@@ -221,13 +233,12 @@ extension FoldIn {
                 // Rows arrive in random order: fetch a few ahead so their loads overlap.
                 if k + 4 < count { unfold_prefetch_range(y + Int(indices[k + 4]) * d, d * 4) }
                 let v = y + Int(indices[k]) * d
-                let c = 1 + alpha * weights[k]
-                let extra = c - unobservedWeight
-                // A += (c − w0) v vᵀ ; b += c v
+                let extra = confidence(weights[k], alpha: alpha) - unobservedWeight
+                // A += (c − w0) v vᵀ ; b += c p v
                 if extra != 0 {
                     for row in 0..<d where v[row] != 0 { axpy(extra * v[row], v, a + row * d, d) }
                 }
-                axpy(c, v, out, d)
+                axpy(target(weights[k], alpha: alpha), v, out, d)
             }
         }
         return choleskySolve(a, out, d)

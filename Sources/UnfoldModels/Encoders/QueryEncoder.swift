@@ -41,16 +41,20 @@ public enum QueryEncoder: Sendable, Equatable {
     /// `solved` is fold-in's optional table of G⁻¹v_i rows; `scratch` holds `scratchCount`
     /// floats. Returns false when fold-in's system is not positive definite (λ = 0 and too
     /// few items): the caller then answers without a model vector.
+    ///
+    /// A dislike (negative weight) is a preference of 0 to fold-in; the tower and mean
+    /// pooling, which have no notion of one, leave it out.
     public func encode(items: UnsafePointer<Float>, dimensions d: Int, solved: UnsafePointer<Float>? = nil, bag: ItemBag, features: FeatureInput,
                        scratch: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>) -> Bool {
         switch self {
         case .foldIn(let foldIn):
             return foldIn.encode(items: items, solved: solved, bag: bag, scratch: scratch!, out: out)
         case .tower(let tower):
-            tower.encode(bag: bag, features: features, out: out)
+            tower.encode(bag: bag.withoutDislikes, features: features, out: out)
             return true
         case .meanPooling:
-            MeanPooling.encode(items: items, d: d, indices: bag.indices, weights: bag.weights, out: out)
+            let liked = bag.withoutDislikes
+            MeanPooling.encode(items: items, d: d, indices: liked.indices, weights: liked.weights, out: out)
             return true
         }
     }

@@ -17,9 +17,12 @@ public struct DataSource: Sendable, Equatable, Codable {
     /// evaluation (per user, the latest by time when there are timestamps; else at random),
     /// so even a model trained on the log alone gets held-out metrics and a promotion gate.
     public var holdout: Double?
+    /// The erased-users file (`DELETE /v1/users/{id}`): those users' records leave every
+    /// source of the run (of the log, those written before the erasure).
+    public var erased: String?
 
     public init(path: String, test: String? = nil, items: String? = nil, log: String? = nil, groups: String? = nil, skipBadLines: Bool = false,
-                holdout: Double? = nil) {
+                holdout: Double? = nil, erased: String? = nil) {
         self.path = path
         self.test = test
         self.items = items
@@ -27,13 +30,14 @@ public struct DataSource: Sendable, Equatable, Codable {
         self.groups = groups
         self.skipBadLines = skipBadLines
         self.holdout = holdout
+        self.erased = erased
     }
 
     /// The fractions a hold-out may take.
     public static let holdoutRange = 0.01...0.5
 
     enum CodingKeys: String, CodingKey {
-        case path, test, items, log, groups, holdout
+        case path, test, items, log, groups, holdout, erased
         case skipBadLines = "skip_bad_lines"
     }
 
@@ -46,5 +50,6 @@ public struct DataSource: Sendable, Equatable, Codable {
         groups = try c.decodeIfPresent(String.self, forKey: .groups)
         skipBadLines = try c.decodeIfPresent(Bool.self, forKey: .skipBadLines) ?? false
         holdout = try c.decodeIfPresent(Double.self, forKey: .holdout)
+        erased = try c.decodeIfPresent(String.self, forKey: .erased)
     }
 }

@@ -10,6 +10,8 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         case choice([String], WritableKeyPath<ServiceConfiguration, String>)
         case text(WritableKeyPath<ServiceConfiguration, String>, allowEmpty: Bool)
         case flag(WritableKeyPath<ServiceConfiguration, Bool>)
+        /// Names with numbers: a JSON object in the file, `name=number,...` elsewhere.
+        case weights(WritableKeyPath<ServiceConfiguration, [String: Float]>)
     }
 
     let name: String
@@ -47,7 +49,8 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "gzip_min_bytes", kind: .integer(0...1 << 30, \.gzipMinBytes), help: "smallest response body that is gzip-compressed"),
         .init(name: "log_level", kind: .choice(logLevels, \.logLevel), help: "`info` logs one line per request (written by a background thread; dropped and counted, never queued without bound, under overload)"),
         .init(name: "log_format", kind: .choice(["logfmt", "json"], \.logFormat), help: "`logfmt` (`key=value` pairs) or `json` (one object per line) on standard error"),
-        .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for `/admin` routes; empty means loopback clients only"),
+        .init(name: "admin_token", kind: .text(\.adminToken, allowEmpty: true), help: "bearer token for `/admin` routes and for writes that change what other users see (catalogue, erasure); empty means loopback clients only"),
+        .init(name: "api_token", kind: .text(\.apiToken, allowEmpty: true), help: "bearer token every `/v1` route requires (compared in constant time); empty: `/v1` is open, and the server says so at start"),
         .init(name: "metrics", kind: .choice(["on", "off"], \.metrics), help: "`off` stops counting requests and answers (`GET /metrics` then shows only models, jobs, ingest and the process); for measuring what counting costs"),
         .init(name: "metrics_public", kind: .flag(\.metricsPublic), help: "`GET /metrics` answers every client; otherwise loopback clients, and others with the admin token"),
         .init(name: "snapshots", kind: .text(\.snapshots, allowEmpty: false), help: "directory of snapshot files; at start the newest valid snapshot of each model name is loaded"),
@@ -62,6 +65,8 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "job_time_limit_seconds", kind: .seconds(1...604_800, \.jobTimeLimitSeconds), help: "a job running longer is stopped and marked failed"),
         .init(name: "retrain_every_minutes", kind: .seconds(0...100_000, \.retrainEveryMinutes), help: "start a retrain on this schedule (0: never); skipped while one runs"),
         .init(name: "retrain_after_interactions", kind: .integer(0...1_000_000_000, \.retrainAfterInteractions), help: "after this many ingested interactions, retrain on `train_data` plus the log (0: never)"),
+        .init(name: "user_history_max", kind: .integer(0...100_000, \.userHistoryMax), help: "events remembered per user (the latest), for `/v1/users/{id}/recommend`; rebuilt from the interaction log at start; 0: remember nothing"),
+        .init(name: "event_types", kind: .weights(\.eventTypes), help: "interaction `type` → weight; a negative weight is a dislike (never recommended to that user, preference 0 in WALS); a JSON object in the file, `name=weight,...` in a flag or variable"),
         .init(name: "interaction_log", kind: .text(\.interactionLog, allowEmpty: false), help: "directory of the durable interaction log (`POST /v1/interactions`)"),
         .init(name: "log_segment_bytes", kind: .integer(4096...(1 << 34), \.logSegmentBytes), help: "size at which a new log segment starts"),
         .init(name: "snapshot_url", kind: .text(\.snapshotURL, allowEmpty: true), help: "replica mode: follow the snapshot at this URL (see `deployment.md`)"),
@@ -84,7 +89,16 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
             let v = defaults[keyPath: path]
             return v.isEmpty ? "`\"\"`" : "`\(v)`"
         case .flag(let path): return "`\(defaults[keyPath: path])`"
+        case .weights(let path): return "`\(Self.text(defaults[keyPath: path]))`"
         }
+    }
+
+    /// `name=weight,...`, names sorted.
+    static func text(_ weights: [String: Float]) -> String {
+        weights.keys.sorted().map { name in
+            let w = weights[name]!
+            return "\(name)=\(w == w.rounded() && abs(w) < 1e7 ? String(Int(w)) : String(w))"
+        }.joined(separator: ",")
     }
 
     /// What values the key takes, as the docs show it.
@@ -96,7 +110,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
             return "\(f(r.lowerBound))–\(f(r.upperBound))"
         case .choice(let choices, _): return choices.joined(separator: ", ")
         case .flag: return "true, false"
-        case .text: return ""
+        case .text, .weights: return ""
         }
     }
 

@@ -91,6 +91,12 @@ extension ServiceConfiguration {
         case (.seconds, .number(let v)): try set(key, seconds: v, source: source)
         case (.choice, .string(let v)), (.text, .string(let v)): try set(key, text: v, source: source)
         case (.flag(let path), .bool(let v)): self[keyPath: path] = v
+        case (.weights(let path), .object(let object)):
+            var weights: [String: Float] = [:]
+            for (name, value) in object { weights[name] = Float(value) }
+            try Self.check(key, weights, source: source)
+            self[keyPath: path] = weights
+        case (.weights, _): throw .badValue(key: key.name, source, reason: "expected an object of names to numbers, got \(json)")
         case (.flag, _): throw .badValue(key: key.name, source, reason: "expected true or false, got \(json)")
         case (.integer, _): throw .badValue(key: key.name, source, reason: "expected a whole number, got \(json)")
         case (.seconds, _): throw .badValue(key: key.name, source, reason: "expected a number of seconds, got \(json)")
@@ -126,6 +132,30 @@ extension ServiceConfiguration {
                 throw .badValue(key: key.name, source, reason: "must not be empty")
             }
             self[keyPath: path] = text
+        case .weights(let path):
+            var weights: [String: Float] = [:]
+            for pair in text.split(separator: ",", omittingEmptySubsequences: true) {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, let w = Float(parts[1].trimmingCharacters(in: .whitespaces)) else {
+                    throw .badValue(key: key.name, source, reason: "expected name=number pairs separated by commas, got '\(pair)'")
+                }
+                weights[parts[0].trimmingCharacters(in: .whitespaces)] = w
+            }
+            try Self.check(key, weights, source: source)
+            self[keyPath: path] = weights
+        }
+    }
+
+    /// Type names as the log stores them, weights finite and not zero.
+    private static func check(_ key: ConfigurationKey, _ weights: [String: Float], source: ConfigurationSource) throws(ConfigurationError) {
+        for name in weights.keys.sorted() {
+            let w = weights[name]!
+            if name.isEmpty || name.utf8.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }) {
+                throw .badValue(key: key.name, source, reason: "type '\(name)' must be 1 to 64 letters, digits, '_', '-' or '.'")
+            }
+            if !w.isFinite || w == 0 || abs(w) > 1e6 {
+                throw .badValue(key: key.name, source, reason: "weight of '\(name)' must be a non-zero number between -1000000 and 1000000")
+            }
         }
     }
 
@@ -152,6 +182,8 @@ enum JSONScalar: Decodable, CustomStringConvertible {
     case number(Double)
     case string(String)
     case bool(Bool)
+    /// An object of numbers (`event_types`).
+    case object([String: Double])
     case null
     case other
 
@@ -162,6 +194,7 @@ enum JSONScalar: Decodable, CustomStringConvertible {
         else if let v = try? container.decode(Int.self) { self = .integer(v) }
         else if let v = try? container.decode(Double.self) { self = .number(v) }
         else if let v = try? container.decode(String.self) { self = .string(v) }
+        else if let v = try? container.decode([String: Double].self) { self = .object(v) }
         else { self = .other }
     }
 
@@ -171,6 +204,7 @@ enum JSONScalar: Decodable, CustomStringConvertible {
         case .number(let v): return String(v)
         case .string(let v): return "\"\(v)\""
         case .bool(let v): return String(v)
+        case .object: return "an object of numbers"
         case .null: return "null"
         case .other: return "an array or object"
         }

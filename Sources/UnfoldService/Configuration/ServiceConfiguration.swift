@@ -21,6 +21,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var logLevel = "info"
     public var logFormat = "logfmt"
     public var adminToken = ""
+    public var apiToken = ""
+    public var userHistoryMax = 500
+    public var eventTypes: [String: Float] = ["view": 1, "click": 2, "purchase": 5, "dislike": -1]
     public var metricsPublic = false
     public var metrics = "on"
     public var snapshots = "snapshots"

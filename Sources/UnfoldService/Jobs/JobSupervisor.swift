@@ -99,6 +99,9 @@ public final class JobSupervisor: @unchecked Sendable {
     /// Checks a spec's files and starts its trainer process. `force` serves the result even
     /// when the promotion gate would hold it back; `basedOn` records whose recipe it reuses.
     func start(_ spec: TrainingSpec, timeLimit: Double? = nil, force: Bool = false, basedOn: UInt64? = nil) throws(RequestError) -> TrainingJob {
+        // Every run the server starts leaves out the users erased through it.
+        var spec = spec
+        spec.data.erased = (settings.interactionLog as NSString).appendingPathComponent(UserTombstones.fileName)
         if let path = (spec.parameters as? SoftmaxParameters)?.userFeatures, !FileManager.default.isReadableFile(atPath: path) {
             throw .badRequest("user_features '\(path)' is not a readable file")
         }

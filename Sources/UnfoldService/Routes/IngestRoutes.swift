@@ -8,6 +8,10 @@ struct IngestRoutes {
     static let maxIDCharacters = 128
     let log: InteractionLog
     let metrics: ServiceMetrics
+    /// `event_types`: a record's `type` → the factor of its weight.
+    let eventTypes: [String: Float]
+    /// Remembers each acknowledged record for its user.
+    let histories: UserHistories
     /// Called with the number of records each acknowledged batch added.
     let onAccepted: @Sendable (Int) -> Void
 
@@ -76,7 +80,10 @@ struct IngestRoutes {
             case .number(let t)?: timestamp = t
             default: throw .badRequest("interactions[\(index)].timestamp must be a number")
             }
-            let record = InteractionLog.Record(user: try id("user"), item: try id("item"), weight: weight, timestamp: timestamp)
+            var type: String?
+            if case .string(let name)? = entry["type"] { type = name }
+            weight *= try RecommendRequest.typeWeight(entry["type"], eventTypes, at: "interactions[\(index)]")
+            let record = InteractionLog.Record(user: try id("user"), item: try id("item"), weight: weight, timestamp: timestamp, type: type)
             if let reason = InteractionLog.problem(with: record) { throw .badRequest("interactions[\(index)]: \(reason)") }
             records.append(record)
         }
@@ -85,6 +92,7 @@ struct IngestRoutes {
         } catch {
             throw .unavailable("the interaction log cannot be written: \(error)")
         }
+        histories.add(records.map { ($0.user, $0.item, $0.weight, $0.timestamp, $0.type) })
         metrics.batchesAccepted.increment()
         metrics.recordsAccepted.increment(by: UInt64(records.count))
         onAccepted(records.count)

@@ -26,6 +26,17 @@ struct JSONWriter {
         needsComma.removeLast()
     }
 
+    mutating func openArray() {
+        separator()
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+
+    mutating func closeArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma.removeLast()
+    }
+
     /// A key; the value that follows is written without a separator.
     mutating func key(_ name: String) {
         separator()

@@ -12,7 +12,9 @@ struct RecommendRequest {
     var interactions: [(item: String, weight: Float)]
     var model: String?
 
-    init(body: [UInt8]) throws(RequestError) {
+    /// `eventTypes` maps an interaction's `type` to the factor its weight is multiplied by
+    /// (the `event_types` setting); a negative one makes a dislike.
+    init(body: [UInt8], eventTypes: [String: Float] = [:]) throws(RequestError) {
         guard case .object(let object) = try JSONValue.parse(body) else {
             throw .badRequest("body must be a JSON object")
         }
@@ -46,6 +48,7 @@ struct RecommendRequest {
                 case nil, .null?, .number?: break
                 default: throw .badRequest("interactions[\(index)].timestamp must be a number")
                 }
+                weight *= try Self.typeWeight(entry["type"], eventTypes, at: "interactions[\(index)]")
                 interactions.append((item, weight))
             }
         case let other?:
@@ -90,6 +93,20 @@ struct RecommendRequest {
             categories: try Self.strings(object, "categories"),
             features: features
         )
+    }
+
+    /// The factor of an interaction's `type` (1 without one); an unknown type names the known ones.
+    static func typeWeight(_ value: JSONValue?, _ eventTypes: [String: Float], at place: String) throws(RequestError) -> Float {
+        switch value {
+        case nil, .null?: return 1
+        case .string(let name)?:
+            guard let w = eventTypes[name] else {
+                let known = eventTypes.keys.sorted()
+                throw .badRequest("\(place).type '\(name)' is not a configured event type; known: \(known.isEmpty ? "none (event_types is empty)" : known.joined(separator: ", "))")
+            }
+            return w
+        case let other?: throw .badRequest("\(place).type must be a string, got \(other.typeName)")
+        }
     }
 
     static func strings(_ object: [String: JSONValue], _ key: String) throws(RequestError) -> Set<String>? {

@@ -7,6 +7,8 @@ import UnfoldJSON
 struct RecommendRoutes {
     let store: ModelStore
     let defaultModel: String
+    /// `event_types`, for posted interactions with a `type`.
+    let eventTypes: [String: Float]
 
     func register(on router: HTTPRouter) {
         router.add("POST", "/v1/recommend") { request in respond { () throws(RequestError) in try recommend(request) } }
@@ -14,12 +16,12 @@ struct RecommendRoutes {
         router.add("GET", "/v1/items/{id}") { request in respond { () throws(RequestError) in try item(request) } }
     }
 
-    private func respond(_ body: () throws(RequestError) -> HTTPResponse) -> HTTPResponse {
+    func respond(_ body: () throws(RequestError) -> HTTPResponse) -> HTTPResponse {
         do { return try body() } catch { return HTTPResponse(error) }
     }
 
     /// The model a request names, or the default one.
-    private func model(_ name: String?) throws(RequestError) -> ServedModel {
+    func model(_ name: String?) throws(RequestError) -> ServedModel {
         let wanted = name ?? defaultModel
         if let model = store.model(named: wanted) { return model }
         if store.count == 0 { throw .notReady("no model is loaded yet") }
@@ -33,22 +35,28 @@ struct RecommendRoutes {
         // The common shape takes a one-pass decoder (ids resolved from the body bytes, no
         // JSON tree); anything else, including every malformed body, the general parser.
         let fast = FastRecommendBody.decode(request.body)
-        let general = fast == nil ? try RecommendRequest(body: request.body) : nil
+        let general = fast == nil ? try RecommendRequest(body: request.body, eventTypes: eventTypes) : nil
         let served = try model(fast?.model ?? general?.model)
+        if let fast {
+            let query = RecommendQuery(k: fast.k, excludeSeen: fast.excludeSeen)
+            return try answer(query, posted: Self.resolve(fast, request.body, served), with: served)
+        }
+        return try answer(general!.query, posted: served.resolve(general!.interactions), with: served)
+    }
+
+    /// Encode → retrieve → filter, and the response: the same for `/v1/recommend` and a
+    /// user's recommendation (which names the user).
+    func answer(_ query: RecommendQuery, posted: PostedItems, with served: ServedModel, user: String? = nil) throws(RequestError) -> HTTPResponse {
         let result: Recommendation
         do {
-            if let fast {
-                let query = RecommendQuery(k: fast.k, excludeSeen: fast.excludeSeen)
-                result = try Recommender.recommend(query, posted: Self.resolve(fast, request.body, served), with: served)
-            } else {
-                result = try Recommender.recommend(general!.query, posted: served.resolve(general!.interactions), with: served)
-            }
+            result = try Recommender.recommend(query, posted: posted, with: served)
         } catch {
             throw .badRequest("model '\(served.name)': \(error)")
         }
         var json = JSONWriter()
         json.open()
         json.modelField(served)
+        if let user { json.field("user", string: user) }
         json.field("source", string: result.source.rawValue)
         json.items(result.items, model: served)
         json.key("unknown_items")

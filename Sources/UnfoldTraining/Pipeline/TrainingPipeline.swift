@@ -40,6 +40,11 @@ public struct TrainingPipeline {
             (data, held) = try carve(data, fraction: fraction)
         }
         let trainer = try spec.makeTrainer()
+        if !trainer.learnsDislikes && data.hasDislikes {
+            let before = data.interactions.count
+            data = data.withoutDislikes
+            reporter.note("dislikes: \(before - data.interactions.count) records left out (\(spec.kind.name) learns from positive interactions only)")
+        }
         var context = TrainingContext(threads: threads, seed: UInt64(spec.common.seed))
         let reporter = self.reporter
         context.onEpoch = { reporter.epoch($0, of: trainer.epochs) }
@@ -88,19 +93,48 @@ public struct TrainingPipeline {
         reporter.phase(.read, detail: spec.data.path)
         let read = try InteractionReader(skipBadLines: spec.data.skipBadLines).read(location: spec.data.path)
         if read.skippedLines > 0 { reporter.note("skipped \(read.skippedLines) bad lines, e.g. \(read.skippedExamples.first ?? "")") }
-        var interactions = read.interactions
+        let erased = spec.data.erased.map { UserTombstones.read($0).erased } ?? [:]
+        var interactions = Self.withoutErased(read.interactions, erased, note: { reporter.note("erasure: \($0) records of erased users left out of \(spec.data.path)") })
         if let log = spec.data.log {
-            let logged = try InteractionLog.readAll(directory: log)
-            for r in logged.records { interactions.append(user: r.user, item: r.item, weight: r.weight, timestamp: r.timestamp) }
-            reporter.note("added \(logged.records.count) logged interactions from \(log)" + (logged.badRecords > 0 ? " (\(logged.badRecords) damaged records skipped)" : ""))
+            var added = 0, skipped = 0
+            let bad = try InteractionLog.scan(directory: log) { r, position in
+                if let at = erased[r.user], position < at {
+                    skipped += 1
+                    return
+                }
+                interactions.append(user: r.user, item: r.item, weight: r.weight, timestamp: r.timestamp)
+                added += 1
+            }
+            reporter.note("added \(added) logged interactions from \(log)" + (bad > 0 ? " (\(bad) damaged records skipped)" : "")
+                          + (skipped > 0 ? "; \(skipped) records of erased users left out" : ""))
         }
         return TrainingData(interactions)
+    }
+
+    /// A file's interactions without the erased users' records (a file has no positions, so
+    /// all of them); the same id spaces less those users when some leave.
+    static func withoutErased(_ source: Interactions, _ erased: [String: InteractionLog.Position], note: (Int) -> Void) -> Interactions {
+        guard !erased.isEmpty, source.users.ids.contains(where: { erased[$0] != nil }) else { return source }
+        var kept = Interactions(items: source.items, hasTimestamps: source.timestamps != nil)
+        let users = source.users.ids
+        var skipped = 0
+        for k in 0..<source.count {
+            let user = users[Int(source.userIndex[k])]
+            if erased[user] != nil {
+                skipped += 1
+                continue
+            }
+            kept.append(userIndex: kept.users.intern(user), itemIndex: source.itemIndex[k], weight: source.weights[k], timestamp: source.timestamps?[k])
+        }
+        note(skipped)
+        return kept
     }
 
     /// Held-out interactions mapped into the training id spaces, when the spec has them.
     func heldOut(_ data: TrainingData) throws -> CSRMatrix? {
         guard let test = spec.data.test else { return nil }
-        let testData = try InteractionReader(skipBadLines: spec.data.skipBadLines).read(location: test).interactions
+        let erased = spec.data.erased.map { UserTombstones.read($0).erased } ?? [:]
+        let testData = Self.withoutErased(try InteractionReader(skipBadLines: spec.data.skipBadLines).read(location: test).interactions, erased, note: { _ in })
         return Evaluation.align(test: testData, to: data.interactions)
     }
 

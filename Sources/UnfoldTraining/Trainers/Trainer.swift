@@ -8,7 +8,14 @@ import UnfoldModels
 public protocol Trainer {
     /// Epochs (alternating iterations for WALS) it will run, for progress reports.
     var epochs: Int { get }
+    /// Whether the objective has a place for a dislike (WALS: preference 0); the others
+    /// train on `TrainingData.withoutDislikes`.
+    var learnsDislikes: Bool { get }
     func train(_ data: TrainingData, _ context: TrainingContext) throws -> TrainedModel
+}
+
+extension Trainer {
+    public var learnsDislikes: Bool { false }
 }
 
 /// The link from a kind's parameters (UnfoldModels, where the server can see them) to its

@@ -13,6 +13,26 @@ public struct TrainingData: Sendable {
         self.matrix = interactions.userItemMatrix()
     }
 
+    /// Whether some record is a dislike (a negative weight, from an event type such as
+    /// `dislike: -1`).
+    public var hasDislikes: Bool { interactions.weights.contains { $0 < 0 } }
+
+    /// The data for trainers that learn from positive interactions only (mf-sgd, softmax,
+    /// item2vec): the negative records leave, and so does every record of a (user, item)
+    /// pair whose weights sum below zero (disliked after all). Id spaces stay whole.
+    public var withoutDislikes: TrainingData {
+        guard hasDislikes else { return self }
+        let source = interactions
+        var kept = Interactions(users: source.users, items: source.items, hasTimestamps: source.timestamps != nil)
+        for k in 0..<source.count where source.weights[k] >= 0 {
+            let u = Int(source.userIndex[k]), i = source.itemIndex[k]
+            let row = matrix.rowRange(u)
+            if let cell = matrix.indices[row].firstIndex(of: i), matrix.values[cell] < 0 { continue }
+            kept.append(userIndex: source.userIndex[k], itemIndex: i, weight: source.weights[k], timestamp: source.timestamps?[k])
+        }
+        return TrainingData(kept)
+    }
+
     public var itemIDs: [String] { interactions.items.ids }
     public var itemCount: Int { matrix.cols }
 }

@@ -7,12 +7,13 @@ import UnfoldModels
 ///
 /// Minimizes
 ///
-///     L = Σ_(u,i) observed  c_ui (1 − u·v_i)²  +  w0 Σ_(u,i) unobserved (u·v_i)²  +  λ (‖U‖² + ‖V‖²)
+///     L = Σ_(u,i) observed  c_ui (p_ui − u·v_i)²  +  w0 Σ_(u,i) unobserved (u·v_i)²  +  λ (‖U‖² + ‖V‖²)
 ///
-/// with confidence c_ui = 1 + α r_ui and unobserved weight w0 (the knob against folding).
+/// with confidence c_ui = 1 + α|r_ui|, preference p_ui = 1 (0 for a dislike, r_ui < 0) and
+/// unobserved weight w0 (the knob against folding).
 /// Each half-step solves, for every row x of one side with the other side Y fixed,
 ///
-///     (w0 YᵀY + λI + Σ_obs (c − w0) y yᵀ) x = Σ_obs c y
+///     (w0 YᵀY + λI + Σ_obs (c − w0) y yᵀ) x = Σ_obs c p y
 ///
 /// exactly (Cholesky) or by a few conjugate-gradient steps warm-started from the current x.
 /// Rows are independent within a half-step, so the result does not depend on the thread count.
@@ -110,9 +111,8 @@ public enum WALS {
         for k in range {
             if k + ahead < range.upperBound { unfold_prefetch_range(y + Int(indices[k + ahead]) * d, d * 4) }
             let v = y + Int(indices[k]) * d
-            let c = 1 + p.alpha * values[k]
-            let extra = c - p.unobservedWeight
-            axpy(c - extra * dot(v, x, d), v, r, d)
+            let extra = FoldIn.confidence(values[k], alpha: p.alpha) - p.unobservedWeight
+            axpy(FoldIn.target(values[k], alpha: p.alpha) - extra * dot(v, x, d), v, r, d)
         }
         dir.update(from: r, count: d)
         var rsOld = dot(r, r, d)
@@ -121,7 +121,7 @@ public enum WALS {
             for i in 0..<d { ap[i] = dot(g + i * d, dir, d) }
             for k in range {
                 let v = y + Int(indices[k]) * d
-                let extra = 1 + p.alpha * values[k] - p.unobservedWeight
+                let extra = FoldIn.confidence(values[k], alpha: p.alpha) - p.unobservedWeight
                 axpy(extra * dot(v, dir, d), v, ap, d)
             }
             let denominator = dot(dir, ap, d)
@@ -147,8 +147,9 @@ public enum WALS {
                 for u in 0..<userItems.rows {
                     for k in userItems.rowRange(u) {
                         let s = Double(dot(up.baseAddress! + u * d, vp.baseAddress! + Int(userItems.indices[k]) * d, d))
-                        let c = Double(1 + p.alpha * userItems.values[k])
-                        observed += c * (1 - s) * (1 - s)
+                        let r = userItems.values[k]
+                        let c = Double(FoldIn.confidence(r, alpha: p.alpha)), preference: Double = r < 0 ? 0 : 1
+                        observed += c * (preference - s) * (preference - s)
                         observedSquares += s * s
                     }
                 }
@@ -166,6 +167,8 @@ public enum WALS {
 struct WALSTrainer: Trainer {
     let p: WALSParameters
     var epochs: Int { p.iterations }
+    /// A dislike is a preference of 0 with confidence 1 + α|r| (as Spark ML's implicit ALS).
+    var learnsDislikes: Bool { true }
 
     func train(_ data: TrainingData, _ context: TrainingContext) throws -> TrainedModel {
         let m = data.matrix

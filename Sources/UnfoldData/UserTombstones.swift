@@ -1,0 +1,97 @@
+import CZlib
+import Foundation
+
+/// Erased users, durable: one line per erasure in a file beside the interaction log,
+///
+///     CRC32-hex8 TAB user TAB segment TAB offset TAB erased-at LF
+///
+/// (the CRC covers everything after the first tab). `segment`/`offset` is the interaction
+/// log's end when the erasure was acknowledged: the user's records before it leave every
+/// later training run and the history rebuilt at start; records the user sends afterwards
+/// are new data. Base training files have no positions, so an erased user's records leave
+/// them entirely. A line is acknowledged only after `fdatasync`; a torn last line (a crash
+/// mid-write) is ignored when read and cut off when the file is next opened for writing.
+public final class UserTombstones: @unchecked Sendable {  // `erased` and the file are guarded by `lock`
+    public static let fileName = "erased-users.log"
+
+    public let path: String
+    private let lock = NSLock()
+    private var erased: [String: InteractionLog.Position]
+    private var fd: Int32 = -1
+
+    /// Opens (creating) the file in `directory` and reads what it holds.
+    public init(directory: String) throws(InteractionLog.LogError) {
+        path = (directory as NSString).appendingPathComponent(Self.fileName)
+        let (erased, goodBytes) = Self.read(path)
+        self.erased = erased
+        if FileManager.default.fileExists(atPath: path), let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int), size > goodBytes {
+            guard truncate(path, off_t(goodBytes)) == 0 else { throw .io("cannot truncate \(path): \(String(cString: strerror(errno)))") }
+        }
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    /// The erased users and where the log stood at each one's (latest) erasure.
+    public var all: [String: InteractionLog.Position] {
+        lock.lock()
+        defer { lock.unlock() }
+        return erased
+    }
+
+    /// Records an erasure and returns once it is on disk.
+    public func erase(_ user: String, at position: InteractionLog.Position, time: Double = Date().timeIntervalSince1970) throws(InteractionLog.LogError) {
+        let body = Array("\(user)\t\(position.segment)\t\(position.offset)\t\(Int64(time))".utf8)
+        var line = Array(String(format: "%08x", InteractionLog.crc(body)).utf8)
+        line.append(0x09)
+        line += body
+        line.append(0x0A)
+        lock.lock()
+        defer { lock.unlock() }
+        var written = 0
+        while written < line.count {
+            let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io("write to \(path) failed: \(String(cString: strerror(errno)))")
+            }
+            written += n
+        }
+        while fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw .io("fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+        }
+        erased[user] = position
+    }
+
+    /// The erasures a file holds (a missing file holds none), and how many of its bytes are
+    /// whole, valid lines.
+    public static func read(_ path: String) -> (erased: [String: InteractionLog.Position], goodBytes: Int) {
+        guard let bytes = try? readFileBytes(path: path) else { return ([:], 0) }
+        var erased: [String: InteractionLog.Position] = [:]
+        var start = 0, good = 0
+        while start < bytes.count, let end = bytes[start...].firstIndex(of: 0x0A) {
+            let line = bytes[start..<end]
+            guard line.count > 9, line[start + 8] == 0x09,
+                  let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16),
+                  stored == InteractionLog.crc(Array(line[(start + 9)...])) else { break }
+            let fields = line[(start + 9)...].split(separator: 0x09, omittingEmptySubsequences: false)
+            guard fields.count == 4, let user = String(validating: fields[0], as: UTF8.self), !user.isEmpty,
+                  let segment = Int(String(decoding: fields[1], as: UTF8.self)),
+                  let offset = Int(String(decoding: fields[2], as: UTF8.self)) else { break }
+            let position = InteractionLog.Position(segment: segment, offset: offset)
+            erased[user] = max(erased[user] ?? position, position)
+            start = end + 1
+            good = start
+        }
+        return (erased, good)
+    }
+
+    /// The erasures of the file in an interaction log directory.
+    public static func read(logDirectory: String) -> [String: InteractionLog.Position] {
+        read((logDirectory as NSString).appendingPathComponent(fileName)).erased
+    }
+}

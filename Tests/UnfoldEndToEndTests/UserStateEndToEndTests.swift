@@ -1,0 +1,195 @@
+import Foundation
+import XCTest
+
+/// What the server remembers, on the real binary: users' histories from acknowledged
+/// interactions, typed feedback and dislikes, erasure (in memory, after kill -9, and in
+/// every later training run), and the optional API token.
+final class UserStateEndToEndTests: XCTestCase {
+    var work: String!
+
+    func path(_ name: String) -> String { (work as NSString).appendingPathComponent(name) }
+
+    override func setUpWithError() throws {
+        work = NSTemporaryDirectory() + "unfold-users-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        // Three planted groups: users of group g interact with items i ≡ g (mod 3).
+        XCTAssertEqual(try runUnfold(["generate", "--users", "300", "--items", "120", "--interactions", "6000", "--groups", "3", "--seed", "5",
+                                      "--out", path("train.tsv")]).status, 0)
+        let train = try runUnfold(["train", "--data", path("train.tsv"), "--out", path("snapshots"), "--factors", "16", "--iterations", "6",
+                                   "--regularization", "0.1", "--progress", "none"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: work)
+    }
+
+    func start(_ extra: [String] = []) throws -> ServerProcess {
+        let server = try ServerProcess(["--snapshots", path("snapshots"), "--interaction-log", path("log"), "--jobs", path("jobs"),
+                                        "--train-data", path("train.tsv"), "--snapshot-poll-seconds", "0.3"] + extra)
+        XCTAssertTrue(server.waitForLog("msg=\"model loaded\""), server.log)
+        return server
+    }
+
+    func call(_ server: ServerProcess, _ method: String, _ target: String, _ body: String = "", headers: String = "") throws -> WireResponse {
+        let c = try RawClient(port: server.port)
+        try c.send("\(method) \(target) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        return try c.readResponse()
+    }
+
+    func ingest(_ server: ServerProcess, _ user: String, _ items: [String], type: String? = nil, at time: Int = 1_800_000_000) throws {
+        let records = items.enumerated().map { k, item in
+            #"{"user":"\#(user)","item":"\#(item)","timestamp":\#(time + k)"# + (type.map { #","type":"\#($0)""# } ?? "") + "}"
+        }
+        let response = try call(server, "POST", "/v1/interactions", "{\"interactions\":[" + records.joined(separator: ",") + "]}")
+        XCTAssertEqual(response.status, 202, response.text)
+    }
+
+    func ids(_ response: WireResponse) -> [String] {
+        (response.json?["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+    }
+
+    func group(_ id: String) -> Int { Int(id.dropFirst())! % 3 }
+
+    func testAnAcknowledgedEventChangesTheVeryNextRecommendation() throws {
+        let server = try start()
+        // Never seen: the popularity answer, not an error; and no stored user.
+        let cold = try call(server, "GET", "/v1/users/alice/recommend?k=5")
+        XCTAssertEqual(cold.status, 200, cold.text)
+        XCTAssertEqual(cold.json?["source"] as? String, "popular")
+        XCTAssertEqual(cold.json?["user"] as? String, "alice")
+        XCTAssertEqual(try call(server, "GET", "/v1/users/alice").errorCode, "user_not_found")
+
+        try ingest(server, "alice", ["i0", "i3", "i6", "i9", "i12"])
+        let first = try call(server, "GET", "/v1/users/alice/recommend?k=10")
+        XCTAssertEqual(first.json?["source"] as? String, "model", first.text)
+        let firstIDs = ids(first)
+        XCTAssertEqual(firstIDs.count, 10)
+        XCTAssertGreaterThanOrEqual(firstIDs.filter { group($0) == 0 }.count, 8, "a group-0 history gets group-0 items: \(firstIDs)")
+        XCTAssertTrue(Set(firstIDs).isDisjoint(with: ["i0", "i3", "i6", "i9", "i12"]), "seen items are left out")
+        // The same answer as the stateless route with the same history.
+        let stateless = try call(server, "POST", "/v1/recommend", #"{"interactions":[{"item":"i0"},{"item":"i3"},{"item":"i6"},{"item":"i9"},{"item":"i12"}],"k":10}"#)
+        XCTAssertEqual(ids(stateless), firstIDs)
+
+        // One more acknowledged batch, of another group, moves the very next answer.
+        try ingest(server, "alice", ["i1", "i4", "i7", "i10", "i13", "i16", "i19", "i22"], type: "purchase", at: 1_800_000_100)
+        let second = try call(server, "GET", "/v1/users/alice/recommend?k=10")
+        XCTAssertNotEqual(ids(second), firstIDs)
+        XCTAssertTrue(ids(second).contains { group($0) == 1 }, "\(ids(second))")
+
+        // A session's interactions are added to the stored ones.
+        let session = try call(server, "POST", "/v1/users/alice/recommend", #"{"k":10,"interactions":[{"item":"i2"},{"item":"i5"}],"categories":null}"#)
+        XCTAssertEqual(session.status, 200, session.text)
+        XCTAssertFalse(ids(session).contains("i2") || ids(session).contains("i5"))
+
+        let user = try call(server, "GET", "/v1/users/alice")
+        XCTAssertEqual(user.status, 200, user.text)
+        XCTAssertEqual(user.json?["events"] as? Int, 13)
+        XCTAssertEqual(user.json?["first_seen"] as? Int, 1_800_000_000)
+        XCTAssertEqual(user.json?["last_seen"] as? Int, 1_800_000_107)
+        let recent = try XCTUnwrap(user.json?["recent"] as? [[String: Any]])
+        XCTAssertEqual(recent.first?["item"] as? String, "i22", "newest first")
+        XCTAssertEqual(recent.first?["type"] as? String, "purchase")
+        XCTAssertEqual(recent.first?["weight"] as? Int, 5, "purchase weighs 5 by default")
+    }
+
+    func testDislikedItemsAreNeverRecommended() throws {
+        let server = try start()
+        try ingest(server, "bob", ["i0", "i3", "i6", "i9"])
+        let before = ids(try call(server, "GET", "/v1/users/bob/recommend?k=5"))
+        let top = try XCTUnwrap(before.first)
+        try ingest(server, "bob", [top], type: "dislike", at: 1_800_000_050)
+        for body in [#"{"k":20}"#, #"{"k":20,"exclude_seen":false}"#] {
+            let after = try call(server, "POST", "/v1/users/bob/recommend", body)
+            XCTAssertEqual(after.status, 200, after.text)
+            XCTAssertFalse(ids(after).contains(top), "\(body): the disliked \(top) is back: \(ids(after))")
+        }
+        // A liked item shown again with exclude_seen false, a disliked one never.
+        XCTAssertTrue(ids(try call(server, "POST", "/v1/users/bob/recommend", #"{"k":20,"exclude_seen":false}"#)).contains { ["i0", "i3", "i6", "i9"].contains($0) })
+        // The stateless route takes types too.
+        let stateless = try call(server, "POST", "/v1/recommend",
+                                 #"{"interactions":[{"item":"i0"},{"item":"i3"},{"item":"\#(top)","type":"dislike"}],"k":30,"exclude_seen":false}"#)
+        XCTAssertEqual(stateless.status, 200, stateless.text)
+        XCTAssertFalse(ids(stateless).contains(top))
+        // An unknown type is a 400 naming it and the known ones, on both routes.
+        let unknown = try call(server, "POST", "/v1/interactions", #"{"interactions":[{"user":"bob","item":"i1","type":"wishlist"}]}"#)
+        XCTAssertEqual(unknown.status, 400)
+        XCTAssertEqual(unknown.errorMessage, "interactions[0].type 'wishlist' is not a configured event type; known: click, dislike, purchase, view")
+        XCTAssertEqual(try call(server, "POST", "/v1/recommend", #"{"interactions":[{"item":"i1","type":7}]}"#).errorMessage, "interactions[0].type must be a string, got a number")
+    }
+
+    func testHistoriesAndErasuresSurviveKillNine() throws {
+        var server: ServerProcess? = try start()
+        try ingest(server!, "carol", ["i0", "i3", "i6"])
+        try ingest(server!, "dave", ["i1", "i4"])
+        let erased = try call(server!, "DELETE", "/v1/users/dave")
+        XCTAssertEqual(erased.status, 200, erased.text)
+        XCTAssertEqual(erased.json?["events_forgotten"] as? Int, 2)
+        XCTAssertEqual(try call(server!, "GET", "/v1/users/dave").status, 404)
+        try ingest(server!, "erin", ["i2"])
+        server!.signal(SIGKILL)
+        XCTAssertNotNil(server!.waitForExit(timeout: 5))
+        server = nil
+
+        let restarted = try start()
+        XCTAssertTrue(restarted.log.contains("msg=\"user histories rebuilt from the interaction log\""), restarted.log)
+        XCTAssertEqual(try call(restarted, "GET", "/v1/users/carol").json?["events"] as? Int, 3)
+        XCTAssertEqual(try call(restarted, "GET", "/v1/users/erin").json?["events"] as? Int, 1)
+        XCTAssertEqual(try call(restarted, "GET", "/v1/users/dave").errorCode, "user_not_found", "the erasure outlived the kill")
+        // What an erased user sends afterwards is new data.
+        try ingest(restarted, "dave", ["i7"])
+        XCTAssertEqual(try call(restarted, "GET", "/v1/users/dave").json?["events"] as? Int, 1)
+        // Erasure is an admin write: a client with a wrong admin token is refused.
+        let guarded = try start(["--admin-token", "s3cret", "--interaction-log", path("log2")])
+        XCTAssertEqual(try call(guarded, "DELETE", "/v1/users/carol", headers: "Authorization: Bearer wrong\r\n").status, 401)
+        XCTAssertEqual(try call(guarded, "DELETE", "/v1/users/carol", headers: "Authorization: Bearer s3cret\r\n").status, 200)
+    }
+
+    /// A retrain after an erasure trains on exactly the user's events fewer, from the base
+    /// file and the log alike.
+    func testErasureLeavesEveryLaterTrainingRun() throws {
+        let server = try start()
+        let victim = "u7"  // a user of the generated base file
+        let baseEvents = try String(contentsOfFile: path("train.tsv"), encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix(victim + "\t") }.count
+        XCTAssertGreaterThan(baseEvents, 0)
+        try ingest(server, victim, ["i0", "i3", "i6"])
+        func trainedInteractions() throws -> Int {
+            let started = try call(server, "POST", "/admin/retrain", #"{"model":"wals","data":{"source":"log"},"force":true,"params":{"factors":4,"iterations":1}}"#)
+            XCTAssertEqual(started.status, 202, started.text)
+            let id = try XCTUnwrap(started.json?["job"] as? String)
+            var job: [String: Any] = [:]
+            XCTAssertTrue(waitUntil(timeout: 60) {
+                job = (try? self.call(server, "GET", "/admin/jobs/\(id)").json) ?? [:]
+                return ["succeeded", "failed", "cancelled"].contains(job["state"] as? String ?? "")
+            }, "\(job)")
+            XCTAssertEqual(job["state"] as? String, "succeeded", "\(job)")
+            let version = try XCTUnwrap((job["snapshot_version"] as? NSNumber)?.uint64Value)
+            let metadata = try call(server, "GET", "/admin/models/wals/versions/\(version)").json?["metadata"] as? [String: Any]
+            return try XCTUnwrap((metadata?["data"] as? [String: Any])?["interactions"] as? Int)
+        }
+        let before = try trainedInteractions()
+        XCTAssertEqual(try call(server, "DELETE", "/v1/users/\(victim)").status, 200)
+        let after = try trainedInteractions()
+        XCTAssertEqual(before - after, baseEvents + 3, "the erased user's base-file and logged events, exactly")
+    }
+
+    func testAPITokenGuardsEveryV1Route() throws {
+        let server = try start(["--api-token", "k3y", "--admin-token", "adm1n"])
+        let routes: [(String, String, String)] = [
+            ("POST", "/v1/recommend", #"{"interactions":[{"item":"i0"}]}"#), ("GET", "/v1/items/i0/similar", ""), ("GET", "/v1/items/i0", ""),
+            ("POST", "/v1/interactions", #"{"interactions":[{"user":"x","item":"i0"}]}"#), ("GET", "/v1/users/x", ""),
+            ("GET", "/v1/users/x/recommend", ""), ("POST", "/v1/users/x/recommend", "{}"), ("DELETE", "/v1/users/x", ""),
+        ]
+        for (method, target, body) in routes {
+            let missing = try call(server, method, target, body)
+            XCTAssertEqual(missing.status, 401, "\(method) \(target) without a token: \(missing.text)")
+            XCTAssertEqual(try call(server, method, target, body, headers: "Authorization: Bearer wrong\r\n").status, 401, "\(method) \(target) with a wrong token")
+        }
+        XCTAssertEqual(try call(server, "POST", "/v1/interactions", #"{"interactions":[{"user":"x","item":"i0"}]}"#, headers: "Authorization: Bearer k3y\r\n").status, 202)
+        XCTAssertEqual(try call(server, "GET", "/v1/users/x/recommend", headers: "Authorization: Bearer k3y\r\n").status, 200)
+        // Erasure needs the admin token, not the API token.
+        XCTAssertEqual(try call(server, "DELETE", "/v1/users/x", headers: "Authorization: Bearer k3y\r\n").status, 401)
+        XCTAssertEqual(try call(server, "DELETE", "/v1/users/x", headers: "Authorization: Bearer adm1n\r\n").status, 200)
+        XCTAssertEqual(try call(server, "GET", "/healthz").status, 200, "probes stay open")
+    }
+}

@@ -1,0 +1,50 @@
+import XCTest
+import UnfoldData
+@testable import UnfoldService
+
+final class UserHistoriesTests: XCTestCase {
+    func testKeepsTheLatestEventsInOrderAndCountsThem() throws {
+        let histories = UserHistories(capacity: 3)
+        var events: [(item: String, weight: Float, timestamp: Double, type: String?)] = []
+        for k in 0..<5 { events.append(("i\(k)", Float(k), Double(100 + k), k == 4 ? "purchase" : nil)) }
+        histories.add(user: "u", events)
+        histories.add([("v", "i1", 1, 50, nil), ("u", "i9", -1, 90, "dislike")])
+        let u = try XCTUnwrap(histories.history(of: "u"))
+        XCTAssertEqual(u.events.map(\.item), ["i3", "i4", "i9"], "the latest three, oldest first")
+        XCTAssertEqual(u.events.map(\.type), [nil, "purchase", "dislike"])
+        XCTAssertEqual(u.total, 6)
+        XCTAssertEqual(u.firstSeen, 90)
+        XCTAssertEqual(u.lastSeen, 104)
+        XCTAssertEqual(histories.counts.users, 2)
+        XCTAssertEqual(histories.counts.events, 4)
+        XCTAssertTrue(histories.remove("u"))
+        XCTAssertFalse(histories.remove("u"))
+        XCTAssertNil(histories.history(of: "u"))
+        XCTAssertEqual(histories.counts.events, 1)
+    }
+
+    func testCapacityZeroRemembersNothing() {
+        let histories = UserHistories(capacity: 0)
+        histories.add(user: "u", [("i", 1, 1, nil)])
+        XCTAssertNil(histories.history(of: "u"))
+    }
+
+    func testTombstonesAreDurableAndATornLineIsCutOff() throws {
+        let directory = NSTemporaryDirectory() + "unfold-tombstones-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var tombstones: UserTombstones? = try UserTombstones(directory: directory)
+        try tombstones!.erase("dave", at: .init(segment: 1, offset: 120))
+        try tombstones!.erase("erin", at: .init(segment: 2, offset: 0))
+        tombstones = nil
+        let path = directory + "/" + UserTombstones.fileName
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("0000beef\tfra".utf8))
+        handle.closeFile()
+        let reopened = try UserTombstones(directory: directory)
+        XCTAssertEqual(reopened.all, ["dave": .init(segment: 1, offset: 120), "erin": .init(segment: 2, offset: 0)])
+        try reopened.erase("fred", at: .init(segment: 2, offset: 10))
+        XCTAssertEqual(UserTombstones.read(logDirectory: directory).count, 3, "the torn tail was cut before the next line")
+    }
+}
