@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-sgd experiments fuzz fuzz-build fuzz-smoke clean
+.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-users bench-sgd experiments fuzz fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -107,6 +107,10 @@ bench-serve: model
 ## bench-costs: metrics on vs off and request logs info vs warning, one build, alternating
 bench-costs: model
 	bash bench/costs.sh
+
+## bench-users: user recommend vs stateless, ingest events/s, the history rebuild of 10M events
+bench-users: model
+	bash bench/users.sh
 
 bench-swap: data
 	bash bench/swap.sh

@@ -126,7 +126,8 @@ public final class InteractionLog: @unchecked Sendable {
         for (name, id) in [("user", record.user), ("item", record.item)] {
             if id.isEmpty { return "\(name) must not be empty" }
             if id.utf8.count > 512 { return "\(name) is longer than 512 bytes" }
-            if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "\(name) contains a control character" }
+            // A control character is one byte in UTF-8, and no byte of another character is below 0x80.
+            if id.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "\(name) contains a control character" }
         }
         if !record.weight.isFinite { return "weight must be a finite number" }
         if !record.timestamp.isFinite { return "timestamp must be a finite number" }
@@ -260,16 +261,63 @@ public final class InteractionLog: @unchecked Sendable {
     /// written, not who wrote them).
     static func decode(_ line: ArraySlice<UInt8>) -> Record? {
         guard line.count > 9, line[line.startIndex + 8] == 0x09 else { return nil }
-        let body = Array(line[(line.startIndex + 9)...])
-        guard let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16), stored == crc(body) else { return nil }
-        let fields = body.split(separator: 0x09, omittingEmptySubsequences: false)
-        guard fields.count == 4 || fields.count == 5,
-              let user = String(validating: fields[0], as: UTF8.self), let item = String(validating: fields[1], as: UTF8.self),
-              let weight = Float(String(decoding: fields[2], as: UTF8.self)),
-              let timestamp = Double(String(decoding: fields[3], as: UTF8.self)) else { return nil }
-        let type = fields.count == 5 ? String(decoding: fields[4], as: UTF8.self) : nil
-        let record = Record(user: user, item: item, weight: weight, timestamp: timestamp, type: type)
-        return problem(with: record) == nil ? record : nil
+        return line.withUnsafeBufferPointer { p -> Record? in
+            var stored: UInt32 = 0
+            for k in 0..<8 {
+                let b = p[k]
+                let digit: UInt8
+                switch b {
+                case 0x30...0x39: digit = b - 0x30
+                case 0x61...0x66: digit = b - 0x61 + 10
+                case 0x41...0x46: digit = b - 0x41 + 10
+                default: return nil
+                }
+                stored = stored << 4 | UInt32(digit)
+            }
+            let body = UnsafeBufferPointer(rebasing: p[9...])
+            guard stored == UInt32(crc32(0, body.baseAddress, uInt(body.count))) else { return nil }
+            // Up to five tab-separated fields, found without building arrays of them.
+            var ends = (0, 0, 0, 0, 0), count = 0
+            for k in 0...body.count where k == body.count || body[k] == 0x09 {
+                switch count {
+                case 0: ends.0 = k
+                case 1: ends.1 = k
+                case 2: ends.2 = k
+                case 3: ends.3 = k
+                case 4: ends.4 = k
+                default: return nil
+                }
+                count += 1
+            }
+            guard count == 4 || count == 5 else { return nil }
+            func field(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: body[from..<to]) }
+            guard let user = String(validating: field(0, ends.0), as: UTF8.self),
+                  let item = String(validating: field(ends.0 + 1, ends.1), as: UTF8.self),
+                  let weight = number(field(ends.1 + 1, ends.2)).map(Float.init) ?? Float(String(decoding: field(ends.1 + 1, ends.2), as: UTF8.self)),
+                  let timestamp = number(field(ends.2 + 1, ends.3)) ?? Double(String(decoding: field(ends.2 + 1, ends.3), as: UTF8.self)) else { return nil }
+            let type = count == 5 ? String(decoding: field(ends.3 + 1, ends.4), as: UTF8.self) : nil
+            let record = Record(user: user, item: item, weight: weight, timestamp: timestamp, type: type)
+            return problem(with: record) == nil ? record : nil
+        }
+    }
+
+    /// A whole number of at most 15 digits with an optional minus (how `encode` writes whole
+    /// weights and times), exactly; nil for anything else, which the caller parses in full.
+    private static func number(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+        var k = 0, negative = false
+        if text.first == 0x2D {
+            negative = true
+            k = 1
+        }
+        guard text.count > k, text.count - k <= 15 else { return nil }
+        var value: Int64 = 0
+        while k < text.count {
+            let d = text[k] &- 0x30
+            guard d <= 9 else { return nil }
+            value = value * 10 + Int64(d)
+            k += 1
+        }
+        return Double(negative ? -value : value)
     }
 
     /// Cuts a torn tail off a segment: everything from the first bad record, if only bad
@@ -319,27 +367,50 @@ public final class InteractionLog: @unchecked Sendable {
         return (records, bad)
     }
 
-    /// Calls `body` with every valid record of every segment and its position, oldest first,
-    /// one segment in memory at a time; returns the number of bad records (as `readAll`).
+    /// Calls `body` with every valid record of every segment and its position, oldest first;
+    /// returns the number of bad records (as `readAll`). The next segment is decoded on
+    /// another thread while `body` takes the records of the current one, so at most two
+    /// segments' records are in memory.
     public static func scan(directory: String, _ body: (Record, Position) throws -> Void) throws(DataError) -> Int {
-        var bad = 0
         let paths = segments(in: directory)
-        for (index, path) in paths.enumerated() {
-            let bytes = try readFileBytes(path: path)
-            let segment = Self.index(of: path)
-            var start = 0
-            while start < bytes.count {
-                guard let end = bytes[start...].firstIndex(of: 0x0A) else {
-                    if index < paths.count - 1 { bad += 1 }
-                    break
+        guard !paths.isEmpty else { return 0 }
+        final class Decoded: @unchecked Sendable {  // written by one task, read after its group's wait
+            var result: Result<(records: [(Record, Int)], bad: Int), DataError> = .success(([], 0))
+        }
+        @Sendable func decode(_ index: Int) -> Result<(records: [(Record, Int)], bad: Int), DataError> {
+            do throws(DataError) {
+                let bytes = try readFileBytes(path: paths[index])
+                var records: [(Record, Int)] = []
+                var bad = 0, start = 0
+                while start < bytes.count {
+                    guard let end = bytes[start...].firstIndex(of: 0x0A) else {
+                        if index < paths.count - 1 { bad += 1 }
+                        break
+                    }
+                    if let record = Self.decode(bytes[start..<end]) { records.append((record, start)) } else { bad += 1 }
+                    start = end + 1
                 }
-                if let record = decode(bytes[start..<end]) {
-                    do { try body(record, Position(segment: segment, offset: start)) } catch { throw .unreadable(path: path, reason: "\(error)") }
-                } else {
-                    bad += 1
-                }
-                start = end + 1
+                return .success((records, bad))
+            } catch {
+                return .failure(error)
             }
+        }
+        var bad = 0
+        var current = decode(0)
+        for index in paths.indices {
+            let next = Decoded(), group = DispatchGroup()
+            if index + 1 < paths.count {
+                DispatchQueue.global(qos: .userInitiated).async(group: group) { next.result = decode(index + 1) }
+            }
+            defer { group.wait() }
+            let decoded = try current.get()
+            bad += decoded.bad
+            let segment = Self.index(of: paths[index])
+            for (record, offset) in decoded.records {
+                do { try body(record, Position(segment: segment, offset: offset)) } catch { throw .unreadable(path: paths[index], reason: "\(error)") }
+            }
+            group.wait()
+            current = next.result
         }
         return bad
     }

@@ -109,7 +109,7 @@ public final class UnfoldApplication: Sendable {
         var records = 0
         let bad = try InteractionLog.scan(directory: directory) { r, position in
             if let at = erased[r.user], position < at { return }
-            histories.add(user: r.user, [(r.item, r.weight, r.timestamp, r.type)])
+            histories.add(user: r.user, item: r.item, weight: r.weight, timestamp: r.timestamp, type: r.type)
             records += 1
         }
         let counts = histories.counts

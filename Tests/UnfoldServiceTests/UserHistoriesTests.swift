@@ -23,6 +23,22 @@ final class UserHistoriesTests: XCTestCase {
         XCTAssertEqual(histories.counts.events, 1)
     }
 
+    func testPostedResolvesAgainstAModelOncePerItem() throws {
+        let histories = UserHistories(capacity: 10)
+        histories.add(user: "u", [("a", 1, 1, nil), ("ghost", 1, 2, nil), ("b", 2, 3, "click"), ("a", -3, 4, "dislike")])
+        var lookups: [String] = []
+        let rows = ["a": 4, "b": 9]
+        let key = UserHistories.ModelKey(object: ObjectIdentifier(self), version: 7)
+        let posted = try XCTUnwrap(histories.posted(of: "u", model: key) { lookups.append($0); return rows[$0] })
+        XCTAssertEqual(posted.bag.indices, [4, 9])
+        XCTAssertEqual(posted.bag.weights, [-2, 2], "a repeat adds its weight: a's 1 − 3 is a dislike")
+        XCTAssertEqual(posted.unknown, ["ghost"])
+        XCTAssertEqual(lookups.sorted(), ["a", "b", "ghost"])
+        _ = histories.posted(of: "u", model: key) { lookups.append($0); return rows[$0] }
+        XCTAssertEqual(lookups.count, 3, "the second time reads the model's table")
+        XCTAssertNil(histories.posted(of: "nobody", model: key) { _ in 0 })
+    }
+
     func testCapacityZeroRemembersNothing() {
         let histories = UserHistories(capacity: 0)
         histories.add(user: "u", [("i", 1, 1, nil)])

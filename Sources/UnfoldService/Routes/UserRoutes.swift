@@ -87,7 +87,7 @@ struct UserRoutes {
         let parameters = request.queryParameters
         let k = try RecommendRoutes.k(parameters["k"])
         let served = try recommendations.model(parameters["model"])
-        return try recommendations.answer(.init(k: k), posted: served.resolve(stored(id)), with: served, user: id)
+        return try recommendations.answer(.init(k: k), posted: stored(id, served), with: served, user: id)
     }
 
     private func recommendPOST(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
@@ -98,11 +98,16 @@ struct UserRoutes {
         let body = try RecommendRequest(body: request.body.isEmpty ? Array("{}".utf8) : request.body, eventTypes: eventTypes)
         let served = try recommendations.model(body.model)
         // The session's interactions come after the stored ones, as if just ingested.
-        return try recommendations.answer(body.query, posted: served.resolve(stored(id) + body.interactions), with: served, user: id)
+        var posted = stored(id, served)
+        for (item, weight) in body.interactions {
+            if let index = served.index(of: item) { posted.bag.add(Int32(index), weight: weight) } else { posted.unknown.append(item) }
+        }
+        return try recommendations.answer(body.query, posted: posted, with: served, user: id)
     }
 
-    private func stored(_ id: String) -> [(item: String, weight: Float)] {
-        histories.history(of: id)?.events.map { ($0.item, $0.weight) } ?? []
+    /// The user's stored history against a model (empty for a user with none).
+    private func stored(_ id: String, _ served: ServedModel) -> PostedItems {
+        histories.posted(of: id, model: .init(object: ObjectIdentifier(served), version: served.version)) { served.index(of: $0) } ?? PostedItems()
     }
 
     static func number(_ x: Double) -> String {

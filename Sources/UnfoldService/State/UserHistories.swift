@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldServing
 
 /// What the server remembers of each user between retrains: the latest `capacity` events
 /// (item id, weight, time, type), model-independent, filled from the interaction log once a
@@ -41,6 +42,24 @@ final class UserHistories: @unchecked Sendable {  // every field is guarded by a
         var total = 0
         var firstSeen = Double.infinity
         var lastSeen = -Double.infinity
+
+        /// Adds events, the oldest leaving a full ring; returns how many more it holds.
+        mutating func add(_ stored: some Collection<Stored>, capacity: Int) -> Int {
+            let before = ring.count
+            if ring.isEmpty { ring.reserveCapacity(min(capacity, max(stored.count, 4))) }
+            for event in stored {
+                if ring.count < capacity {
+                    ring.append(event)
+                } else {
+                    ring[head] = event
+                    head = (head + 1) % capacity
+                }
+                total += 1
+                firstSeen = min(firstSeen, event.timestamp)
+                lastSeen = max(lastSeen, event.timestamp)
+            }
+            return ring.count - before
+        }
     }
 
     private final class Shard: @unchecked Sendable {
@@ -60,6 +79,20 @@ final class UserHistories: @unchecked Sendable {  // every field is guarded by a
     private var typeNumbers: [String: UInt16] = [:]
     private var typeNames: [String] = [""]  // 0: no type
 
+    /// Per served model ("name@version"): item number → the model's row (-1: unknown to it,
+    /// -2: not looked up yet), filled as histories are resolved, so a user's recommendation
+    /// reads rows instead of hashing ids. The newest few models are kept. Under `internLock`.
+    private var resolutions: [ModelKey: [Int32]] = [:]
+    private var resolutionOrder: [ModelKey] = []
+
+    /// A served model: the object and its version (a version names one snapshot's ids, so an
+    /// address reused by a later object of another version never matches).
+    struct ModelKey: Hashable {
+        var object: ObjectIdentifier
+        var version: UInt64
+    }
+    private static let resolutionsKept = 4
+
     init(capacity: Int) {
         self.capacity = capacity
     }
@@ -70,50 +103,49 @@ final class UserHistories: @unchecked Sendable {  // every field is guarded by a
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
     }
 
-    private func intern(_ events: some Sequence<(item: String, weight: Float, timestamp: Double, type: String?)>) -> [Stored] {
-        internLock.lock()
-        defer { internLock.unlock() }
-        return events.map { e in
-            let item: UInt32
-            if let n = itemNumbers[e.item] { item = n } else {
-                item = UInt32(itemIDs.count)
-                itemNumbers[e.item] = item
-                itemIDs.append(e.item)
-            }
-            var type: UInt16 = 0
-            if let name = e.type {
-                if let n = typeNumbers[name] { type = n } else if typeNames.count < Int(UInt16.max) {
-                    type = UInt16(typeNames.count)
-                    typeNumbers[name] = type
-                    typeNames.append(name)
-                }
-            }
-            return Stored(item: item, weight: e.weight, timestamp: e.timestamp, type: type)
-        }
+    /// The number of an item id (caller holds `internLock`).
+    private func number(ofItem id: String) -> UInt32 {
+        if let n = itemNumbers[id] { return n }
+        let n = UInt32(itemIDs.count)
+        itemNumbers[id] = n
+        itemIDs.append(id)
+        return n
+    }
+
+    /// The number of a type name, 0 for none (caller holds `internLock`).
+    private func number(ofType name: String?) -> UInt16 {
+        guard let name else { return 0 }
+        if let n = typeNumbers[name] { return n }
+        guard typeNames.count < Int(UInt16.max) else { return 0 }
+        let n = UInt16(typeNames.count)
+        typeNumbers[name] = n
+        typeNames.append(name)
+        return n
     }
 
     /// Adds one user's events, in the order given.
     func add(user: String, _ events: [(item: String, weight: Float, timestamp: Double, type: String?)]) {
         guard capacity > 0, !events.isEmpty else { return }
-        let stored = intern(events)
+        let stored = internLock.withLock {
+            events.map { Stored(item: number(ofItem: $0.item), weight: $0.weight, timestamp: $0.timestamp, type: number(ofType: $0.type)) }
+        }
+        store(stored, for: user)
+    }
+
+    /// Adds one event (the rebuild at start, record by record).
+    func add(user: String, item: String, weight: Float, timestamp: Double, type: String?) {
+        guard capacity > 0 else { return }
+        let event = internLock.withLock { Stored(item: number(ofItem: item), weight: weight, timestamp: timestamp, type: number(ofType: type)) }
+        store(CollectionOfOne(event), for: user)
+    }
+
+    private func store(_ stored: some Collection<Stored>, for user: String) {
         let shard = shard(user)
+        let capacity = self.capacity
         shard.lock.lock()
         defer { shard.lock.unlock() }
-        var state = shard.users.removeValue(forKey: user) ?? UserState()
-        let before = state.ring.count
-        defer { shard.events += state.ring.count - before }
-        for event in stored {
-            if state.ring.count < capacity {
-                state.ring.append(event)
-            } else {
-                state.ring[state.head] = event
-                state.head = (state.head + 1) % capacity
-            }
-            state.total += 1
-            state.firstSeen = min(state.firstSeen, event.timestamp)
-            state.lastSeen = max(state.lastSeen, event.timestamp)
-        }
-        shard.users[user] = state
+        // Mutated in place in the dictionary: one lookup, no copy of the ring.
+        shard.events += shard.users[user, default: UserState()].add(stored, capacity: capacity)
     }
 
     /// Adds a batch of records, grouped by user in their order.
@@ -141,6 +173,50 @@ final class UserHistories: @unchecked Sendable {  // every field is guarded by a
         defer { internLock.unlock() }
         let events = ordered.map { Event(item: itemIDs[Int($0.item)], weight: $0.weight, timestamp: $0.timestamp, type: $0.type == 0 ? nil : typeNames[Int($0.type)]) }
         return History(events: events, total: state.total, firstSeen: state.firstSeen, lastSeen: state.lastSeen)
+    }
+
+    /// A user's stored events resolved against a model (`key` names the model and version;
+    /// `resolve` gives an id's row in it): the bag of known items, oldest first, a repeat
+    /// adding its weight, and the ids the model does not know. Nil for a user with nothing
+    /// stored.
+    func posted(of user: String, model key: ModelKey, resolve: (String) -> Int?) -> PostedItems? {
+        let shard = shard(user)
+        shard.lock.lock()
+        guard let state = shard.users[user] else {
+            shard.lock.unlock()
+            return nil
+        }
+        let count = state.ring.count
+        var items = [UInt32](), weights = [Float]()
+        items.reserveCapacity(count)
+        weights.reserveCapacity(count)
+        for k in 0..<count {
+            let event = state.ring[(state.head + k) % count]
+            items.append(event.item)
+            weights.append(event.weight)
+        }
+        shard.lock.unlock()
+        var posted = PostedItems(capacity: count)
+        internLock.lock()
+        defer { internLock.unlock() }
+        if resolutions[key] == nil {
+            resolutionOrder.append(key)
+            if resolutionOrder.count > Self.resolutionsKept { resolutions[resolutionOrder.removeFirst()] = nil }
+        }
+        let ids = itemIDs
+        func fill(_ table: inout [Int32]) {
+            if table.count < ids.count { table.append(contentsOf: repeatElement(-2, count: ids.count - table.count)) }
+            for (n, weight) in zip(items, weights) {
+                var row = table[Int(n)]
+                if row == -2 {
+                    row = resolve(ids[Int(n)]).map(Int32.init) ?? -1
+                    table[Int(n)] = row
+                }
+                if row >= 0 { posted.bag.add(row, weight: weight) } else { posted.unknown.append(ids[Int(n)]) }
+            }
+        }
+        fill(&resolutions[key, default: []])
+        return posted
     }
 
     /// Forgets a user; false when there was nothing to forget.
