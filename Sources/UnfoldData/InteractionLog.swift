@@ -252,7 +252,7 @@ public final class InteractionLog: @unchecked Sendable {
         return line
     }
 
-    static func crc(_ bytes: [UInt8]) -> UInt32 {
+    public static func crc(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { UInt32(crc32(0, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
     }
 

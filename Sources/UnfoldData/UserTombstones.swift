@@ -51,19 +51,7 @@ public final class UserTombstones: @unchecked Sendable {  // `erased` and the fi
         line.append(0x0A)
         lock.lock()
         defer { lock.unlock() }
-        var written = 0
-        while written < line.count {
-            let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("write to \(path) failed: \(String(cString: strerror(errno)))")
-            }
-            written += n
-        }
-        while fdatasync(fd) != 0 {
-            if errno == EINTR { continue }
-            throw .io("fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
-        }
+        if let failure = appendDurably(line, to: fd) { throw .io("\(path): \(failure)") }
         erased[user] = position
     }
 

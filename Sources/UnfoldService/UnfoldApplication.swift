@@ -16,6 +16,7 @@ public final class UnfoldApplication: Sendable {
     public let metrics: ServiceMetrics
     let histories: UserHistories
     let tombstones: UserTombstones
+    let catalogue: ItemCatalogue
     /// The connection layer's counts, handed to the server at start.
     let connectionStats = HTTPServerStats()
     let readiness: Readiness
@@ -61,6 +62,8 @@ public final class UnfoldApplication: Sendable {
         }
         let tombstones = try UserTombstones(directory: configuration.interactionLog)
         self.tombstones = tombstones
+        let catalogue = try ItemCatalogue(directory: configuration.interactionLog)
+        self.catalogue = catalogue
         let histories = UserHistories(capacity: configuration.userHistoryMax)
         self.histories = histories
         try Self.replay(configuration.interactionLog, into: histories, skipping: tombstones.all, logger: logger)
@@ -75,12 +78,13 @@ public final class UnfoldApplication: Sendable {
         self.router = HTTPRouter(middleware: counting + [
             RequestLogMiddleware(logger: logger),
             AdminAuthMiddleware(token: configuration.adminToken, metricsPublic: configuration.metricsPublic, apiToken: configuration.apiToken,
-                                adminWrites: UserRoutes.adminWrites),
+                                adminWrites: UserRoutes.adminWrites.union(CatalogueRoutes.adminWrites)),
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
         ])
         HealthRoutes(readiness: readiness).register(on: router)
-        let recommendations = RecommendRoutes(store: store, defaultModel: configuration.defaultModel, eventTypes: configuration.eventTypes)
+        let recommendations = RecommendRoutes(store: store, defaultModel: configuration.defaultModel, eventTypes: configuration.eventTypes, catalogue: catalogue)
         recommendations.register(on: router)
+        CatalogueRoutes(catalogue: catalogue, store: store).register(on: router)
         UserRoutes(recommendations: recommendations, histories: histories, tombstones: tombstones, log: interactionLog,
                    eventTypes: configuration.eventTypes).register(on: router)
         AdminModelRoutes(store: store).register(on: router)

@@ -12,6 +12,10 @@ public struct RecommendQuery: Sendable {
     public var categories: Set<String>?
     /// Query features (softmax models); a name the model does not know is an error.
     public var features: [String: FeatureValue]
+    /// Rows never to return (the catalogue's hidden, deleted and expired items), ascending.
+    public var hiddenRows: [Int32] = []
+    /// Category → rows replacing the model's own index (the catalogue's categories), or nil.
+    public var categoryMembers: [String: Set<Int32>]?
 
     public init(k: Int, excludeSeen: Bool = true, exclude: Set<String> = [], include: Set<String>? = nil,
                 categories: Set<String>? = nil, features: [String: FeatureValue] = [:]) {

@@ -20,6 +20,7 @@ public enum Recommender {
             for (i, w) in zip(bag.indices, bag.weights) where w < 0 { excludedList.append(Int(i)) }
         }
         for id in query.exclude { if let index = model.index(of: id) { excludedList.append(index) } }
+        for row in query.hiddenRows { excludedList.append(Int(row)) }
         excludedList.sort()
         let excluded = SortedIndices(excludedList)
         let allowed = allowedSet(query, model)
@@ -95,7 +96,8 @@ public enum Recommender {
         }
         if let categories = query.categories {
             var inCategories = Set<Int>()
-            for c in categories { inCategories.formUnion((model.categoryMembers[c] ?? []).map(Int.init)) }
+            let members = query.categoryMembers ?? model.categoryMembers
+            for c in categories { inCategories.formUnion((members[c] ?? []).map(Int.init)) }
             allowed = allowed.map { $0.intersection(inCategories) } ?? inCategories
         }
         return allowed
@@ -114,11 +116,16 @@ public enum Recommender {
         return out
     }
 
-    /// Cosine neighbours of an item: precomputed when k fits, else a scan.
-    public static func similar(to index: Int, k: Int, with model: ServedModel) -> [(index: Int, score: Float)] {
+    /// Cosine neighbours of an item, leaving out `hidden` rows (ascending): precomputed when
+    /// k of them remain in the stored list, else a scan.
+    public static func similar(to index: Int, k: Int, hidden: [Int32] = [], with model: ServedModel) -> [(index: Int, score: Float)] {
         let items = model.model.items
+        let excluded = SortedIndices(hidden.map(Int.init))
         if k <= model.model.neighbours.perItem {
-            return Array(model.model.neighbours.of(index).prefix(k))
+            let stored = model.model.neighbours.of(index)
+            let kept = hidden.isEmpty ? Array(stored.prefix(k)) : Array(stored.lazy.filter { !excluded.contains($0.index) }.prefix(k))
+            // A list shorter than its slots holds every other item: nothing more to scan for.
+            if kept.count == k || stored.count < model.model.neighbours.perItem { return kept }
         }
         let n = items.count, d = items.dimensions
         var scores = [Float](repeating: 0, count: n)
@@ -129,7 +136,7 @@ public enum Recommender {
                 let denominator = own * items.norms[j]
                 sp[j] = denominator > 0 ? sp[j] / denominator : 0
             }
-            return topK(UnsafeBufferPointer(sp), k: k) { $0 == index }
+            return topK(UnsafeBufferPointer(sp), k: k) { $0 == index || excluded.contains($0) }
         }
     }
 }

@@ -153,3 +153,24 @@ func runUnfold(_ arguments: [String], environment: [String: String] = [:], timeo
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self),
             String(decoding: stderr, as: UTF8.self) + (timedOut ? "\n[test] unfold \(arguments.first ?? "") killed after \(Int(timeout)) s" : ""))
 }
+
+/// Planted-group data in `work` (300 users, 120 items, 3 groups: users of group g interact
+/// with items i ≡ g mod 3; `train.tsv`) and a WALS model trained on it by the real binary
+/// (`snapshots/`), with `extra` training flags.
+func trainPlantedModel(in work: String, extra: [String] = []) throws {
+    func path(_ name: String) -> String { (work as NSString).appendingPathComponent(name) }
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    let generate = try runUnfold(["generate", "--users", "300", "--items", "120", "--interactions", "6000", "--groups", "3", "--seed", "5", "--out", path("train.tsv")])
+    XCTAssertEqual(generate.status, 0, generate.stderr)
+    let train = try runUnfold(["train", "--data", path("train.tsv"), "--out", path("snapshots"), "--factors", "16", "--iterations", "6",
+                               "--regularization", "0.1", "--progress", "none"] + extra)
+    XCTAssertEqual(train.status, 0, train.stderr)
+}
+
+/// One request on a fresh connection, with a JSON content type and `headers` (each line
+/// ending in CRLF).
+func call(_ server: ServerProcess, _ method: String, _ target: String, _ body: String = "", headers: String = "") throws -> WireResponse {
+    let c = try RawClient(port: server.port)
+    try c.send("\(method) \(target) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+    return try c.readResponse()
+}

@@ -11,13 +11,7 @@ final class UserStateEndToEndTests: XCTestCase {
 
     override func setUpWithError() throws {
         work = NSTemporaryDirectory() + "unfold-users-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        // Three planted groups: users of group g interact with items i ≡ g (mod 3).
-        XCTAssertEqual(try runUnfold(["generate", "--users", "300", "--items", "120", "--interactions", "6000", "--groups", "3", "--seed", "5",
-                                      "--out", path("train.tsv")]).status, 0)
-        let train = try runUnfold(["train", "--data", path("train.tsv"), "--out", path("snapshots"), "--factors", "16", "--iterations", "6",
-                                   "--regularization", "0.1", "--progress", "none"])
-        XCTAssertEqual(train.status, 0, train.stderr)
+        try trainPlantedModel(in: work)
     }
 
     override func tearDown() {
@@ -29,12 +23,6 @@ final class UserStateEndToEndTests: XCTestCase {
                                         "--train-data", path("train.tsv"), "--snapshot-poll-seconds", "0.3"] + extra)
         XCTAssertTrue(server.waitForLog("msg=\"model loaded\""), server.log)
         return server
-    }
-
-    func call(_ server: ServerProcess, _ method: String, _ target: String, _ body: String = "", headers: String = "") throws -> WireResponse {
-        let c = try RawClient(port: server.port)
-        try c.send("\(method) \(target) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
-        return try c.readResponse()
     }
 
     func ingest(_ server: ServerProcess, _ user: String, _ items: [String], type: String? = nil, at time: Int = 1_800_000_000) throws {
@@ -159,7 +147,7 @@ final class UserStateEndToEndTests: XCTestCase {
             let id = try XCTUnwrap(started.json?["job"] as? String)
             var job: [String: Any] = [:]
             XCTAssertTrue(waitUntil(timeout: 60) {
-                job = (try? self.call(server, "GET", "/admin/jobs/\(id)").json) ?? [:]
+                job = (try? call(server, "GET", "/admin/jobs/\(id)").json) ?? [:]
                 return ["succeeded", "failed", "cancelled"].contains(job["state"] as? String ?? "")
             }, "\(job)")
             XCTAssertEqual(job["state"] as? String, "succeeded", "\(job)")

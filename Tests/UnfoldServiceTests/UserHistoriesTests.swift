@@ -64,3 +64,35 @@ final class UserHistoriesTests: XCTestCase {
         XCTAssertEqual(UserTombstones.read(logDirectory: directory).count, 3, "the torn tail was cut before the next line")
     }
 }
+
+final class ItemCatalogueTests: XCTestCase {
+    func testJournalReplaysCutsATornLineAndCompacts() throws {
+        let directory = NSTemporaryDirectory() + "unfold-catalogue-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var catalogue: ItemCatalogue? = try ItemCatalogue(directory: directory)
+        _ = try catalogue!.update("a") { (e: inout ItemEntry) throws(RequestError) in try e.apply(["title": .string("A"), "hidden": .bool(true)], replacing: true) }
+        for k in 0..<1200 {
+            _ = try catalogue!.update("b") { (e: inout ItemEntry) throws(RequestError) in try e.apply(["properties": .object(["n": .number(Double(k))])], replacing: false) }
+        }
+        _ = try catalogue!.update("c") { (e: inout ItemEntry) throws(RequestError) in e.deleted = true }
+        XCTAssertThrowsError(try catalogue!.update("c") { (e: inout ItemEntry) throws(RequestError) in e.hidden = false }) {
+            XCTAssertEqual(($0 as? RequestError)?.status, .conflict)
+        }
+        catalogue = nil
+        let path = directory + "/" + ItemCatalogue.fileName
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count
+        XCTAssertLessThan(lines, 1000, "compacted once the journal outgrew its entries")
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("0123abcd\t{\"id\":\"d\",\"ent".utf8))
+        handle.closeFile()
+        let reopened = try ItemCatalogue(directory: directory)
+        XCTAssertEqual(reopened.count, 3)
+        XCTAssertEqual(reopened.entry("a")?.title, "A")
+        XCTAssertEqual(reopened.entry("a")?.hidden, true)
+        XCTAssertEqual(reopened.entry("b")?.properties, ["n": .number(1199)])
+        XCTAssertEqual(reopened.entry("c")?.isHidden(at: 0), true)
+        _ = try reopened.update("d") { (e: inout ItemEntry) throws(RequestError) in e.title = "D" }
+        XCTAssertEqual(try ItemCatalogue(directory: directory).entry("d")?.title, "D", "the torn tail was cut before the next line")
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A parsed JSON document with its types intact (a boolean is never a number).
-enum JSONValue: Equatable {
+enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)

@@ -3,17 +3,18 @@ import UnfoldHTTP
 import UnfoldServing
 import UnfoldJSON
 
-/// `POST /v1/recommend`, `GET /v1/items/{id}/similar`, `GET /v1/items/{id}`.
+/// `POST /v1/recommend` and `GET /v1/items/{id}/similar`, with the catalogue's hidden,
+/// expired and re-filed items applied.
 struct RecommendRoutes {
     let store: ModelStore
     let defaultModel: String
     /// `event_types`, for posted interactions with a `type`.
     let eventTypes: [String: Float]
+    let catalogue: ItemCatalogue
 
     func register(on router: HTTPRouter) {
         router.add("POST", "/v1/recommend") { request in respond { () throws(RequestError) in try recommend(request) } }
         router.add("GET", "/v1/items/{id}/similar") { request in respond { () throws(RequestError) in try similar(request) } }
-        router.add("GET", "/v1/items/{id}") { request in respond { () throws(RequestError) in try item(request) } }
     }
 
     func respond(_ body: () throws(RequestError) -> HTTPResponse) -> HTTPResponse {
@@ -47,6 +48,11 @@ struct RecommendRoutes {
     /// Encode → retrieve → filter, and the response: the same for `/v1/recommend` and a
     /// user's recommendation (which names the user).
     func answer(_ query: RecommendQuery, posted: PostedItems, with served: ServedModel, user: String? = nil) throws(RequestError) -> HTTPResponse {
+        var query = query
+        if let view = catalogue.view(for: served) {
+            query.hiddenRows = view.hiddenRows
+            query.categoryMembers = view.categoryMembers
+        }
         let result: Recommendation
         do {
             result = try Recommender.recommend(query, posted: posted, with: served)
@@ -92,35 +98,7 @@ struct RecommendRoutes {
         json.open()
         json.modelField(served)
         json.field("item", string: id)
-        json.items(Recommender.similar(to: index, k: k, with: served), model: served)
-        json.close()
-        return .json(.ok, json.bytes)
-    }
-
-    private func item(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
-        let id = request.pathParameters["id"] ?? ""
-        let models = store.all.sorted { $0.name < $1.name }
-        guard models.contains(where: { $0.index(of: id) != nil }) else {
-            if models.isEmpty { throw .notReady("no model is loaded yet") }
-            throw .notFound(code: "item_not_found", "no loaded model knows item '\(id)'")
-        }
-        let attributes = models.lazy.compactMap { $0.model.attributes[id] }.first
-        var json = JSONWriter()
-        json.open()
-        json.field("id", string: id)
-        if let title = attributes?.title { json.field("title", string: title) }
-        json.key("categories")
-        json.strings(attributes?.categories ?? [])
-        json.key("models")
-        json.open()
-        for m in models {
-            json.key(m.name)
-            json.open()
-            json.field("known", bool: m.index(of: id) != nil)
-            json.field("version", number: String(m.version))
-            json.close()
-        }
-        json.close()
+        json.items(Recommender.similar(to: index, k: k, hidden: catalogue.view(for: served)?.hiddenRows ?? [], with: served), model: served)
         json.close()
         return .json(.ok, json.bytes)
     }
