@@ -36,6 +36,24 @@ public final class ItemResponseText: Sendable {
         out.append(UInt8(ascii: "]"))
     }
 
+    /// As `appendList`, with `extras[n]` (JSON members, starting with a comma) written into
+    /// item n's object.
+    public func appendList(_ items: [(index: Int, score: Float)], extras: [[UInt8]], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        bytes.withUnsafeBufferPointer { json in
+            for (n, (index, score)) in items.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
+                Self.score(score, into: &out)
+                // The tail ends with the object's closing brace: the extras go before it.
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<(bounds[2 * index + 2] - 1)]))
+                out.append(contentsOf: extras[n])
+                out.append(UInt8(ascii: "}"))
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
     /// `{"id":"…","score":`
     static func head(id: String, into out: inout [UInt8]) {
         out.append(contentsOf: #"{"id":"#.utf8)

@@ -99,6 +99,22 @@ final class SoftmaxEndToEndTests: XCTestCase {
         XCTAssertEqual(snapshot.metadata.itemSpectrum.count, 16)
     }
 
+    /// A tower is not additive: its explanation is leave-one-out, marked approximate, and an
+    /// item's contribution is the score less the score without that item.
+    func testExplanationOfATowerIsLeaveOneOut() throws {
+        let full = try post(#"{"interactions":[{"item":"i4"},{"item":"i7"}],"features":{"segment":"g1","age":33},"k":1,"explain":true}"#)
+        XCTAssertEqual(full.status, 200, full.text)
+        XCTAssertEqual(full.json?["explanation"] as? String, "approximate")
+        let item = try XCTUnwrap((full.json?["items"] as? [[String: Any]])?.first)
+        let because = try XCTUnwrap(item["because"] as? [[String: Any]])
+        XCTAssertEqual(Set(because.compactMap { $0["item"] as? String }), ["i4", "i7"])
+        let id = try XCTUnwrap(item["id"] as? String)
+        let without = try post(#"{"interactions":[{"item":"i4"}],"features":{"segment":"g1","age":33},"k":1,"include":["\#(id)"],"exclude_seen":false}"#)
+        let reduced = try XCTUnwrap((without.json?["items"] as? [[String: Any]])?.first?["score"] as? Double)
+        let i7 = try XCTUnwrap(because.first { $0["item"] as? String == "i7" }?["contribution"] as? Double)
+        XCTAssertEqual(i7, (item["score"] as! Double) - reduced, accuracy: 1e-4)
+    }
+
     func testColdStartFromFeaturesAlone() throws {
         let groups = try groups()
         var lists: [[String]] = []

@@ -70,6 +70,18 @@ final class UserStateEndToEndTests: XCTestCase {
         XCTAssertEqual(session.status, 200, session.text)
         XCTAssertFalse(ids(session).contains("i2") || ids(session).contains("i5"))
 
+        // Explanations: fold-in's contributions of the stored history sum to each score.
+        try ingest(server, "zoe", ["i0", "i3", "i6"])
+        let explained = try call(server, "GET", "/v1/users/zoe/recommend?k=5&explain=true")
+        XCTAssertEqual(explained.json?["explanation"] as? String, "exact", explained.text)
+        for item in try XCTUnwrap(explained.json?["items"] as? [[String: Any]]) {
+            let because = try XCTUnwrap(item["because"] as? [[String: Any]])
+            XCTAssertEqual(because.count, 3)
+            let total = because.compactMap { $0["contribution"] as? Double }.reduce(0, +)
+            XCTAssertEqual(total, item["score"] as! Double, accuracy: 1e-3 * max(1, abs(total)), "\(item)")
+        }
+        XCTAssertEqual(try call(server, "GET", "/v1/users/zoe/recommend?explain=maybe").status, 400)
+
         let user = try call(server, "GET", "/v1/users/alice")
         XCTAssertEqual(user.status, 200, user.text)
         XCTAssertEqual(user.json?["events"] as? Int, 13)

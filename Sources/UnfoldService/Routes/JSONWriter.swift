@@ -79,9 +79,9 @@ struct JSONWriter {
     }
 
     /// `"items":[…]`, from the model's precomputed item text.
-    mutating func items(_ items: [(index: Int, score: Float)], model: ServedModel) {
+    mutating func items(_ items: [(index: Int, score: Float)], model: ServedModel, extras: [[UInt8]]? = nil) {
         key("items")
         separator()
-        model.responseText.appendList(items, to: &bytes)
+        if let extras { model.responseText.appendList(items, extras: extras, to: &bytes) } else { model.responseText.appendList(items, to: &bytes) }
     }
 }

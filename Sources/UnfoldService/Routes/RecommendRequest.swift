@@ -6,11 +6,13 @@ import UnfoldServing
 struct RecommendRequest {
     static let maxInteractions = 10_000
     static let maxK = 1000
-    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features"]
+    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain"]
 
     var query: RecommendQuery
     var interactions: [(item: String, weight: Float)]
     var model: String?
+    /// Add to each item the history items that contributed most to its score.
+    var explain = false
 
     /// `eventTypes` maps an interaction's `type` to the factor its weight is multiplied by
     /// (the `event_types` setting); a negative one makes a dislike.
@@ -65,6 +67,11 @@ struct RecommendRequest {
         case nil, .null?: break
         case .bool(let b)?: excludeSeen = b
         case let other?: throw .badRequest("exclude_seen must be a boolean, got \(other.typeName)")
+        }
+        switch object["explain"] {
+        case nil, .null?: break
+        case .bool(let b)?: explain = b
+        case let other?: throw .badRequest("explain must be a boolean, got \(other.typeName)")
         }
         switch object["model"] {
         case nil, .null?: model = nil

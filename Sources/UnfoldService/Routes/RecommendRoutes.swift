@@ -42,12 +42,12 @@ struct RecommendRoutes {
             let query = RecommendQuery(k: fast.k, excludeSeen: fast.excludeSeen)
             return try answer(query, posted: Self.resolve(fast, request.body, served), with: served)
         }
-        return try answer(general!.query, posted: served.resolve(general!.interactions), with: served)
+        return try answer(general!.query, posted: served.resolve(general!.interactions), with: served, explain: general!.explain)
     }
 
     /// Encode → retrieve → filter, and the response: the same for `/v1/recommend` and a
     /// user's recommendation (which names the user).
-    func answer(_ query: RecommendQuery, posted: PostedItems, with served: ServedModel, user: String? = nil) throws(RequestError) -> HTTPResponse {
+    func answer(_ query: RecommendQuery, posted: PostedItems, with served: ServedModel, user: String? = nil, explain: Bool = false) throws(RequestError) -> HTTPResponse {
         var query = query
         if let view = catalogue.view(for: served) {
             query.hiddenRows = view.hiddenRows
@@ -64,11 +64,31 @@ struct RecommendRoutes {
         json.modelField(served)
         if let user { json.field("user", string: user) }
         json.field("source", string: result.source.rawValue)
-        json.items(result.items, model: served)
+        if explain, result.source == .model,
+           let features = try? served.model.encoder.features(query.features),
+           let explanation = Explanation.explain(result.items, bag: posted.bag, features: features, with: served) {
+            json.field("explanation", string: explanation.exact ? "exact" : "approximate")
+            json.items(result.items, model: served, extras: explanation.contributions.map { Self.because($0, served) })
+        } else {
+            json.items(result.items, model: served)
+        }
         json.key("unknown_items")
         json.strings(result.unknownItems)
         json.close()
         return .json(.ok, json.bytes)
+    }
+
+    /// `,"because":[{"item":…,"contribution":…},…]`: the three largest contributions.
+    static func because(_ contributions: [(index: Int, contribution: Float)], _ served: ServedModel) -> [UInt8] {
+        var out = Array(#","because":["#.utf8)
+        for (n, c) in contributions.prefix(3).enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out += Array(#"{"item":"#.utf8)
+            appendJSONString(served.id(c.index), to: &out)
+            out += Array(",\"contribution\":\(c.contribution.isFinite ? c.contribution : 0)}".utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
     }
 
     /// The fast path's ids, straight from the body bytes, against the model's id index.

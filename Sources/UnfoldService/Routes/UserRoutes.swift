@@ -87,7 +87,13 @@ struct UserRoutes {
         let parameters = request.queryParameters
         let k = try RecommendRoutes.k(parameters["k"])
         let served = try recommendations.model(parameters["model"])
-        return try recommendations.answer(.init(k: k), posted: stored(id, served), with: served, user: id)
+        let explain: Bool
+        switch parameters["explain"] {
+        case nil, "false"?: explain = false
+        case "true"?: explain = true
+        case let other?: throw .badRequest("explain must be true or false, got '\(other ?? "")'")
+        }
+        return try recommendations.answer(.init(k: k), posted: stored(id, served), with: served, user: id, explain: explain)
     }
 
     private func recommendPOST(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
@@ -102,7 +108,7 @@ struct UserRoutes {
         for (item, weight) in body.interactions {
             if let index = served.index(of: item) { posted.bag.add(Int32(index), weight: weight) } else { posted.unknown.append(item) }
         }
-        return try recommendations.answer(body.query, posted: posted, with: served, user: id)
+        return try recommendations.answer(body.query, posted: posted, with: served, user: id, explain: body.explain)
     }
 
     /// The user's stored history against a model (empty for a user with none).
