@@ -22,29 +22,19 @@ public final class ItemResponseText: Sendable {
         self.bounds = bounds
     }
 
-    /// Appends `[item, item, …]` for scored rows.
-    public func appendList(_ items: [(index: Int, score: Float)], to out: inout [UInt8]) {
+    /// Appends `[item, item, …]` for scored rows; `extras[n]` (JSON members, starting with a
+    /// comma), when given, is written into item n's object.
+    public func appendList(_ items: [(index: Int, score: Float)], extras: [[UInt8]]? = nil, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         bytes.withUnsafeBufferPointer { json in
             for (n, (index, score)) in items.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
                 Self.score(score, into: &out)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
-            }
-        }
-        out.append(UInt8(ascii: "]"))
-    }
-
-    /// As `appendList`, with `extras[n]` (JSON members, starting with a comma) written into
-    /// item n's object.
-    public func appendList(_ items: [(index: Int, score: Float)], extras: [[UInt8]], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "["))
-        bytes.withUnsafeBufferPointer { json in
-            for (n, (index, score)) in items.enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
-                Self.score(score, into: &out)
+                guard let extras else {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
+                    continue
+                }
                 // The tail ends with the object's closing brace: the extras go before it.
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<(bounds[2 * index + 2] - 1)]))
                 out.append(contentsOf: extras[n])

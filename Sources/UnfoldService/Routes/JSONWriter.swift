@@ -82,6 +82,6 @@ struct JSONWriter {
     mutating func items(_ items: [(index: Int, score: Float)], model: ServedModel, extras: [[UInt8]]? = nil) {
         key("items")
         separator()
-        if let extras { model.responseText.appendList(items, extras: extras, to: &bytes) } else { model.responseText.appendList(items, to: &bytes) }
+        model.responseText.appendList(items, extras: extras, to: &bytes)
     }
 }
