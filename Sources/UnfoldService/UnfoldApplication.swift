@@ -64,6 +64,7 @@ public final class UnfoldApplication: Sendable {
         self.tombstones = tombstones
         let catalogue = try ItemCatalogue(directory: configuration.interactionLog)
         self.catalogue = catalogue
+        let experiments = try Experiments(directory: configuration.interactionLog, attributionWindow: configuration.attributionWindowSeconds)
         let histories = UserHistories(capacity: configuration.userHistoryMax)
         self.histories = histories
         try Self.replay(configuration.interactionLog, into: histories, skipping: tombstones.all, logger: logger)
@@ -82,7 +83,8 @@ public final class UnfoldApplication: Sendable {
             GzipMiddleware(minimumBytes: configuration.gzipMinBytes),
         ])
         HealthRoutes(readiness: readiness).register(on: router)
-        let recommendations = RecommendRoutes(store: store, defaultModel: configuration.defaultModel, eventTypes: configuration.eventTypes, catalogue: catalogue)
+        let recommendations = RecommendRoutes(store: store, defaultModel: configuration.defaultModel, eventTypes: configuration.eventTypes, catalogue: catalogue,
+                                              experiments: experiments)
         recommendations.register(on: router)
         CatalogueRoutes(catalogue: catalogue, store: store).register(on: router)
         UserRoutes(recommendations: recommendations, histories: histories, tombstones: tombstones, log: interactionLog,
@@ -90,7 +92,8 @@ public final class UnfoldApplication: Sendable {
         AdminModelRoutes(store: store).register(on: router)
         AdminJobRoutes(jobs: jobs).register(on: router)
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
-        IngestRoutes(log: interactionLog, metrics: metrics, eventTypes: configuration.eventTypes, histories: histories,
+        AdminExperimentRoutes(experiments: experiments, store: store).register(on: router)
+        IngestRoutes(log: interactionLog, metrics: metrics, eventTypes: configuration.eventTypes, histories: histories, experiments: experiments,
                      onAccepted: { trigger.accepted($0) }).register(on: router)
         DashboardRoutes().register(on: router)
         MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { [connectionStats] e in
@@ -101,6 +104,14 @@ public final class UnfoldApplication: Sendable {
             e.sample("unfold_users_remembered", [], Double(remembered.users))
             e.family("unfold_user_events_stored", "gauge", "Events held in users' histories (at most user_history_max per user).")
             e.sample("unfold_user_events_stored", [], Double(remembered.events))
+            e.family("unfold_experiment_requests_total", "counter", "Answers an A/B test's arm gave (since the start or the experiment's last change).")
+            e.family("unfold_experiment_hits_total", "counter", "Ingested events on an item the arm recommended to that user within attribution_window_seconds.")
+            for d in experiments.all {
+                for (k, c) in (experiments.counts(d.name) ?? []).enumerated() where k < d.arms.count {
+                    e.sample("unfold_experiment_requests_total", [("experiment", d.name), ("arm", d.arms[k].name)], Double(c.requests))
+                    e.sample("unfold_experiment_hits_total", [("experiment", d.name), ("arm", d.arms[k].name)], Double(c.hits))
+                }
+            }
         }).register(on: router)
         httpMetrics.freeze(routes: router.routes)
     }

@@ -70,6 +70,8 @@ public final class ModelStore: @unchecked Sendable {
     /// Per model name, the serving counts every version of it shares.
     private var statsByName: [String: ServingStats] = [:]
     private let queue = DispatchQueue(label: "unfold.model-store")
+    /// Versions served beside the active ones ("name@version"), under `lock`.
+    private var pinned: [String: ServedModel] = [:]
     private var watchSource: DispatchSourceProtocol?
     private var pollTimer: DispatchSourceTimer?
     private let onEvent: @Sendable (Event) -> Void
@@ -164,6 +166,23 @@ public final class ModelStore: @unchecked Sendable {
             pollTimer?.cancel()
             watchSource = nil
             pollTimer = nil
+        }
+    }
+
+    /// A version of `name` to serve beside the active one (an experiment's pinned arm): the
+    /// active model when it is that version, else the version's file loaded and verified once
+    /// and kept. Nil when no valid file of that version is known.
+    public func model(named name: String, version: UInt64) -> ServedModel? {
+        if let current = model(named: name), current.version == version { return current }
+        let key = "\(name)@\(version)"
+        if let kept = lock.withLock({ pinned[key] }) { return kept }
+        return queue.sync { () -> ServedModel? in
+            if let kept = lock.withLock({ pinned[key] }) { return kept }
+            refreshLocked()
+            guard let info = lock.withLock({ known.values.first { $0.name == name && $0.version == version && $0.state != .rejected } }),
+                  case .success(let model) = load(info.path, name: name) else { return nil }
+            lock.withLock { pinned[key] = model }
+            return model
         }
     }
 

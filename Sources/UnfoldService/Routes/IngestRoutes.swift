@@ -12,6 +12,8 @@ struct IngestRoutes {
     let eventTypes: [String: Float]
     /// Remembers each acknowledged record for its user.
     let histories: UserHistories
+    /// Attributes acknowledged events to the A/B tests' arms.
+    let experiments: Experiments
     /// Called with the number of records each acknowledged batch added.
     let onAccepted: @Sendable (Int) -> Void
 
@@ -93,6 +95,7 @@ struct IngestRoutes {
             throw .unavailable("the interaction log cannot be written: \(error)")
         }
         histories.add(records.map { ($0.user, $0.item, $0.weight, $0.timestamp, $0.type) })
+        experiments.observe(records)
         metrics.batchesAccepted.increment()
         metrics.recordsAccepted.increment(by: UInt64(records.count))
         onAccepted(records.count)

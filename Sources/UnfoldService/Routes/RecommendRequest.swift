@@ -6,13 +6,17 @@ import UnfoldServing
 struct RecommendRequest {
     static let maxInteractions = 10_000
     static let maxK = 1000
-    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain"]
+    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain", "user", "experiment"]
 
     var query: RecommendQuery
     var interactions: [(item: String, weight: Float)]
     var model: String?
     /// Add to each item the history items that contributed most to its score.
     var explain = false
+    /// Who asks (an A/B test's assignment sticks to it, and its outcomes are attributed).
+    var user: String?
+    /// The A/B test to answer from, instead of a model.
+    var experiment: String?
 
     /// `eventTypes` maps an interaction's `type` to the factor its weight is multiplied by
     /// (the `event_types` setting); a negative one makes a dislike.
@@ -72,6 +76,14 @@ struct RecommendRequest {
         case nil, .null?: break
         case .bool(let b)?: explain = b
         case let other?: throw .badRequest("explain must be a boolean, got \(other.typeName)")
+        }
+        for (key, value) in [("user", object["user"]), ("experiment", object["experiment"])] {
+            switch value {
+            case nil, .null?: break
+            case .string(let s)? where !s.isEmpty && s.count <= 128:
+                if key == "user" { user = s } else { experiment = s }
+            case let other?: throw .badRequest("\(key) must be a string of 1 to 128 characters, got \(other.typeName)")
+            }
         }
         switch object["model"] {
         case nil, .null?: model = nil

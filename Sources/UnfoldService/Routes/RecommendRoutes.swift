@@ -11,6 +11,15 @@ struct RecommendRoutes {
     /// `event_types`, for posted interactions with a `type`.
     let eventTypes: [String: Float]
     let catalogue: ItemCatalogue
+    let experiments: Experiments
+
+    /// Where a request was sent by an A/B test.
+    struct Assignment {
+        var experiment: String
+        var arm: Int
+        var armName: String
+        var user: String?
+    }
 
     func register(on router: HTTPRouter) {
         router.add("POST", "/v1/recommend") { request in respond { () throws(RequestError) in try recommend(request) } }
@@ -29,6 +38,31 @@ struct RecommendRoutes {
         throw .notFound(code: "model_not_found", "no model named '\(wanted)'; loaded: \(store.names.joined(separator: ", "))")
     }
 
+    /// The model that answers: the named one; else the named experiment's (or, when the
+    /// request names neither, the default experiment's) arm for the user; else the default.
+    func route(model name: String?, experiment: String?, user: String?) throws(RequestError) -> (ServedModel, Assignment?) {
+        if let experiment, name != nil { throw .badRequest("name a model or an experiment, not both (experiment '\(experiment)')") }
+        if name != nil { return (try model(name), nil) }
+        let definition: Experiments.Definition
+        if let experiment {
+            guard let d = experiments.definition(experiment) else {
+                throw .notFound(code: "experiment_not_found", "no experiment named '\(experiment)'")
+            }
+            definition = d
+        } else if let d = experiments.defaultExperiment {
+            definition = d
+        } else {
+            return (try model(nil), nil)
+        }
+        let k = definition.arm(for: user)
+        let arm = definition.arms[k]
+        let served = arm.version.map { store.model(named: arm.model, version: $0) } ?? store.model(named: arm.model)
+        guard let served else {
+            throw .notReady("arm '\(arm.name)' of experiment '\(definition.name)' serves model '\(arm.model)'\(arm.version.map { " version \($0)" } ?? ""), which is not loaded")
+        }
+        return (served, Assignment(experiment: definition.name, arm: k, armName: arm.name, user: user))
+    }
+
     private func recommend(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
             throw .unsupportedMediaType("Content-Type must be application/json, got \(type)")
@@ -37,17 +71,18 @@ struct RecommendRoutes {
         // JSON tree); anything else, including every malformed body, the general parser.
         let fast = FastRecommendBody.decode(request.body)
         let general = fast == nil ? try RecommendRequest(body: request.body, eventTypes: eventTypes) : nil
-        let served = try model(fast?.model ?? general?.model)
+        let (served, assignment) = try route(model: fast?.model ?? general?.model, experiment: general?.experiment, user: general?.user)
         if let fast {
             let query = RecommendQuery(k: fast.k, excludeSeen: fast.excludeSeen)
-            return try answer(query, posted: Self.resolve(fast, request.body, served), with: served)
+            return try answer(query, posted: Self.resolve(fast, request.body, served), with: served, assignment: assignment)
         }
-        return try answer(general!.query, posted: served.resolve(general!.interactions), with: served, explain: general!.explain)
+        return try answer(general!.query, posted: served.resolve(general!.interactions), with: served, explain: general!.explain, assignment: assignment)
     }
 
     /// Encode → retrieve → filter, and the response: the same for `/v1/recommend` and a
     /// user's recommendation (which names the user).
-    func answer(_ query: RecommendQuery, posted: PostedItems, with served: ServedModel, user: String? = nil, explain: Bool = false) throws(RequestError) -> HTTPResponse {
+    func answer(_ query: RecommendQuery, posted: PostedItems, with served: ServedModel, user: String? = nil, explain: Bool = false,
+                assignment: Assignment? = nil) throws(RequestError) -> HTTPResponse {
         var query = query
         if let view = catalogue.view(for: served) {
             query.hiddenRows = view.hiddenRows
@@ -64,6 +99,14 @@ struct RecommendRoutes {
         json.modelField(served)
         if let user { json.field("user", string: user) }
         json.field("source", string: result.source.rawValue)
+        if let assignment {
+            experiments.served(assignment.experiment, arm: assignment.arm, user: assignment.user, items: result.items.map { served.id($0.index) })
+            json.key("experiment")
+            json.open()
+            json.field("name", string: assignment.experiment)
+            json.field("arm", string: assignment.armName)
+            json.close()
+        }
         if explain, result.source == .model,
            let features = try? served.model.encoder.features(query.features),
            let explanation = Explanation.explain(result.items, bag: posted.bag, features: features, with: served) {

@@ -86,14 +86,16 @@ struct UserRoutes {
         let id = try userID(request)
         let parameters = request.queryParameters
         let k = try RecommendRoutes.k(parameters["k"])
-        let served = try recommendations.model(parameters["model"])
+        // An empty query parameter (`?model=`) is an absent one.
+        func given(_ name: String) -> String? { parameters[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let (served, assignment) = try recommendations.route(model: given("model"), experiment: given("experiment"), user: id)
         let explain: Bool
         switch parameters["explain"] {
         case nil, "false"?: explain = false
         case "true"?: explain = true
         case let other?: throw .badRequest("explain must be true or false, got '\(other ?? "")'")
         }
-        return try recommendations.answer(.init(k: k), posted: stored(id, served), with: served, user: id, explain: explain)
+        return try recommendations.answer(.init(k: k), posted: stored(id, served), with: served, user: id, explain: explain, assignment: assignment)
     }
 
     private func recommendPOST(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
@@ -102,13 +104,14 @@ struct UserRoutes {
             throw .unsupportedMediaType("Content-Type must be application/json, got \(type)")
         }
         let body = try RecommendRequest(body: request.body.isEmpty ? Array("{}".utf8) : request.body, eventTypes: eventTypes)
-        let served = try recommendations.model(body.model)
+        if let other = body.user, other != id { throw .badRequest("user '\(other)' in the body differs from the path's '\(id)'") }
+        let (served, assignment) = try recommendations.route(model: body.model, experiment: body.experiment, user: id)
         // The session's interactions come after the stored ones, as if just ingested.
         var posted = stored(id, served)
         for (item, weight) in body.interactions {
             if let index = served.index(of: item) { posted.bag.add(Int32(index), weight: weight) } else { posted.unknown.append(item) }
         }
-        return try recommendations.answer(body.query, posted: posted, with: served, user: id, explain: body.explain)
+        return try recommendations.answer(body.query, posted: posted, with: served, user: id, explain: body.explain, assignment: assignment)
     }
 
     /// The user's stored history against a model (empty for a user with none).
