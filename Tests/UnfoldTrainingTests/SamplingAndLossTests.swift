@@ -144,4 +144,45 @@ final class SamplingAndLossTests: XCTestCase {
                                           lists: .vectors(result.userFactors), threads: 1)
         XCTAssertLessThan(rate, 0.05, "BPR with uniform negatives keeps the groups apart (\(optimizer), batch \(batchSize))")
     }
+
+    /// Disliked items are explicit negatives of mf-sgd: each user's disliked in-group items
+    /// end up scored below that user's other unseen in-group items, which they were not
+    /// without the dislikes (same data, seed and thread count).
+    func testMFSGDTakesDislikesAsExplicitNegatives() throws {
+        let output = try SyntheticGenerator(users: 300, items: 120, interactions: 6000, groups: 3, inGroupProbability: 1, seed: 4).generate()
+        let matrix = output.interactions.userItemMatrix()
+        // Every group-0 user dislikes the same two group-0 items it has not interacted with.
+        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
+        var disliked: [Int: [Int32]] = [:]
+        let groupItems = (0..<matrix.cols).filter { output.itemGroups[$0] == 0 }
+        for u in 0..<matrix.rows where output.userGroups[u] == 0 {
+            let seen = Set(matrix.indices[matrix.rowRange(u)])
+            let pick = groupItems.map(Int32.init).filter { !seen.contains($0) }.prefix(2)
+            for i in pick { rows.append(Int32(u)); cols.append(i); values.append(-1) }
+            disliked[u] = Array(pick)
+        }
+        let dislikes = CSRMatrix(rows: matrix.rows, cols: matrix.cols, rowIndex: rows, colIndex: cols, values: values)
+        var p = MFSGDParameters()
+        p.factors = 16
+        p.epochs = 8
+        p.regularization = 0.0001
+        p.learningRate = 0.05
+        func margin(_ r: MFSGD.Result) -> Double {
+            // Mean over users of (mean score of disliked) − (mean score of other unseen in-group items).
+            var total = 0.0, n = 0
+            for (u, bad) in disliked where !bad.isEmpty {
+                let seen = Set(matrix.indices[matrix.rowRange(u)]).union(bad)
+                let others = groupItems.map(Int32.init).filter { !seen.contains($0) }
+                guard !others.isEmpty else { continue }
+                func score(_ i: Int32) -> Double { Double((0..<16).reduce(Float(0)) { $0 + r.userFactors[u, $1] * r.itemFactors[Int(i), $1] }) }
+                total += bad.map(score).reduce(0, +) / Double(bad.count) - others.map(score).reduce(0, +) / Double(others.count)
+                n += 1
+            }
+            return total / Double(max(n, 1))
+        }
+        let plain = margin(MFSGD.train(matrix, p, threads: 1))
+        let taught = margin(MFSGD.train(matrix, p, threads: 1, dislikes: dislikes))
+        XCTAssertLessThan(taught, plain - 0.5, "disliked items fall below the other unseen in-group items (plain \(plain), with dislikes \(taught))")
+        XCTAssertLessThan(taught, 0)
+    }
 }

@@ -38,8 +38,12 @@ public enum MFSGD {
 
     /// `evaluate(users, items)`, when given, runs after every epoch (untimed); its value goes
     /// into the epoch's record.
+    ///
+    /// `dislikes` (users × items, same id spaces), when given, are explicit negatives: a
+    /// disliked item is the negative of half of a user's BPR pairs, and joins the sampled
+    /// negatives of the other losses (up to their count).
     public static func train(_ userItems: CSRMatrix, _ p: MFSGDParameters, threads: Int = defaultThreadCount, seed: UInt64 = 42,
-                             evaluate: ((Matrix, Matrix) -> (served: Double, trainedUsers: Double?))? = nil, onEpoch: (EpochRecord) -> Void = { _ in }) -> Result {
+                             dislikes: CSRMatrix? = nil, evaluate: ((Matrix, Matrix) -> (served: Double, trainedUsers: Double?))? = nil, onEpoch: (EpochRecord) -> Void = { _ in }) -> Result {
         let d = p.factors
         var users = Matrix.random(rows: userItems.rows, cols: d, scale: p.initScale / Float(d).squareRoot(), seed: seed)
         var items = Matrix.random(rows: userItems.cols, cols: d, scale: p.initScale / Float(d).squareRoot(), seed: seed &+ 1)
@@ -107,7 +111,10 @@ public enum MFSGD {
                                             let k = order[position]
                                             let u = Int(rowOf[k]), i = Int(userItems.indices[k])
                                             let positives = userItems.indices[userItems.rowRange(u)]
-                                            loss += pool.withUnsafeBufferPointer { step.example(user: u, item: i, positives: positives, sampler: sampler, batch: $0, rng: &local) }
+                                            let disliked = dislikes.map { $0.indices[$0.rowRange(u)] } ?? []
+                                            loss += pool.withUnsafeBufferPointer {
+                                                step.example(user: u, item: i, positives: positives, disliked: disliked, sampler: sampler, batch: $0, rng: &local)
+                                            }
                                             inBatch += 1
                                             if inBatch >= p.batchSize {
                                                 step.flush()
@@ -156,7 +163,8 @@ struct MFSGDTrainer: Trainer {
                 return evaluate(trained.model(data, kind: .mfSGD), users, nil)
             }
         }
-        let result = MFSGD.train(m, p, threads: context.threads, seed: context.seed, evaluate: evaluate, onEpoch: context.onEpoch)
+        if let dislikes = data.dislikes, dislikes.nonZeroCount > 0 { context.note("mf-sgd: \(dislikes.nonZeroCount) disliked (user, item) pairs as explicit negatives") }
+        let result = MFSGD.train(m, p, threads: context.threads, seed: context.seed, dislikes: data.dislikes, evaluate: evaluate, onEpoch: context.onEpoch)
         var scale = p.foldInScale ?? 0
         if p.foldInScale == nil {
             context.phase(.foldIn, "choosing the fold-in scale that reproduces the trained users' rankings")

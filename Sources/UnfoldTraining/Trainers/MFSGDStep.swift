@@ -114,7 +114,8 @@ extension MFSGD {
         }
 
         /// One observed (u, i): draws negatives, takes the loss, steps; returns the loss.
-        mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, sampler: NegativeSampler, batch: UnsafeBufferPointer<Int32>, rng: inout SplitMix64) -> Double {
+        mutating func example(user u: Int, item i: Int, positives: ArraySlice<Int32>, disliked: ArraySlice<Int32> = [], sampler: NegativeSampler,
+                              batch: UnsafeBufferPointer<Int32>, rng: inout SplitMix64) -> Double {
             let d = t.d
             let uRow = t.U + u * d, iRow = t.V + i * d
             if stableRankWeight > 0 {
@@ -126,7 +127,17 @@ extension MFSGD {
             negScores.removeAll(keepingCapacity: true)
             dNegs.removeAll(keepingCapacity: true)
             let wanted = p.loss == .bpr ? 1 : max(p.negatives, 1)
-            for _ in 0..<wanted {
+            // Explicit negatives first: a disliked item for half of the BPR pairs, and up to
+            // `wanted` of them for the other losses; sampled ones fill the rest.
+            if !disliked.isEmpty {
+                let take = p.loss == .bpr ? Int(rng.next() & 1) : min(disliked.count, wanted)
+                for _ in 0..<take {
+                    let j = Int(disliked[disliked.startIndex + Int(rng.next() % UInt64(disliked.count))])
+                    negatives.append(j)
+                    negScores.append(dot(uRow, t.V + j * d, d))
+                }
+            }
+            while negatives.count < wanted {
                 guard let j = sampler.sample(positives: positives, rng: &rng, batch: batch, score: { dot(uRow, t.V + $0 * d, d) }) else { break }
                 negatives.append(j)
                 negScores.append(dot(uRow, t.V + j * d, d))

@@ -7,6 +7,10 @@ import UnfoldModels
 public struct TrainingData: Sendable {
     public let interactions: Interactions
     public let matrix: CSRMatrix
+    /// After `withoutDislikes`: the (user, item) pairs whose weights summed below zero, as a
+    /// users × items matrix of the same id spaces, for trainers that take them as explicit
+    /// negatives (mf-sgd); nil otherwise.
+    public private(set) var dislikes: CSRMatrix?
 
     public init(_ interactions: Interactions) {
         self.interactions = interactions
@@ -24,13 +28,23 @@ public struct TrainingData: Sendable {
         guard hasDislikes else { return self }
         let source = interactions
         var kept = Interactions(users: source.users, items: source.items, hasTimestamps: source.timestamps != nil)
+        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
+        for u in 0..<matrix.rows {
+            for k in matrix.rowRange(u) where matrix.values[k] < 0 {
+                rows.append(Int32(u))
+                cols.append(matrix.indices[k])
+                values.append(matrix.values[k])
+            }
+        }
         for k in 0..<source.count where source.weights[k] >= 0 {
             let u = Int(source.userIndex[k]), i = source.itemIndex[k]
             let row = matrix.rowRange(u)
             if let cell = matrix.indices[row].firstIndex(of: i), matrix.values[cell] < 0 { continue }
             kept.append(userIndex: source.userIndex[k], itemIndex: i, weight: source.weights[k], timestamp: source.timestamps?[k])
         }
-        return TrainingData(kept)
+        var data = TrainingData(kept)
+        data.dislikes = CSRMatrix(rows: matrix.rows, cols: matrix.cols, rowIndex: rows, colIndex: cols, values: values)
+        return data
     }
 
     public var itemIDs: [String] { interactions.items.ids }
