@@ -104,6 +104,7 @@ let package = Package(
                 "UnfoldServing",
                 "UnfoldSnapshot",
                 "UnfoldModels",
+                "UnfoldMath",
                 "UnfoldMetrics",
                 "CBuildInfo",
                 .product(name: "Logging", package: "swift-log"),

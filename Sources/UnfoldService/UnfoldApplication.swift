@@ -17,6 +17,7 @@ public final class UnfoldApplication: Sendable {
     let histories: UserHistories
     let tombstones: UserTombstones
     let catalogue: ItemCatalogue
+    let newItems: NewItems
     /// The connection layer's counts, handed to the server at start.
     let connectionStats = HTTPServerStats()
     let readiness: Readiness
@@ -64,6 +65,8 @@ public final class UnfoldApplication: Sendable {
         self.tombstones = tombstones
         let catalogue = try ItemCatalogue(directory: configuration.interactionLog)
         self.catalogue = catalogue
+        let newItems = NewItems(minUsers: configuration.newItemMinUsers)
+        self.newItems = newItems
         let experiments = try Experiments(directory: configuration.interactionLog, attributionWindow: configuration.attributionWindowSeconds)
         let histories = UserHistories(capacity: configuration.userHistoryMax)
         self.histories = histories
@@ -84,7 +87,7 @@ public final class UnfoldApplication: Sendable {
         ])
         HealthRoutes(readiness: readiness).register(on: router)
         let recommendations = RecommendRoutes(store: store, defaultModel: configuration.defaultModel, eventTypes: configuration.eventTypes, catalogue: catalogue,
-                                              experiments: experiments)
+                                              experiments: experiments, newItems: newItems, histories: histories)
         recommendations.register(on: router)
         CatalogueRoutes(catalogue: catalogue, store: store).register(on: router)
         UserRoutes(recommendations: recommendations, histories: histories, tombstones: tombstones, log: interactionLog,
@@ -94,6 +97,7 @@ public final class UnfoldApplication: Sendable {
         let trigger = IngestTrigger(threshold: configuration.retrainAfterInteractions, model: configuration.defaultModel, jobs: jobs, logger: logger)
         AdminExperimentRoutes(experiments: experiments, store: store).register(on: router)
         IngestRoutes(log: interactionLog, metrics: metrics, eventTypes: configuration.eventTypes, histories: histories, experiments: experiments,
+                     newItems: newItems, store: store,
                      onAccepted: { trigger.accepted($0) }).register(on: router)
         DashboardRoutes().register(on: router)
         MetricsRoutes(store: store, jobs: jobs, metrics: metrics, logs: .shared, version: Self.version, more: { [connectionStats] e in
@@ -155,6 +159,16 @@ public final class UnfoldApplication: Sendable {
         DispatchQueue.global(qos: .userInitiated).async {
             if store.loadNewest() == 0 {
                 logger.warning("no valid snapshot found; /readyz answers 503 until one is loaded", metadata: ["snapshots": .string(store.directory)])
+            }
+            // Items newer than the loaded models, from what the log already holds (live
+            // ingest counts the rest; a user counts once either way).
+            let models = store.all
+            if !models.isEmpty, self.newItems.minUsers > 0 {
+                let end = self.interactionLog.end, erased = self.tombstones.all
+                _ = try? InteractionLog.scan(directory: self.interactionLog.directory) { record, position in
+                    guard position < end, !(erased[record.user].map { position < $0 } ?? false) else { return }
+                    self.newItems.observe([record]) { item in models.contains { $0.index(of: item) == nil } }
+                }
             }
             store.startWatching(pollInterval: poll)
         }

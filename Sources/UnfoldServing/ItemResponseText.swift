@@ -26,22 +26,38 @@ public final class ItemResponseText: Sendable {
     /// comma), when given, is written into item n's object.
     public func appendList(_ items: [(index: Int, score: Float)], extras: [[UInt8]]? = nil, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
-        bytes.withUnsafeBufferPointer { json in
-            for (n, (index, score)) in items.enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
-                Self.score(score, into: &out)
-                guard let extras else {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
-                    continue
-                }
-                // The tail ends with the object's closing brace: the extras go before it.
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<(bounds[2 * index + 2] - 1)]))
-                out.append(contentsOf: extras[n])
-                out.append(UInt8(ascii: "}"))
-            }
+        for (n, (index, score)) in items.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            appendItem(index, score: score, extra: extras?[n], to: &out)
         }
         out.append(UInt8(ascii: "]"))
+    }
+
+    /// Appends one item's object, with `extra` members before its closing brace.
+    public func appendItem(_ index: Int, score: Float, extra: [UInt8]? = nil, to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { json in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index]..<bounds[2 * index + 1]]))
+            Self.score(score, into: &out)
+            guard let extra else {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<bounds[2 * index + 2]]))
+                return
+            }
+            // The tail ends with the object's closing brace: the extra members go before it.
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: json[bounds[2 * index + 1]..<(bounds[2 * index + 2] - 1)]))
+            out.append(contentsOf: extra)
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends an item the table does not hold: `{"id":…,"score":…,"title":…,"new":true}`.
+    public static func appendNewItem(id: String, score: Float, title: String?, to out: inout [UInt8]) {
+        head(id: id, into: &out)
+        Self.score(score, into: &out)
+        if let title {
+            out.append(contentsOf: #","title":"#.utf8)
+            appendJSONString(title, to: &out)
+        }
+        out.append(contentsOf: #","new":true}"#.utf8)
     }
 
     /// `{"id":"…","score":`

@@ -119,10 +119,13 @@ public final class Snapshot: Sendable {
         if let f = sections[.foldIn] {
             guard f.count >= 16 else { throw .inconsistent("fold-in section too short") }
             let fr = ByteReader(base: f.baseAddress!, count: f.count)
-            guard Int(fr.u32(12)) == d, f.count == 16 + d * d * 4 else { throw .inconsistent("fold-in Gram is not \(d)x\(d)") }
+            guard Int(fr.u32(12)) == d, f.count == 16 + d * d * 4 || f.count == 16 + 2 * d * d * 4 else {
+                throw .inconsistent("fold-in Gram is not \(d)x\(d) (with or without the users' Gram)")
+            }
             let params = try floats(.foldIn, f, from: 0, count: 3)
             let g = Array(try floats(.foldIn, f, from: 16, count: d * d))
             foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g)
+            if f.count == 16 + 2 * d * d * 4 { foldIn!.userGram = Array(try floats(.foldIn, f, from: 16 + d * d * 4, count: d * d)) }
         }
         if let t = sections[.tower] {
             tower = try Self.readTower(t, items: n, dimensions: d, owner: mapping)

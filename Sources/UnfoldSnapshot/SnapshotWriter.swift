@@ -53,6 +53,8 @@ public enum SnapshotWriter {
             f.f32(foldIn.regularization)
             f.u32(UInt32(foldIn.dimensions))
             f.f32s(foldIn.gram)
+            // Optional: the users' Gram for item fold-in (a section of 16 + 2·d²·4 bytes).
+            if let userGram = foldIn.userGram { f.f32s(userGram) }
             payloads.append((.foldIn, f.bytes))
         case .tower(let tower):
             // u32 length of a JSON header (shapes and the feature schema), the JSON, zero

@@ -192,4 +192,50 @@ final class UserStateEndToEndTests: XCTestCase {
         XCTAssertEqual(try call(server, "DELETE", "/v1/users/x", headers: "Authorization: Bearer adm1n\r\n").status, 200)
         XCTAssertEqual(try call(server, "GET", "/healthz").status, 200, "probes stay open")
     }
+
+    /// An item the model never saw becomes recommendable once new_item_min_users (5) users
+    /// interacted with it: placed by item fold-in against those users, it reaches the group
+    /// whose users took it and not the others, marked new; it survives a restart (from the log).
+    func testANewItemReachesTheGroupThatTookIt() throws {
+        var server: ServerProcess? = try start()
+        let group0 = ["i0", "i3", "i6", "i9", "i12", "i15"], group1 = ["i1", "i4", "i7", "i10", "i13", "i16"]
+        func taste(_ s: ServerProcess, _ items: [String]) throws -> [[String: Any]] {
+            let body = "{\"interactions\":[" + items.map { "{\"item\":\"\($0)\"}" }.joined(separator: ",") + "],\"k\":15}"
+            return try call(s, "POST", "/v1/recommend", body).json?["items"] as? [[String: Any]] ?? []
+        }
+        func only(_ s: ServerProcess, _ items: [String]) throws -> Double? {
+            let body = "{\"interactions\":[" + items.map { "{\"item\":\"\($0)\"}" }.joined(separator: ",") + "],\"include\":[\"fresh-0\"]}"
+            let item = (try call(s, "POST", "/v1/recommend", body).json?["items"] as? [[String: Any]])?.first
+            XCTAssertEqual(item?["new"] as? Bool ?? true, true)
+            return item?["score"] as? Double
+        }
+        for n in 0..<4 { try ingest(server!, "early-\(n)", Array((group0 + group0)[(n % 6)..<(n % 6 + 4)]) + ["fresh-0"]) }
+        XCTAssertNil(try only(server!, group0), "four users are not enough")
+        try ingest(server!, "early-4", Array(group0.prefix(4)) + ["fresh-0"])
+        let placed = try XCTUnwrap(try only(server!, group0), "five users place it")
+        XCTAssertGreaterThan(placed, try XCTUnwrap(try only(server!, group1)), "closer to the group that took it")
+        // As many users as a typical item has: it joins group 0's answers, not group 1's.
+        for n in 5..<40 { try ingest(server!, "early-\(n)", Array((group0 + group0)[(n % 6)..<(n % 6 + 4)]) + ["fresh-0"]) }
+        let answer = try taste(server!, group0)
+        let fresh = try XCTUnwrap(answer.first { $0["id"] as? String == "fresh-0" }, "\(answer)")
+        XCTAssertEqual(fresh["new"] as? Bool, true)
+        XCTAssertFalse(try taste(server!, group1).contains { $0["id"] as? String == "fresh-0" }, "another group does not get it")
+        let similar = try call(server!, "GET", "/v1/items/fresh-0/similar?k=10")
+        XCTAssertEqual(similar.status, 200, similar.text)
+        XCTAssertEqual(similar.json?["new"] as? Bool, true)
+        let neighbours = (similar.json?["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        let byGroup = (0..<3).map { g in neighbours.filter { Int($0.dropFirst()).map { $0 % 3 == g } ?? false }.count }
+        XCTAssertGreaterThanOrEqual(byGroup[0], max(byGroup[1], byGroup[2]), "no group outnumbers group 0 among its neighbours: \(neighbours)")
+        XCTAssertEqual(neighbours.first.flatMap { Int($0.dropFirst()) }.map { $0 % 3 }, 0, "its nearest neighbour is of group 0: \(neighbours)")
+        // Hidden in the catalogue, it leaves the answers like any item.
+        XCTAssertEqual(try call(server!, "PATCH", "/v1/items/fresh-0", #"{"hidden":true}"#).status, 200)
+        XCTAssertFalse(try taste(server!, group0).contains { $0["id"] as? String == "fresh-0" })
+        XCTAssertEqual(try call(server!, "PATCH", "/v1/items/fresh-0", #"{"hidden":false}"#).status, 200)
+        server!.signal(SIGKILL)
+        XCTAssertNotNil(server!.waitForExit(timeout: 5))
+        server = nil
+        let restarted = try start()
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? taste(restarted, group0).contains { $0["id"] as? String == "fresh-0" }) ?? false }, "rebuilt from the log")
+    }
 }
+

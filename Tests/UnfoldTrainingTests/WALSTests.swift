@@ -93,6 +93,28 @@ final class WALSTests: XCTestCase {
         }
     }
 
+    /// Item fold-in (a new item placed against the users who took it, with the users' Gram)
+    /// is the WALS item half-step: for a training item it reproduces the next item step.
+    func testItemFoldInIsTheItemHalfStep() {
+        let (matrix, _, _) = plantedMatrix()
+        var p = parameters()
+        p.iterations = 4
+        let result = WALS.train(matrix, p, threads: 2)
+        var items = result.itemFactors
+        WALS.halfStep(update: &items, fixed: result.userFactors, ratings: matrix.transposed(), p, threads: 2)
+        var foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
+        foldIn.userGram = gram(result.userFactors)
+        let byItem = matrix.transposed()
+        for i in [0, 13, 41] {
+            let range = byItem.rowRange(i)
+            var rows: [Float] = []
+            for k in range { rows += (0..<8).map { result.userFactors[Int(byItem.indices[k]), $0] } }
+            let v = rows.withUnsafeBufferPointer { foldIn.itemVector(users: $0.baseAddress!, count: range.count, weights: Array(byItem.values[range])) }
+            XCTAssertNotNil(v)
+            for j in 0..<8 { XCTAssertEqual(v![j], items[i, j], accuracy: 1e-4, "item \(i)") }
+        }
+    }
+
     /// A dislike (negative weight) is an observed cell with preference 0: it pushes that
     /// user's score of the item below what leaving the cell out gives, and fold-in of the
     /// user's row (dislike included) is still the WALS user step.

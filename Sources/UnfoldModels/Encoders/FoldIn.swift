@@ -16,6 +16,9 @@ public struct FoldIn: Sendable, Equatable {
     public var gram: [Float]
     /// Its inverse (empty when the Gram term is singular), for the Woodbury path of `encode`.
     public let inverseGram: [Float]
+    /// XᵀX of the training users' fold-in vectors (d×d), when the trainer stored it: item
+    /// fold-in (`itemVector`) places an item the model never saw against those users.
+    public var userGram: [Float]?
 
     public init(alpha: Float, unobservedWeight: Float, regularization: Float, gram: [Float]) {
         self.alpha = alpha
@@ -29,7 +32,37 @@ public struct FoldIn: Sendable, Equatable {
     }
 
     public static func == (a: FoldIn, b: FoldIn) -> Bool {
-        a.alpha == b.alpha && a.unobservedWeight == b.unobservedWeight && a.regularization == b.regularization && a.gram == b.gram
+        a.alpha == b.alpha && a.unobservedWeight == b.unobservedWeight && a.regularization == b.regularization && a.gram == b.gram && a.userGram == b.userGram
+    }
+
+    /// Item fold-in: the least-squares item vector for the users who interacted with an item
+    /// (their fold-in vectors, `count` rows of `users`, with their summed weights), the same
+    /// step as `solveRow` with the roles swapped:
+    ///
+    ///     (w0 XᵀX + λI + Σ_u (c_u − w0) x_u x_uᵀ) v = Σ_u c_u p_u x_u
+    ///
+    /// Nil without a stored user Gram, or when the system is not positive definite.
+    public func itemVector(users: UnsafePointer<Float>, count: Int, weights: [Float]) -> [Float]? {
+        guard let userGram, count == weights.count else { return nil }
+        let d = dimensions
+        var g = userGram.map { $0 * unobservedWeight }
+        for i in 0..<d { g[i * d + i] += regularization }
+        let indices = (0..<count).map(Int32.init)
+        var scratch = [Float](repeating: 0, count: Self.rowScratchCount(d))
+        var out = [Float](repeating: 0, count: d)
+        let ok = g.withUnsafeBufferPointer { gp in
+            indices.withUnsafeBufferPointer { ip in
+                weights.withUnsafeBufferPointer { wp in
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            Self.solveRow(gram: gp.baseAddress!, table: users, d: d, indices: ip.baseAddress, weights: wp.baseAddress, count: count,
+                                          alpha: alpha, unobservedWeight: unobservedWeight, scratch: sp.baseAddress!, out: op.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+        return ok && out.allSatisfy(\.isFinite) ? out : nil
     }
 
     /// Builds the Gram term from an item table.

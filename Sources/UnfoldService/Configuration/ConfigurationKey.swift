@@ -67,6 +67,7 @@ struct ConfigurationKey: @unchecked Sendable {  // key paths are immutable
         .init(name: "retrain_after_interactions", kind: .integer(0...1_000_000_000, \.retrainAfterInteractions), help: "after this many ingested interactions, retrain on `train_data` plus the log (0: never)"),
         .init(name: "user_history_max", kind: .integer(0...100_000, \.userHistoryMax), help: "events remembered per user (the latest), for `/v1/users/{id}/recommend`; rebuilt from the interaction log at start; 0: remember nothing"),
         .init(name: "event_types", kind: .weights(\.eventTypes), help: "interaction `type` → weight; a negative weight is a dislike (never recommended to that user, preference 0 in WALS); a JSON object in the file, `name=weight,...` in a flag or variable"),
+        .init(name: "new_item_min_users", kind: .integer(0...1_000_000, \.newItemMinUsers), help: "an item a served model does not know is recommended (marked new) once this many distinct users interacted with it; 0: never"),
         .init(name: "attribution_window_seconds", kind: .seconds(1...2_592_000, \.attributionWindowSeconds), help: "an A/B test counts an ingested event on an item an arm recommended to that user within this time as a hit for the arm"),
         .init(name: "interaction_log", kind: .text(\.interactionLog, allowEmpty: false), help: "directory of the durable interaction log (`POST /v1/interactions`)"),
         .init(name: "log_segment_bytes", kind: .integer(4096...(1 << 34), \.logSegmentBytes), help: "size at which a new log segment starts"),

@@ -1,6 +1,7 @@
 import Foundation
 import UnfoldData
 import UnfoldHTTP
+import UnfoldServing
 
 /// `POST /v1/interactions`: appends to the durable interaction log; 202 only once on disk.
 struct IngestRoutes {
@@ -14,6 +15,9 @@ struct IngestRoutes {
     let histories: UserHistories
     /// Attributes acknowledged events to the A/B tests' arms.
     let experiments: Experiments
+    /// Counts events on items a loaded model does not know.
+    let newItems: NewItems
+    let store: ModelStore
     /// Called with the number of records each acknowledged batch added.
     let onAccepted: @Sendable (Int) -> Void
 
@@ -96,6 +100,8 @@ struct IngestRoutes {
         }
         histories.add(records.map { ($0.user, $0.item, $0.weight, $0.timestamp, $0.type) })
         experiments.observe(records)
+        let models = store.all
+        newItems.observe(records) { item in models.contains { $0.index(of: item) == nil } }
         metrics.batchesAccepted.increment()
         metrics.recordsAccepted.increment(by: UInt64(records.count))
         onAccepted(records.count)

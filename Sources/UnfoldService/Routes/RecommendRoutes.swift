@@ -12,6 +12,8 @@ struct RecommendRoutes {
     let eventTypes: [String: Float]
     let catalogue: ItemCatalogue
     let experiments: Experiments
+    let newItems: NewItems
+    let histories: UserHistories
 
     /// Where a request was sent by an A/B test.
     struct Assignment {
@@ -107,13 +109,18 @@ struct RecommendRoutes {
             json.field("arm", string: assignment.armName)
             json.close()
         }
+        let entries = result.source == .model ? merged(result.items, query: query, posted: posted, served: served) : nil
+        var because: [Int: [UInt8]] = [:]
         if explain, result.source == .model,
            let features = try? served.model.encoder.features(query.features),
            let explanation = Explanation.explain(result.items, bag: posted.bag, features: features, with: served) {
             json.field("explanation", string: explanation.exact ? "exact" : "approximate")
-            json.items(result.items, model: served, extras: explanation.contributions.map { Self.because($0, served) })
+            for (n, item) in result.items.enumerated() { because[item.index] = Self.because(explanation.contributions[n], served) }
+        }
+        if let entries {
+            write(entries, served, because: because, into: &json)
         } else {
-            json.items(result.items, model: served)
+            json.items(result.items, model: served, extras: because.isEmpty ? nil : result.items.map { because[$0.index] ?? [] })
         }
         json.key("unknown_items")
         json.strings(result.unknownItems)
@@ -154,14 +161,22 @@ struct RecommendRoutes {
         let served = try model(parameters["model"])
         let id = request.pathParameters["id"] ?? ""
         let k = try Self.k(parameters["k"])
-        guard let index = served.index(of: id) else {
+        let index = served.index(of: id)
+        let hidden = catalogue.view(for: served)?.hiddenRows ?? []
+        let withNew = similarWithNew(id, index: index, k: k, hidden: hidden, served: served)
+        guard index != nil || withNew != nil else {
             throw .notFound(code: "item_not_found", "model '\(served.name)' does not know item '\(id)'")
         }
         var json = JSONWriter()
         json.open()
         json.modelField(served)
         json.field("item", string: id)
-        json.items(Recommender.similar(to: index, k: k, hidden: catalogue.view(for: served)?.hiddenRows ?? [], with: served), model: served)
+        if index == nil { json.field("new", bool: true) }
+        if let withNew {
+            write(withNew, served, because: [:], into: &json)
+        } else {
+            json.items(Recommender.similar(to: index!, k: k, hidden: hidden, with: served), model: served)
+        }
         json.close()
         return .json(.ok, json.bytes)
     }

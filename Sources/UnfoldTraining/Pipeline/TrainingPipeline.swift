@@ -64,6 +64,16 @@ public struct TrainingPipeline {
         let trainingSeconds = Date().timeIntervalSince(trainStart)
 
         var model = trained.model(data, kind: spec.kind)
+        if case .foldIn(var foldIn) = model.encoder {
+            // WALS's user vectors are the fold-in vectors (one more half-step apart); other
+            // trainers' are not, so theirs are folded in (a sample of users, scaled up).
+            if spec.kind == .wals, let users = trained.userVectors {
+                foldIn.userGram = gram(users, threads: threads)
+            } else {
+                foldIn.userGram = Self.userGram(of: data.matrix, foldIn: foldIn, items: trained.items, threads: threads)
+            }
+            model.encoder = .foldIn(foldIn)
+        }
         reporter.phase(.neighbours, detail: "\(spec.common.neighbours) per item")
         model.neighbours = spec.common.neighbours > 0 ? NeighbourLists.cosine(model.items, k: spec.common.neighbours, threads: threads) : .none
         model.attributes = try attributes(data)
@@ -86,6 +96,41 @@ public struct TrainingPipeline {
         let path = try SnapshotWriter.write(model, name: spec.name, to: output)
         reporter.done(path: path, version: model.version, evaluation: evaluation)
         return Outcome(path: path, model: model, evaluation: evaluation)
+    }
+
+    /// XᵀX of the training users' fold-in vectors, what item fold-in places a new item
+    /// against (the served encoder's vectors, whatever the trainer's own user vectors were):
+    /// at most `gramUsers` users, every n-th, the sum scaled to all of them.
+    static let gramUsers = 20_000
+
+    static func userGram(of matrix: CSRMatrix, foldIn: FoldIn, items: Matrix, threads: Int) -> [Float] {
+        let d = foldIn.dimensions
+        let step = max(1, matrix.rows / gramUsers)
+        let sampled = (0..<matrix.rows).filter { $0 % step == 0 }
+        let chunks = max(1, min(threads, sampled.count / 64))
+        var partial = [[Float]](repeating: [Float](repeating: 0, count: d * d), count: chunks)
+        partial.withUnsafeMutableBufferPointer { parts in
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                var scratch = [Float](repeating: 0, count: foldIn.scratchCount)
+                var x = [Float](repeating: 0, count: d)
+                var g = [Float](repeating: 0, count: d * d)
+                items.storage.withUnsafeBufferPointer { table in
+                    for u in sampled[(c * sampled.count / chunks)..<((c + 1) * sampled.count / chunks)] {
+                        let range = matrix.rowRange(u)
+                        guard !range.isEmpty else { continue }
+                        let bag = ItemBag(distinct: matrix.indices[range], weights: matrix.values[range])
+                        let ok = scratch.withUnsafeMutableBufferPointer { s in x.withUnsafeMutableBufferPointer { foldIn.encode(items: table.baseAddress!, bag: bag, scratch: s.baseAddress!, out: $0.baseAddress!) } }
+                        guard ok else { continue }
+                        for r in 0..<d where x[r] != 0 { for col in 0..<d { g[r * d + col] += x[r] * x[col] } }
+                    }
+                }
+                parts[c] = g
+            }
+        }
+        var total = [Float](repeating: 0, count: d * d)
+        let scale = Float(matrix.rows) / Float(max(sampled.count, 1))
+        for part in partial { for k in 0..<(d * d) { total[k] += part[k] * scale } }
+        return total
     }
 
     /// The training interactions, plus the log's records when the spec names a log.
