@@ -40,7 +40,8 @@ def read_snapshot(path):
     if "fold-in" in sections:
         fold = sections["fold-in"]
         alpha, w0, lam = struct.unpack_from("<3f", fold, 0)
-        gram = np.frombuffer(fold, dtype="<f4", offset=16).reshape(d, d)
+        # The Gram term, then (optionally) the users' Gram for item fold-in.
+        gram = np.frombuffer(fold, dtype="<f4", offset=16, count=d * d).reshape(d, d)
     return {
         "kind": kind, "version": model_version, "dimensions": d, "ids": ids, "items": table,
         "alpha": alpha, "unobserved_weight": w0, "regularization": lam, "gram": gram,
