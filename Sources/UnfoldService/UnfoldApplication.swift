@@ -68,6 +68,9 @@ public final class UnfoldApplication: Sendable {
         let newItems = NewItems(minUsers: configuration.newItemMinUsers)
         self.newItems = newItems
         let experiments = try Experiments(directory: configuration.interactionLog, attributionWindow: configuration.attributionWindowSeconds)
+        if !configuration.experiments.isEmpty {
+            for definition in try Self.experiments(file: configuration.experiments) { try experiments.put(definition) }
+        }
         let histories = UserHistories(capacity: configuration.userHistoryMax)
         self.histories = histories
         try Self.replay(configuration.interactionLog, into: histories, skipping: tombstones.all, logger: logger)
@@ -118,6 +121,24 @@ public final class UnfoldApplication: Sendable {
             }
         }).register(on: router)
         httpMetrics.freeze(routes: router.routes)
+    }
+
+    /// The A/B tests of the `experiments` file (arms are checked against the models when they
+    /// answer, since none is loaded yet).
+    static func experiments(file path: String) throws -> [Experiments.Definition] {
+        let bytes: [UInt8]
+        do { bytes = try readFileBytes(path: path) } catch { throw ConfigurationError.unreadableFile(path: path, reason: "\(error)") }
+        do throws(RequestError) {
+            guard case .array(let list) = try JSONValue.parse(bytes) else { throw .badRequest("expected an array of experiments") }
+            return try list.enumerated().map { (k, element) throws(RequestError) -> Experiments.Definition in
+                guard case .object(var object) = element, case .string(let name)? = object.removeValue(forKey: "name") else {
+                    throw .badRequest("experiments[\(k)] must be an object with a \"name\"")
+                }
+                return try AdminExperimentRoutes.definition(name: name, object, store: nil)
+            }
+        } catch {
+            throw ConfigurationError.badValue(key: "experiments", .file(path), reason: error.message)
+        }
     }
 
     /// Rebuilds the users' histories from the log (before the server listens), leaving out

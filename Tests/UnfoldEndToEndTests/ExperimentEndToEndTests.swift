@@ -103,4 +103,19 @@ final class ExperimentEndToEndTests: XCTestCase {
         XCTAssertEqual(try call(restarted, "DELETE", "/admin/experiments/ranker").status, 200)
         XCTAssertNil(try call(restarted, "POST", "/v1/recommend", #"{"user":"sim-0","interactions":[{"item":"i0"}]}"#).json?["experiment"])
     }
+
+    func testExperimentsFromTheConfigFile() throws {
+        try #"[{"name":"from-config","arms":[{"name":"only","model":"other"}],"default":true}]"#.write(toFile: path("experiments.json"), atomically: true, encoding: .utf8)
+        let server = try ServerProcess(["--snapshots", path("snapshots"), "--interaction-log", path("state"), "--experiments", path("experiments.json")])
+        XCTAssertTrue(waitUntil(timeout: 20) { server.log.components(separatedBy: "msg=\"model loaded\"").count > 2 }, server.log)
+        let answer = try call(server, "POST", "/v1/recommend", #"{"user":"x","interactions":[{"item":"i0"}]}"#)
+        XCTAssertEqual((answer.json?["experiment"] as? [String: Any])?["name"] as? String, "from-config", answer.text)
+        XCTAssertEqual((answer.json?["model"] as? [String: Any])?["name"] as? String, "other")
+        // A bad file stops the start with the key and the reason.
+        try #"[{"name":"broken","arms":[]}]"#.write(toFile: path("bad.json"), atomically: true, encoding: .utf8)
+        let bad = try runUnfold(["serve", "--port", "0", "--snapshots", path("snapshots"), "--interaction-log", path("state2"), "--experiments", path("bad.json")])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("experiments") && bad.stderr.contains("arms must be an array of 1 to 16 arms"), bad.stderr)
+    }
 }
+

@@ -24,6 +24,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var apiToken = ""
     public var userHistoryMax = 500
     public var attributionWindowSeconds = 3600.0
+    public var experiments = ""
     public var newItemMinUsers = 5
     public var eventTypes: [String: Float] = ["view": 1, "click": 2, "purchase": 5, "dislike": -1]
     public var metricsPublic = false

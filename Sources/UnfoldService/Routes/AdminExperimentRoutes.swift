@@ -34,13 +34,21 @@ struct AdminExperimentRoutes {
 
     private func put(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         let name = request.pathParameters["name"] ?? ""
-        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw .badRequest("an experiment name is 1 to 64 letters, digits, '-', '_' or '.'")
-        }
         if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
             throw .unsupportedMediaType("Content-Type must be application/json, got \(type)")
         }
         guard case .object(let body) = try JSONValue.parse(request.body) else { throw .badRequest("body must be a JSON object with \"arms\"") }
+        let definition = try Self.definition(name: name, body, store: store)
+        try experiments.put(definition)
+        return .json(.ok, describe(definition).text)
+    }
+
+    /// An experiment from its JSON (a PUT body, or an entry of the `experiments` file); with
+    /// a store, every arm's model (and pinned version) must be loaded.
+    static func definition(name: String, _ body: [String: JSONValue], store: ModelStore?) throws(RequestError) -> Experiments.Definition {
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw .badRequest("an experiment name is 1 to 64 letters, digits, '-', '_' or '.'")
+        }
         if let unknown = body.keys.sorted().first(where: { !["arms", "default"].contains($0) }) {
             throw .badRequest("unknown field '\(unknown)'; known fields: arms, default")
         }
@@ -77,18 +85,16 @@ struct AdminExperimentRoutes {
             case .number(let w)? where w > 0 && w <= 1e6: weight = w
             default: throw .badRequest("arms[\(k)].weight must be a number above 0 (at most 1000000)")
             }
-            if let version {
+            if let store, let version {
                 guard store.model(named: model, version: version) != nil else {
                     throw .badRequest("arms[\(k)]: model '\(model)' has no valid version \(version)")
                 }
-            } else if store.model(named: model) == nil {
+            } else if let store, store.model(named: model) == nil {
                 throw .badRequest("arms[\(k)]: no model named '\(model)' is loaded; loaded: \(store.names.joined(separator: ", "))")
             }
             arms.append(.init(name: armName, model: model, version: version, weight: weight))
         }
-        let definition = Experiments.Definition(name: name, arms: arms, isDefault: isDefault, createdAt: Date().timeIntervalSince1970)
-        try experiments.put(definition)
-        return .json(.ok, describe(definition).text)
+        return Experiments.Definition(name: name, arms: arms, isDefault: isDefault, createdAt: Date().timeIntervalSince1970)
     }
 
     /// The definition with each arm's outcome so far: requests, users, hits, the hit rate
