@@ -21,6 +21,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("user-features"), help: "softmax: the users file with the features the model was trained with.") var userFeatures: String?
     @Option(help: "Planted groups (unfold generate --groups-out): adds the folding rate and excess.") var groups: String?
     @Option(help: "Also write every evaluated user's top-k list here, one JSON line per user: {\"user\": …, \"items\": […]}.") var lists: String?
+    @Option(help: "A second snapshot (of the same items' ids where they overlap) to compare on the same users: the paired difference snapshot − compare with its 95% interval.") var compare: String?
 
     func run() throws {
         let file = try cliTry { try Snapshot.open(path: snapshot) }
@@ -39,7 +40,15 @@ struct Evaluate: ParsableCommand {
             features = try cliTry { try SoftmaxDNN.features(usersFile, path: userFeatures, selection: selection, users: trainData.users, dimensions: 1) }.values
         }
         let lists = Evaluation.Lists.served(features: features)
+        let scored = Evaluation.perUser(served, train: trainMatrix, test: testMatrix, k: k, lists: lists, threads: workers)
         var metrics = Evaluation.rank(served, train: trainMatrix, test: testMatrix, k: k, lists: lists, threads: workers).dictionary
+        // A 95% bootstrap interval over users for every per-user mean (coverage is one
+        // number over all lists: none).
+        var intervals: [String: [Double]] = [:]
+        for (name, pick) in Self.perUserMetrics {
+            let (low, high) = Bootstrap.interval(scored.users.map(pick))
+            intervals["\(name)@\(k)"] = [low, high]
+        }
         if let groups {
             let planted = try cliTry { try PlantedGroups.read(path: groups) }
             let userGroups = PlantedGroups.align(planted.users, to: trainData.users.ids)
@@ -58,7 +67,31 @@ struct Evaluate: ParsableCommand {
             }
             do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch { throw ValidationError("cannot write \(path): \(error.localizedDescription)") }
         }
-        let out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics, "popularity": baseline.dictionary]
+        var out: [String: Any] = ["snapshot": snapshot, "k": k, "model": metrics, "intervals": intervals, "popularity": baseline.dictionary,
+                                  "bootstrap": ["resamples": Bootstrap.resamples, "level": 0.95]]
+        if let compare {
+            out["comparison"] = try comparison(scored.users, against: compare, trainData: trainData, testData: testData, workers: workers)
+        }
         print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+    }
+
+    static let perUserMetrics: [(String, @Sendable (Evaluation.UserMetrics) -> Double)] = [("precision", \.precision), ("recall", \.recall), ("ndcg", \.ndcg), ("map", \.ap)]
+
+    /// The paired difference (this snapshot − the other) per metric over the same users, with
+    /// its 95% bootstrap interval; users the other snapshot cannot evaluate are left out of both.
+    func comparison(_ mine: [Evaluation.UserMetrics], against path: String, trainData: Interactions, testData: Interactions, workers: Int) throws -> [String: Any] {
+        let other = try cliTry { try Snapshot.open(path: path) }
+        let served = ServedModel(name: other.model.metadata.name, model: other.model)
+        let itemSpace = IDMap(other.model.items.ids)
+        let trainMatrix = Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false)
+        let testMatrix = Evaluation.matrix(testData, users: trainData.users, items: itemSpace, binary: true)
+        let theirs = Dictionary(uniqueKeysWithValues: Evaluation.perUser(served, train: trainMatrix, test: testMatrix, k: k, threads: workers).users.map { ($0.user, $0) })
+        let paired = mine.compactMap { m in theirs[m.user].map { (m, $0) } }
+        var out: [String: Any] = ["snapshot": path, "users": paired.count]
+        for (name, pick) in Self.perUserMetrics {
+            let d = Bootstrap.pairedDifference(paired.map { pick($0.0) }, paired.map { pick($0.1) })
+            out["\(name)@\(k)"] = ["difference": d.difference, "interval": [d.low, d.high]]
+        }
+        return out
     }
 }

@@ -104,6 +104,18 @@ final class TrainingCommandLineTests: XCTestCase {
         let metrics = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
         XCTAssertEqual((metrics["model"] as? [String: Double])?["ndcg@10"] ?? -1, ndcg, accuracy: 1e-9, "evaluate agrees with the metadata")
         XCTAssertNotNil((metrics["popularity"] as? [String: Double])?["ndcg@10"])
+        // Every per-user metric carries a 95% bootstrap interval around its mean.
+        for name in ["precision@10", "recall@10", "ndcg@10", "map@10"] {
+            let interval = try XCTUnwrap((metrics["intervals"] as? [String: [Double]])?[name], name)
+            let value = try XCTUnwrap((metrics["model"] as? [String: Double])?[name])
+            XCTAssertTrue(interval[0] <= value && value <= interval[1] && interval[0] < interval[1], "\(name): \(value) in \(interval)")
+        }
+        // A snapshot compared with itself differs by exactly nothing.
+        let same = try runUnfold(["evaluate", "--snapshot", snapshot, "--train", work + "/tr.tsv", "--test", work + "/te.tsv", "--compare", snapshot])
+        let comparison = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(same.stdout.utf8)) as? [String: Any])?["comparison"] as? [String: Any])
+        let ndcgDifference = try XCTUnwrap(comparison["ndcg@10"] as? [String: Any])
+        XCTAssertEqual(ndcgDifference["difference"] as? Double, 0)
+        XCTAssertEqual(ndcgDifference["interval"] as? [Double], [0, 0])
 
         let inspect = try runUnfold(["inspect", snapshot])
         XCTAssertEqual(inspect.status, 0)

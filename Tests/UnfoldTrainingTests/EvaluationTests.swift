@@ -47,3 +47,19 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(aligned.rowCount(1), 1)
     }
 }
+
+final class BootstrapTests: XCTestCase {
+    func testIntervalsHoldTheMeanAndNarrowWithMoreUsers() {
+        var rng = SplitMix64(seed: 3)
+        let small = (0..<100).map { _ in rng.nextDouble() }, large = (0..<10_000).map { _ in rng.nextDouble() }
+        let a = Bootstrap.interval(small), b = Bootstrap.interval(large)
+        XCTAssertTrue(a.low < 0.5 && 0.5 < a.high, "\(a)")
+        XCTAssertTrue(b.low < 0.5 && 0.5 < b.high, "\(b)")
+        XCTAssertLessThan(b.high - b.low, (a.high - a.low) / 5, "100x the users, a tenth of the width")
+        // A paired difference of a constant shift is that shift, exactly, whatever the users.
+        let shifted = Bootstrap.pairedDifference(small.map { $0 + 0.25 }, small)
+        XCTAssertEqual(shifted.difference, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(shifted.low, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(shifted.high, 0.25, accuracy: 1e-12)
+    }
+}

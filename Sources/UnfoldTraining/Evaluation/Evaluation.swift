@@ -26,29 +26,43 @@ public enum Evaluation {
     /// the model's items.
     public static func rank(_ model: ServedModel, train: CSRMatrix, test: CSRMatrix, k: Int, lists: Lists = .served(features: nil),
                             threads: Int = defaultThreadCount) -> RankingMetrics {
+        let (values, coverage) = perUser(model, train: train, test: test, k: k, lists: lists, threads: threads)
+        let n = Double(max(values.count, 1))
+        func mean(_ pick: (UserMetrics) -> Double) -> Double { values.reduce(0) { $0 + pick($1) } / n }
+        return RankingMetrics(k: k, users: values.count, precision: mean(\.precision), recall: mean(\.recall), ndcg: mean(\.ndcg), map: mean(\.ap),
+                              coverage: coverage)
+    }
+
+    /// One evaluated user's metrics at k.
+    public struct UserMetrics: Sendable {
+        public var user: Int
+        public var precision: Double
+        public var recall: Double
+        public var ndcg: Double
+        public var ap: Double
+    }
+
+    /// Every user with test items, in user order, and the coverage of all their lists: what
+    /// `rank` averages, and what a bootstrap over users resamples.
+    public static func perUser(_ model: ServedModel, train: CSRMatrix, test: CSRMatrix, k: Int, lists: Lists = .served(features: nil),
+                               threads: Int = defaultThreadCount) -> (users: [UserMetrics], coverage: Double) {
         precondition(train.rows == test.rows && train.cols == test.cols && train.cols == model.itemCount, "train, test and the model must share the id spaces")
         let users = (0..<test.rows).filter { test.rowCount($0) > 0 }
         let workers = max(1, min(threads, users.count))
-        var sums = [[Double]](repeating: [0, 0, 0, 0], count: workers)
+        var values = [[UserMetrics]](repeating: [], count: workers)
         var recommended = [[Bool]](repeating: [Bool](repeating: false, count: train.cols), count: workers)
-        sums.withUnsafeMutableBufferPointer { sumsBuffer in
+        values.withUnsafeMutableBufferPointer { valuesBuffer in
             recommended.withUnsafeMutableBufferPointer { seenBuffer in
                 forEachList(model, users: users, train: train, k: k, lists: lists, workers: workers) { worker, u, list in
                     for item in list { seenBuffer[worker][item] = true }
                     let m = RankingMetrics.user(list, relevant: Set(test.indices[test.rowRange(u)].map(Int.init)), k: k)
-                    sumsBuffer[worker][0] += m.precision
-                    sumsBuffer[worker][1] += m.recall
-                    sumsBuffer[worker][2] += m.ndcg
-                    sumsBuffer[worker][3] += m.ap
+                    valuesBuffer[worker].append(UserMetrics(user: u, precision: m.precision, recall: m.recall, ndcg: m.ndcg, ap: m.ap))
                 }
             }
         }
-        let n = Double(max(users.count, 1))
-        let total = sums.reduce([0, 0, 0, 0]) { zip($0, $1).map { $0 + $1 } }
         var covered = 0
         for item in 0..<train.cols where recommended.contains(where: { $0[item] }) { covered += 1 }
-        return RankingMetrics(k: k, users: users.count, precision: total[0] / n, recall: total[1] / n, ndcg: total[2] / n, map: total[3] / n,
-                              coverage: train.cols > 0 ? Double(covered) / Double(train.cols) : 0)
+        return (values.flatMap { $0 }.sorted { $0.user < $1.user }, train.cols > 0 ? Double(covered) / Double(train.cols) : 0)
     }
 
     /// The top-k list of every user in `users`, spread over `workers` threads (users
