@@ -7,12 +7,7 @@ import Foundation
 @testable import UnfoldData
 
 /// Where the path-based readers get their file: one per process, rewritten per input.
-private let scratch: String = {
-    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    let directory = (base as NSString).appendingPathComponent("unfold-fuzz-interactions-\(getpid())")
-    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return directory
-}()
+private let scratch = fuzzScratch("interactions")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzInteractionReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

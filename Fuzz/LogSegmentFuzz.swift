@@ -7,12 +7,7 @@
 import Foundation
 @testable import UnfoldData
 
-private let scratch: String = {
-    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    let directory = (base as NSString).appendingPathComponent("unfold-fuzz-log-\(getpid())")
-    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return directory
-}()
+private let scratch = fuzzScratch("log")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLogSegment(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -55,7 +50,7 @@ private func withRecomputedChecksums(_ bytes: [UInt8]) -> [UInt8] {
     for (index, line) in lines.enumerated() {
         if line.count > 9, line[line.startIndex + 8] == 0x09 {
             let body = Array(line[(line.startIndex + 9)...])
-            out += Array(String(format: "%08x", InteractionLog.crc(body)).utf8)
+            out += Array(String(format: "%08x", ChecksummedLine.crc(body)).utf8)
             out.append(0x09)
             out += body
         } else {

@@ -8,12 +8,7 @@ import Foundation
 import UnfoldModels
 import UnfoldSnapshot
 
-private let scratch: String = {
-    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    let directory = (base as NSString).appendingPathComponent("unfold-fuzz-snapshot-\(getpid())")
-    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return directory
-}()
+private let scratch = fuzzScratch("snapshot")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSnapshot(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -119,13 +119,13 @@ case "${1:-}" in
     # -enable-testing: the harnesses reach internal entry points (`InteractionLog.decode`).
     module UnfoldData 6 -enable-testing -- $(sources Sources/UnfoldData)
     if [ "$1" = interactions ]; then source=Fuzz/InteractionReaderFuzz.swift; else source=Fuzz/LogSegmentFuzz.swift; fi
-    target "$1" 6 "UnfoldMath UnfoldData" -lz -lcurl -- "$source"
+    target "$1" 6 "UnfoldMath UnfoldData" -lz -lcurl -- "$source" Fuzz/FuzzScratch.swift
     ;;
   snapshot)
     module UnfoldMath 5 -- $(sources Sources/UnfoldMath)
     module UnfoldModels 5 -- $(sources Sources/UnfoldModels)
     module UnfoldSnapshot 6 -- $(sources Sources/UnfoldSnapshot)
-    target snapshot 6 "UnfoldMath UnfoldModels UnfoldSnapshot" -lz -- Fuzz/SnapshotFuzz.swift
+    target snapshot 6 "UnfoldMath UnfoldModels UnfoldSnapshot" -lz -- Fuzz/SnapshotFuzz.swift Fuzz/FuzzScratch.swift
     ;;
   *)
     echo "usage: Fuzz/build.sh http-parser|json|interactions|log-segment|snapshot|recommend-body" >&2

@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 
 /// The durable interaction log: append-only segment files, one record per line,
@@ -200,21 +199,10 @@ public final class InteractionLog: @unchecked Sendable {
             Glibc.close(fd)
             do { try openSegment(segmentIndex + 1) } catch { return "\(error)" }
         }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return "write failed: \(String(cString: strerror(errno)))"
-            }
-            written += n
-        }
+        if let failure = writeAll(bytes, to: fd) { return failure }
         segmentSize += bytes.count
         let syncStart = DispatchTime.now().uptimeNanoseconds
-        while fdatasync(fd) != 0 {
-            if errno == EINTR { continue }  // interrupted by a signal: the sync must still happen
-            return "fdatasync failed: \(String(cString: strerror(errno)))"
-        }
+        if let failure = syncData(fd) { return failure }
         syncNanoseconds = DispatchTime.now().uptimeNanoseconds - syncStart
         return nil
     }
@@ -244,38 +232,16 @@ public final class InteractionLog: @unchecked Sendable {
     static func encode(_ r: Record) -> [UInt8] {
         let weight = r.weight == r.weight.rounded() && abs(r.weight) < 1e7 ? String(Int(r.weight)) : String(r.weight)
         let timestamp = r.timestamp == r.timestamp.rounded() && abs(r.timestamp) < 1e15 ? String(Int64(r.timestamp)) : String(r.timestamp)
-        let body = Array("\(r.user)\t\(r.item)\t\(weight)\t\(timestamp)\(r.type.map { "\t" + $0 } ?? "")".utf8)
-        var line = Array(String(format: "%08x", crc(body)).utf8)
-        line.append(0x09)
-        line += body
-        line.append(0x0A)
-        return line
+        return ChecksummedLine.encode(Array("\(r.user)\t\(r.item)\t\(weight)\t\(timestamp)\(r.type.map { "\t" + $0 } ?? "")".utf8))
     }
 
-    public static func crc(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { UInt32(crc32(0, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
-    }
 
     /// Parses one line (without LF); nil when it is torn, its checksum is wrong, or it holds
     /// a record `append` would refuse (a matching CRC proves only that the bytes are the ones
     /// written, not who wrote them).
     static func decode(_ line: ArraySlice<UInt8>) -> Record? {
-        guard line.count > 9, line[line.startIndex + 8] == 0x09 else { return nil }
-        return line.withUnsafeBufferPointer { p -> Record? in
-            var stored: UInt32 = 0
-            for k in 0..<8 {
-                let b = p[k]
-                let digit: UInt8
-                switch b {
-                case 0x30...0x39: digit = b - 0x30
-                case 0x61...0x66: digit = b - 0x61 + 10
-                case 0x41...0x46: digit = b - 0x41 + 10
-                default: return nil
-                }
-                stored = stored << 4 | UInt32(digit)
-            }
-            let body = UnsafeBufferPointer(rebasing: p[9...])
-            guard stored == UInt32(crc32(0, body.baseAddress, uInt(body.count))) else { return nil }
+        guard let checked = ChecksummedLine.body(line) else { return nil }
+        return checked.withUnsafeBufferPointer { body -> Record? in
             // Up to five tab-separated fields, found without building arrays of them.
             var ends = (0, 0, 0, 0, 0), count = 0
             for k in 0...body.count where k == body.count || body[k] == 0x09 {

@@ -44,11 +44,7 @@ public final class UserTombstones: @unchecked Sendable {  // `erased` and the fi
 
     /// Records an erasure and returns once it is on disk.
     public func erase(_ user: String, at position: InteractionLog.Position, time: Double = Date().timeIntervalSince1970) throws(InteractionLog.LogError) {
-        let body = Array("\(user)\t\(position.segment)\t\(position.offset)\t\(Int64(time))".utf8)
-        var line = Array(String(format: "%08x", InteractionLog.crc(body)).utf8)
-        line.append(0x09)
-        line += body
-        line.append(0x0A)
+        let line = ChecksummedLine.encode(Array("\(user)\t\(position.segment)\t\(position.offset)\t\(Int64(time))".utf8))
         lock.lock()
         defer { lock.unlock() }
         if let failure = appendDurably(line, to: fd) { throw .io("\(path): \(failure)") }
@@ -62,11 +58,8 @@ public final class UserTombstones: @unchecked Sendable {  // `erased` and the fi
         var erased: [String: InteractionLog.Position] = [:]
         var start = 0, good = 0
         while start < bytes.count, let end = bytes[start...].firstIndex(of: 0x0A) {
-            let line = bytes[start..<end]
-            guard line.count > 9, line[start + 8] == 0x09,
-                  let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16),
-                  stored == InteractionLog.crc(Array(line[(start + 9)...])) else { break }
-            let fields = line[(start + 9)...].split(separator: 0x09, omittingEmptySubsequences: false)
+            guard let body = ChecksummedLine.body(bytes[start..<end]) else { break }
+            let fields = body.split(separator: 0x09, omittingEmptySubsequences: false)
             guard fields.count == 4, let user = String(validating: fields[0], as: UTF8.self), !user.isEmpty,
                   let segment = Int(String(decoding: fields[1], as: UTF8.self)),
                   let offset = Int(String(decoding: fields[2], as: UTF8.self)) else { break }

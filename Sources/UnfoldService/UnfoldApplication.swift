@@ -181,15 +181,12 @@ public final class UnfoldApplication: Sendable {
             if store.loadNewest() == 0 {
                 logger.warning("no valid snapshot found; /readyz answers 503 until one is loaded", metadata: ["snapshots": .string(store.directory)])
             }
-            // Items newer than the loaded models, from what the log already holds (live
+            // Items newer than the loaded models, from the histories the start rebuilt (live
             // ingest counts the rest; a user counts once either way).
             let models = store.all
             if !models.isEmpty, self.newItems.minUsers > 0 {
-                let end = self.interactionLog.end, erased = self.tombstones.all
-                _ = try? InteractionLog.scan(directory: self.interactionLog.directory) { record, position in
-                    guard position < end, !(erased[record.user].map { position < $0 } ?? false) else { return }
-                    self.newItems.observe([record]) { item in models.contains { $0.index(of: item) == nil } }
-                }
+                let unknown = { (item: String) in models.contains { $0.index(of: item) == nil } }
+                self.newItems.observe(self.histories.records(where: unknown), unknown: unknown)
             }
             store.startWatching(pollInterval: poll)
         }

@@ -137,7 +137,7 @@ final class InteractionLogTests: XCTestCase {
     /// (found by the log-segment fuzzer, Fuzz/regressions/log-segment/checksummed-records-append-refuses).
     func testDecodeRefusesWhatAppendRefusesEvenWithAMatchingChecksum() {
         func line(_ body: [UInt8]) -> ArraySlice<UInt8> {
-            ArraySlice(Array(String(format: "%08x", InteractionLog.crc(body)).utf8) + [0x09] + body)
+            ArraySlice(Array(String(format: "%08x", ChecksummedLine.crc(body)).utf8) + [0x09] + body)
         }
         XCTAssertEqual(InteractionLog.decode(line(Array("u1\ti1\t1\t1700000000".utf8))),
                        InteractionLog.Record(user: "u1", item: "i1", weight: 1, timestamp: 1_700_000_000))

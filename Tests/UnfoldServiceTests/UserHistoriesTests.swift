@@ -17,8 +17,8 @@ final class UserHistoriesTests: XCTestCase {
         XCTAssertEqual(u.lastSeen, 104)
         XCTAssertEqual(histories.counts.users, 2)
         XCTAssertEqual(histories.counts.events, 4)
-        XCTAssertTrue(histories.remove("u"))
-        XCTAssertFalse(histories.remove("u"))
+        XCTAssertTrue(histories.remove("u") != nil)
+        XCTAssertFalse(histories.remove("u") != nil)
         XCTAssertNil(histories.history(of: "u"))
         XCTAssertEqual(histories.counts.events, 1)
     }

@@ -24,12 +24,7 @@ struct CatalogueRoutes {
 
     /// The path's item id, held to the ingest rules.
     private func itemID(_ request: HTTPRequest) throws(RequestError) -> String {
-        let id = request.pathParameters["id"] ?? ""
-        if id.unicodeScalars.count > IngestRoutes.maxIDCharacters {
-            throw .badRequest("item id is longer than \(IngestRoutes.maxIDCharacters) characters")
-        }
-        if let reason = InteractionLog.problem(with: .init(user: "-", item: id, weight: 0, timestamp: 0)) { throw .badRequest(reason) }
-        return id
+        try IngestRoutes.pathID(request, "item")
     }
 
     private func write(_ request: HTTPRequest, replacing: Bool) throws(RequestError) -> HTTPResponse {

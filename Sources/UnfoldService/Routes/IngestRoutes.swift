@@ -21,6 +21,16 @@ struct IngestRoutes {
     /// Called with the number of records each acknowledged batch added.
     let onAccepted: @Sendable (Int) -> Void
 
+    /// A `{id}` path parameter held to the rules a record's `kind` ("user" or "item") is: at
+    /// most `maxIDCharacters`, and what the log takes.
+    static func pathID(_ request: HTTPRequest, _ kind: String) throws(RequestError) -> String {
+        let id = request.pathParameters["id"] ?? ""
+        if id.unicodeScalars.count > maxIDCharacters { throw .badRequest("\(kind) id is longer than \(maxIDCharacters) characters") }
+        let probe = kind == "user" ? InteractionLog.Record(user: id, item: "-", weight: 0, timestamp: 0) : InteractionLog.Record(user: "-", item: id, weight: 0, timestamp: 0)
+        if let reason = InteractionLog.problem(with: probe) { throw .badRequest(reason) }
+        return id
+    }
+
     func register(on router: HTTPRouter) {
         router.add("POST", "/v1/interactions") { request in
             do throws(RequestError) {

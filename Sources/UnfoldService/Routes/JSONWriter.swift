@@ -15,25 +15,19 @@ struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
-    mutating func open() {
+    mutating func open() { open(UInt8(ascii: "{")) }
+    mutating func close() { close(UInt8(ascii: "}")) }
+    mutating func openArray() { open(UInt8(ascii: "[")) }
+    mutating func closeArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8) {
         separator()
-        bytes.append(UInt8(ascii: "{"))
+        bytes.append(bracket)
         needsComma.append(false)
     }
 
-    mutating func close() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma.removeLast()
-    }
-
-    mutating func openArray() {
-        separator()
-        bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
-    }
-
-    mutating func closeArray() {
-        bytes.append(UInt8(ascii: "]"))
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
         needsComma.removeLast()
     }
 
@@ -45,9 +39,12 @@ struct JSONWriter {
         needsComma[needsComma.count - 1] = false
     }
 
-    mutating func raw(_ text: String) {
+    mutating func raw(_ text: String) { raw(bytes: Array(text.utf8)) }
+
+    /// JSON text already written elsewhere (a list of items).
+    mutating func raw(bytes text: [UInt8]) {
         separator()
-        bytes.append(contentsOf: text.utf8)
+        bytes.append(contentsOf: text)
     }
 
     mutating func field(_ name: String, string value: String) {

@@ -55,7 +55,7 @@ extension RecommendRoutes {
         }
         list.append(UInt8(ascii: "]"))
         json.key("items")
-        json.raw(String(decoding: list, as: UTF8.self))
+        json.raw(bytes: list)
     }
 
     /// Cosine neighbours of a table item among the new items, or of a new item among both.

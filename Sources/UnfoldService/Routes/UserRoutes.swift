@@ -27,12 +27,7 @@ struct UserRoutes {
 
     /// The path's user id, held to the ingest rules (what a stored user can be).
     private func userID(_ request: HTTPRequest) throws(RequestError) -> String {
-        let id = request.pathParameters["id"] ?? ""
-        if id.unicodeScalars.count > IngestRoutes.maxIDCharacters {
-            throw .badRequest("user id is longer than \(IngestRoutes.maxIDCharacters) characters")
-        }
-        if let reason = InteractionLog.problem(with: .init(user: id, item: "-", weight: 0, timestamp: 0)) { throw .badRequest(reason) }
-        return id
+        try IngestRoutes.pathID(request, "user")
     }
 
     private func user(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
@@ -71,8 +66,7 @@ struct UserRoutes {
         } catch {
             throw .unavailable("the erasure cannot be written: \(error)")
         }
-        let forgotten = histories.history(of: id)?.events.count ?? 0
-        histories.remove(id)
+        let forgotten = histories.remove(id) ?? 0
         var json = JSONWriter()
         json.open()
         json.field("id", string: id)

@@ -71,19 +71,11 @@ final class ItemCatalogue: @unchecked Sendable {  // `entries`, the file and the
     }
 
     static func encode(_ id: String, _ entry: ItemEntry) -> [UInt8] {
-        let body = JSONValue.object(["id": .string(id), "entry": .object(entry.json)]).text
-        var line = Array(String(format: "%08x", InteractionLog.crc(body)).utf8)
-        line.append(0x09)
-        line += body
-        line.append(0x0A)
-        return line
+        ChecksummedLine.encode(JSONValue.object(["id": .string(id), "entry": .object(entry.json)]).text)
     }
 
     static func decode(_ line: ArraySlice<UInt8>) -> (String, ItemEntry)? {
-        guard line.count > 9, line[line.startIndex + 8] == 0x09,
-              let stored = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16) else { return nil }
-        let body = Array(line[(line.startIndex + 9)...])
-        guard stored == InteractionLog.crc(body), case .object(let object)? = try? JSONValue.parse(body),
+        guard let body = ChecksummedLine.body(line), case .object(let object)? = try? JSONValue.parse(Array(body)),
               case .string(let id)? = object["id"], case .object(let fields)? = object["entry"], let entry = ItemEntry(json: fields) else { return nil }
         return (id, entry)
     }

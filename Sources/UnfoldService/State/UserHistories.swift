@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldData
 import UnfoldServing
 
 /// What the server remembers of each user between retrains: the latest `capacity` events
@@ -219,15 +220,35 @@ final class UserHistories: @unchecked Sendable {  // every field is guarded by a
         return posted
     }
 
-    /// Forgets a user; false when there was nothing to forget.
+    /// Forgets a user; returns the events forgotten (nil for a user with none stored).
     @discardableResult
-    func remove(_ user: String) -> Bool {
+    func remove(_ user: String) -> Int? {
         let shard = shard(user)
         shard.lock.lock()
         defer { shard.lock.unlock() }
-        guard let state = shard.users.removeValue(forKey: user) else { return false }
+        guard let state = shard.users.removeValue(forKey: user) else { return nil }
         shard.events -= state.ring.count
-        return true
+        return state.ring.count
+    }
+
+    /// Every stored event whose item `wanted` selects, as records (user, item, weight, time),
+    /// shard by shard: what the histories know without reading the log again.
+    func records(where wanted: (String) -> Bool) -> [InteractionLog.Record] {
+        let ids = internLock.withLock { itemIDs }
+        var selected = [Bool?](repeating: nil, count: ids.count)
+        var out: [InteractionLog.Record] = []
+        for shard in shards {
+            shard.lock.lock()
+            for (user, state) in shard.users {
+                for event in state.ring {
+                    let n = Int(event.item)
+                    if selected[n] == nil { selected[n] = wanted(ids[n]) }
+                    if selected[n]! { out.append(.init(user: user, item: ids[n], weight: event.weight, timestamp: event.timestamp)) }
+                }
+            }
+            shard.lock.unlock()
+        }
+        return out
     }
 
     /// Users remembered and events stored, for `/metrics`.
