@@ -44,8 +44,7 @@ model: data
 	  echo "model: using the snapshots in $(SNAPSHOTS)/"; \
 	else \
 	  items=""; [ -f data/current/ml-100k.item ] && items="--items data/current/ml-100k.item"; \
-	  $(BIN_RELEASE) train --model wals --data data/current/train.tsv --test data/current/test.tsv $$items --out $(SNAPSHOTS) \
-	    --factors 64 --iterations 15 --regularization 0.01 --alpha 1 > /dev/null; \
+	  $(BIN_RELEASE) train --model wals --data data/current/train.tsv --test data/current/test.tsv $$items --out $(SNAPSHOTS) > /dev/null; \
 	fi
 
 ## run: build, fetch data, train a first model if none exists, serve on $(HOST):$(PORT)
@@ -107,6 +106,10 @@ bench-serve: model
 ## bench-costs: metrics on vs off and request logs info vs warning, one build, alternating
 bench-costs: model
 	bash bench/costs.sh
+
+## bench-quality: every model with its defaults, trained, served and scored through POST /v1/recommend
+bench-quality: data
+	@PY=$$(bash bench/venv.sh) && $$PY bench/quality.py
 
 ## bench-users: user recommend vs stateless, ingest events/s, the history rebuild of 10M events
 bench-users: model

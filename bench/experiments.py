@@ -60,8 +60,8 @@ def planted(quick):
         base = ["--factors", factors, "--seed", "42"]
         sgd = base + ["--model", "mf-sgd", "--epochs", epochs]
         models = [
-            ("wals w0=0", base + ["--model", "wals", "--unobserved-weight", "0", "--regularization", "0.1"]),
-            ("wals w0=1", base + ["--model", "wals", "--unobserved-weight", "1", "--regularization", "0.1"]),
+            ("wals w0=0", base + ["--model", "wals", "--unobserved-weight", "0", "--regularization", "0.1", "--regularization-mode", "constant", "--alpha", "1", "--recency-boost", "0"]),
+            ("wals w0=1", base + ["--model", "wals", "--unobserved-weight", "1", "--regularization", "0.1", "--regularization-mode", "constant", "--alpha", "1", "--recency-boost", "0"]),
             ("mf-sgd positives only", sgd + ["--loss", "bce", "--sampler", "none"]),
             ("mf-sgd positives only + gravity 0.5", sgd + ["--loss", "bce", "--sampler", "none", "--gravity", "0.5"]),
             ("mf-sgd bpr uniform", sgd + ["--loss", "bpr", "--sampler", "uniform"]),
@@ -86,8 +86,11 @@ def movielens(quick, python):
     dnn = ["--model", "softmax", "--factors", "64", "--epochs", "10" if quick else "20", "--regularization", "0"]
     features = ["--user-features", f"{ML}/ml-100k.user", "--features", "age:numeric,gender,occupation"]
     models = [
-        ("wals (bench defaults)", ["--model", "wals", "--factors", "64", "--iterations", "15", "--regularization", "0.01", "--alpha", "1"]),
-        ("wals (tuned on validation)", ["--model", "wals", "--factors", "64", "--iterations", "15", "--regularization", "10", "--alpha", "1", "--unobserved-weight", "1"]),
+        ("wals (defaults)", ["--model", "wals"]),
+        ("wals (implicit's objective)", ["--model", "wals", "--factors", "64", "--iterations", "15", "--regularization", "0.01", "--alpha", "1", "--regularization-mode", "constant",
+                                         "--unobserved-weight", "1", "--recency-boost", "0"]),
+        ("wals (tuned on validation)", ["--model", "wals", "--factors", "64", "--iterations", "15", "--regularization", "10", "--alpha", "1", "--unobserved-weight", "1",
+                                        "--regularization-mode", "constant", "--recency-boost", "0"]),
         ("mf-sgd bpr uniform", sgd + ["--loss", "bpr", "--sampler", "uniform"]),
         ("mf-sgd bpr popularity", sgd + ["--loss", "bpr", "--sampler", "popularity"]),
         ("mf-sgd bpr hard", sgd + ["--loss", "bpr", "--sampler", "hard"]),
@@ -99,7 +102,9 @@ def movielens(quick, python):
         ("softmax dnn", dnn),
         ("softmax dnn + user features", dnn + features),
     ]
-    rows = [{**train("ml/" + name.split(" (")[0].replace(" ", "_") + ("_tuned" if "tuned" in name else ""), tr, te, extra), "name": name}
+    def slug(name):
+        return "".join(c if c.isalnum() else "_" for c in name).strip("_")
+    rows = [{**train("ml/" + slug(name), tr, te, extra), "name": name}
             for name, extra in models]
     peers = []
     for mode, key, label, flags in [("quality", "implicit_als", "implicit ALS", ["--factors", "64", "--iterations", "15", "--regularization", "0.01", "--alpha", "1"]),

@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 
 SECTIONS = {1: "item-ids", 2: "item-table", 3: "item-norms", 4: "fold-in", 5: "popularity",
-            6: "neighbours", 7: "metadata", 8: "item-attributes", 9: "tower"}
+            6: "neighbours", 7: "metadata", 8: "item-attributes", 9: "tower", 10: "fold-in-recency"}
 
 
 def read_snapshot(path):
@@ -42,21 +42,27 @@ def read_snapshot(path):
         alpha, w0, lam = struct.unpack_from("<3f", fold, 0)
         # The Gram term, then (optionally) the users' Gram for item fold-in.
         gram = np.frombuffer(fold, dtype="<f4", offset=16, count=d * d).reshape(d, d)
+    # Optional: the recency weighting of a query's confidences (kappa, half-life h).
+    recency = struct.unpack_from("<2f", sections["fold-in-recency"], 0) if "fold-in-recency" in sections else (0.0, 1.0)
     return {
         "kind": kind, "version": model_version, "dimensions": d, "ids": ids, "items": table,
-        "alpha": alpha, "unobserved_weight": w0, "regularization": lam, "gram": gram,
+        "alpha": alpha, "unobserved_weight": w0, "regularization": lam, "gram": gram, "recency": recency,
         "popularity": np.frombuffer(sections["popularity"], dtype="<f4"),
         "metadata": json.loads(sections["metadata"]),
     }
 
 
-def fold_in(snapshot, item_indices, weights):
-    """(w0 VᵀV + λI + Σ (c − w0) v vᵀ) q = Σ c v with c = 1 + α r, in float64."""
+def fold_in(snapshot, item_indices, weights, ranks=None):
+    """(w0 VᵀV + λI + Σ (c − w0) v vᵀ) q = Σ c v with c = (1 + α r)(1 + κ 2^(−a/h)), in float64;
+    a (`ranks`) counts the items seen after each one (0: the newest; default: the order given)."""
     V = snapshot["items"].astype(np.float64)
     A = snapshot["gram"].astype(np.float64).copy()
     b = np.zeros(V.shape[1])
-    for i, r in zip(item_indices, weights):
-        c = 1.0 + snapshot["alpha"] * r
+    kappa, half_life = snapshot["recency"]
+    if ranks is None:
+        ranks = range(len(item_indices) - 1, -1, -1)
+    for i, r, a in zip(item_indices, weights, ranks):
+        c = (1.0 + snapshot["alpha"] * r) * (1.0 + kappa * 2.0 ** (-a / half_life))
         v = V[i]
         A += (c - snapshot["unobserved_weight"]) * np.outer(v, v)
         b += c * v

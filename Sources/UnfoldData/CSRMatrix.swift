@@ -6,6 +6,10 @@ public struct CSRMatrix: Sendable, Equatable {
     public var indptr: [Int]
     public var indices: [Int32]
     public var values: [Float]
+    /// Per entry, when its row last touched it: the position of the latest merged record
+    /// among its row's records in time order (by timestamp, then input order). Kept by
+    /// matrices built with `order: true`, for encoders that weigh recent items more.
+    public var latest: [Int32]?
 
     public var nonZeroCount: Int { indices.count }
 
@@ -17,42 +21,66 @@ public struct CSRMatrix: Sendable, Equatable {
         self.values = values
     }
 
-    /// Builds from coordinates; duplicate (row, col) entries are summed.
-    public init(rows: Int, cols: Int, rowIndex: [Int32], colIndex: [Int32], values: [Float]) {
+    /// Builds from coordinates; duplicate (row, col) entries are summed. With `order`, each
+    /// entry also keeps when its row last touched it (`latest`), the records' time order
+    /// taken from `timestamps` when given, else from the input order.
+    public init(rows: Int, cols: Int, rowIndex: [Int32], colIndex: [Int32], values: [Float], order: Bool = false, timestamps: [Double]? = nil) {
         precondition(rowIndex.count == colIndex.count && colIndex.count == values.count)
         let counts = Self.rowStarts(of: rowIndex, rows: rows)
         var cursor = counts
         var cols0 = [Int32](repeating: 0, count: rowIndex.count)
         var vals0 = [Float](repeating: 0, count: rowIndex.count)
+        var time0 = [Double](repeating: 0, count: timestamps == nil ? 0 : rowIndex.count)
         for k in 0..<rowIndex.count {
             let r = Int(rowIndex[k])
             cols0[cursor[r]] = colIndex[k]
             vals0[cursor[r]] = values[k]
+            if let timestamps { time0[cursor[r]] = timestamps[k] }
             cursor[r] += 1
+        }
+        // Each record's position in its row's time order (grouping kept the input order).
+        var event0: [Int32] = []
+        if order {
+            event0 = [Int32](repeating: 0, count: rowIndex.count)
+            var byTime: [Int] = []
+            for r in 0..<rows {
+                let start = counts[r], end = counts[r + 1]
+                byTime = Array(start..<end)
+                if timestamps != nil { byTime.sort { time0[$0] < time0[$1] || (time0[$0] == time0[$1] && $0 < $1) } }
+                for (position, k) in byTime.enumerated() { event0[k] = Int32(position) }
+            }
         }
         // Sort each row by column and merge duplicates.
         var indptr = [Int](repeating: 0, count: rows + 1)
         var indices: [Int32] = []
         var merged: [Float] = []
+        var latest: [Int32] = []
         indices.reserveCapacity(cols0.count)
         merged.reserveCapacity(cols0.count)
-        var order: [Int] = []
+        if order { latest.reserveCapacity(cols0.count) }
+        var byColumn: [Int] = []
         for r in 0..<rows {
             let start = counts[r], end = counts[r + 1]
-            order = Array(start..<end)
-            order.sort { cols0[$0] < cols0[$1] }
-            for k in order {
+            byColumn = Array(start..<end)
+            byColumn.sort { cols0[$0] < cols0[$1] }
+            for k in byColumn {
                 if let last = indices.last, indices.count > indptr[r], last == cols0[k] {
                     merged[merged.count - 1] += vals0[k]
+                    if order { latest[latest.count - 1] = max(latest[latest.count - 1], event0[k]) }
                 } else {
                     indices.append(cols0[k])
                     merged.append(vals0[k])
+                    if order { latest.append(event0[k]) }
                 }
             }
             indptr[r + 1] = indices.count
         }
         self.init(rows: rows, cols: cols, indptr: indptr, indices: indices, values: merged)
+        if order { self.latest = latest }
     }
+
+    /// The latest-event numbers of row r's entries (nil without `latest`).
+    @inlinable public func rowLatest(_ r: Int) -> [Int32]? { latest.map { Array($0[rowRange(r)]) } }
 
     @inlinable public func rowRange(_ r: Int) -> Range<Int> { indptr[r]..<indptr[r + 1] }
 

@@ -32,7 +32,7 @@ public struct Interactions: Sendable, Equatable {
 
     /// users × items, duplicate pairs summed.
     public func userItemMatrix() -> CSRMatrix {
-        CSRMatrix(rows: users.count, cols: items.count, rowIndex: userIndex, colIndex: itemIndex, values: weights)
+        CSRMatrix(rows: users.count, cols: items.count, rowIndex: userIndex, colIndex: itemIndex, values: weights, order: true, timestamps: timestamps)
     }
 
     /// How many interactions each item has (after nothing is merged: raw counts); a dislike

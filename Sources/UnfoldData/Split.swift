@@ -5,10 +5,17 @@ import UnfoldMath
 public enum SplitMethod: Sendable, Equatable {
     /// Each interaction goes to test with probability `testFraction`.
     case random(testFraction: Double, seed: UInt64)
-    /// Per user, the latest `testFraction` of their interactions by timestamp (at least one stays in train).
+    /// Per user, the latest ⌊`testFraction` · n⌋ of their n interactions by timestamp, at least
+    /// one (and at least one stays in train).
     case temporal(testFraction: Double)
     /// Per user with more than k interactions, the last k by timestamp (random k without timestamps).
     case leaveKOut(k: Int, seed: UInt64)
+    /// Whole users: a seeded random `testFraction` of the users with all their interactions
+    /// (the held-out users of the strong-generalization protocol).
+    case users(testFraction: Double, seed: UInt64)
+    /// Per user, a seeded random ⌊`testFraction` · n⌋ of their n interactions, at least one
+    /// (and at least one kept): the fold-in / scored halves of a held-out user.
+    case randomPerUser(testFraction: Double, seed: UInt64)
 }
 
 public enum Splitter {
@@ -29,9 +36,28 @@ public enum Splitter {
             guard fraction > 0 && fraction < 1 else { throw .invalidArgument("test fraction must be between 0 and 1, got \(fraction)") }
             guard data.timestamps != nil else { throw .invalidArgument("a temporal split needs timestamps; the data has none") }
             for (_, rows) in byUser(data, seed: nil) {
-                let held = min(rows.count - 1, Int((Double(rows.count) * fraction).rounded()))
+                let held = min(rows.count - 1, max(1, Int((Double(rows.count) * fraction).rounded(.down))))
                 for (position, k) in rows.enumerated() {
                     if position >= rows.count - held { copy(k, into: &test) } else { copy(k, into: &train) }
+                }
+            }
+        case .users(let fraction, let seed):
+            guard fraction > 0 && fraction < 1 else { throw .invalidArgument("test fraction must be between 0 and 1, got \(fraction)") }
+            var present = [Bool](repeating: false, count: data.users.count)
+            for k in 0..<data.count { present[Int(data.userIndex[k])] = true }
+            var users = (0..<data.users.count).filter { present[$0] }
+            var rng = SplitMix64(seed: seed)
+            users.shuffle(using: &rng)
+            let held = Set(users.prefix(Int((Double(users.count) * fraction).rounded())))
+            for k in 0..<data.count {
+                if held.contains(Int(data.userIndex[k])) { copy(k, into: &test) } else { copy(k, into: &train) }
+            }
+        case .randomPerUser(let fraction, let seed):
+            guard fraction > 0 && fraction < 1 else { throw .invalidArgument("test fraction must be between 0 and 1, got \(fraction)") }
+            for (_, rows) in byUser(data, seed: seed) {
+                let held = min(rows.count - 1, max(1, Int((Double(rows.count) * fraction).rounded(.down))))
+                for (position, k) in rows.enumerated() {
+                    if position < held { copy(k, into: &test) } else { copy(k, into: &train) }
                 }
             }
         case .leaveKOut(let k, let seed):

@@ -21,6 +21,8 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     /// How it was trained: the spec the trainer ran (absent in snapshots written before
     /// specs existed, and in imported models).
     public var recipe: TrainingSpec?
+    /// The hyperparameter search that chose the recipe's parameters (`--tune`), if any.
+    public var tuning: TuningRecord?
 
     public struct DataSummary: Sendable, Codable, Equatable {
         public var source: String
@@ -75,6 +77,7 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         // Snapshots written before per-epoch records existed have none.
         epochs = try c.decodeIfPresent([EpochRecord].self, forKey: .epochs) ?? []
         recipe = try c.decodeIfPresent(TrainingSpec.self, forKey: .recipe)
+        tuning = try c.decodeIfPresent(TuningRecord.self, forKey: .tuning)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -85,6 +88,6 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         case itemSpectrum = "item_spectrum"
         case trainingSeconds = "training_seconds"
         case lossHistory = "loss_history"
-        case epochs, recipe
+        case epochs, recipe, tuning
     }
 }

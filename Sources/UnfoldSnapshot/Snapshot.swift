@@ -127,6 +127,14 @@ public final class Snapshot: Sendable {
             foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g)
             if f.count == 16 + 2 * d * d * 4 { foldIn!.userGram = Array(try floats(.foldIn, f, from: 16 + d * d * 4, count: d * d)) }
         }
+        if let recency = sections[.foldInRecency] {
+            guard foldIn != nil else { throw .badSection("a fold-in-recency section needs a fold-in section") }
+            guard recency.count == 8 else { throw .inconsistent("fold-in-recency is \(recency.count) bytes, expected 8") }
+            let values = try floats(.foldInRecency, recency, from: 0, count: 2)
+            guard values[0] > 0, values[1] > 0 else { throw .inconsistent("fold-in-recency needs κ > 0 and a half-life > 0, got \(values[0]) and \(values[1])") }
+            foldIn!.recencyBoost = values[0]
+            foldIn!.recencyHalfLife = values[1]
+        }
         if let t = sections[.tower] {
             tower = try Self.readTower(t, items: n, dimensions: d, owner: mapping)
         }

@@ -21,6 +21,7 @@ public enum SnapshotFormat {
         case metadata = 7
         case itemAttributes = 8
         case tower = 9
+        case foldInRecency = 10
 
         public var description: String {
             switch self {
@@ -33,6 +34,7 @@ public enum SnapshotFormat {
             case .metadata: return "metadata"
             case .itemAttributes: return "item-attributes"
             case .tower: return "tower"
+            case .foldInRecency: return "fold-in-recency"
             }
         }
     }

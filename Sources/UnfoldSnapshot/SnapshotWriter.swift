@@ -56,6 +56,13 @@ public enum SnapshotWriter {
             // Optional: the users' Gram for item fold-in (a section of 16 + 2·d²·4 bytes).
             if let userGram = foldIn.userGram { f.f32s(userGram) }
             payloads.append((.foldIn, f.bytes))
+            // Optional: the recency weighting of the query's confidences (κ, h).
+            if foldIn.recencyBoost > 0 {
+                var recency = ByteWriter()
+                recency.f32(foldIn.recencyBoost)
+                recency.f32(foldIn.recencyHalfLife)
+                payloads.append((.foldInRecency, recency.bytes))
+            }
         case .tower(let tower):
             // u32 length of a JSON header (shapes and the feature schema), the JSON, zero
             // padding to 4 bytes, then the parameters in `TowerLayout` order and the item biases.

@@ -13,7 +13,10 @@ import UnfoldTraining
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a snapshot on held-out interactions (JSON on stdout).")
 
+    enum EvaluationProtocol: String, ExpressibleByArgument, CaseIterable { case weak, strong }
+
     @Option(help: "Snapshot file.") var snapshot: String
+    @Option(help: "weak: precision/recall/NDCG/MAP at k of the train users' held-out items; strong (Liang et al. 2018): users the model never trained on, --train their fold-in part, --test the rest, Recall@20, Recall@50 and NDCG@100.") var `protocol`: EvaluationProtocol = .weak
     @Option(help: "The training interactions (each test user's query is encoded from them).") var train: String
     @Option(help: "Held-out interactions.") var test: String
     @Option(help: "Cut-off k.") var k = 10
@@ -40,6 +43,10 @@ struct Evaluate: ParsableCommand {
             features = try cliTry { try SoftmaxDNN.features(usersFile, path: userFeatures, selection: selection, users: trainData.users, dimensions: 1) }.values
         }
         let lists = Evaluation.Lists.served(features: features)
+        if `protocol` == .strong {
+            try strong(served, foldIn: trainMatrix, heldOut: testMatrix, trainData: trainData, testData: testData, lists: lists, workers: workers)
+            return
+        }
         let scored = Evaluation.perUser(served, train: trainMatrix, test: testMatrix, k: k, lists: lists, threads: workers)
         var metrics = Evaluation.rank(served, train: trainMatrix, test: testMatrix, k: k, lists: lists, threads: workers).dictionary
         // A 95% bootstrap interval over users for every per-user mean (coverage is one
@@ -71,6 +78,36 @@ struct Evaluate: ParsableCommand {
                                   "bootstrap": ["resamples": Bootstrap.resamples, "level": 0.95]]
         if let compare {
             out["comparison"] = try comparison(scored.users, against: compare, trainData: trainData, testData: testData, workers: workers)
+        }
+        print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+    }
+
+    /// The strong-generalization report: Liang et al.'s metrics with intervals, the popularity
+    /// baseline, and with --compare the paired difference.
+    func strong(_ served: ServedModel, foldIn: CSRMatrix, heldOut: CSRMatrix, trainData: Interactions, testData: Interactions, lists: Evaluation.Lists, workers: Int) throws {
+        let scored = StrongGeneralization.perUser(served, foldIn: foldIn, heldOut: heldOut, lists: lists, threads: workers)
+        var intervals: [String: [Double]] = [:]
+        for (name, pick) in StrongGeneralization.metrics {
+            let (low, high) = Bootstrap.interval(scored.map(pick))
+            intervals[name] = [low, high]
+        }
+        let popularity = StrongGeneralization.perUser(served, foldIn: foldIn, heldOut: heldOut, lists: .popularity, threads: workers)
+        var out: [String: Any] = ["snapshot": snapshot, "protocol": "strong", "model": StrongGeneralization.means(scored), "intervals": intervals,
+                                  "popularity": StrongGeneralization.means(popularity), "bootstrap": ["resamples": Bootstrap.resamples, "level": 0.95]]
+        if let compare {
+            let other = try cliTry { try Snapshot.open(path: compare) }
+            let otherServed = ServedModel(name: other.model.metadata.name, model: other.model)
+            let itemSpace = IDMap(other.model.items.ids)
+            let theirs = Dictionary(uniqueKeysWithValues: StrongGeneralization.perUser(
+                otherServed, foldIn: Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false),
+                heldOut: Evaluation.matrix(testData, users: trainData.users, items: itemSpace, binary: true), threads: workers).map { ($0.user, $0) })
+            let paired = scored.compactMap { m in theirs[m.user].map { (m, $0) } }
+            var comparison: [String: Any] = ["snapshot": compare, "users": paired.count]
+            for (name, pick) in StrongGeneralization.metrics {
+                let d = Bootstrap.pairedDifference(paired.map { pick($0.0) }, paired.map { pick($0.1) })
+                comparison[name] = ["difference": d.difference, "interval": [d.low, d.high]]
+            }
+            out["comparison"] = comparison
         }
         print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
     }

@@ -5,13 +5,13 @@ import UnfoldData
 /// `unfold split`: train/test files that other programs can read, so every system
 /// is measured on exactly the same split.
 struct Split: ParsableCommand {
-    enum Method: String, ExpressibleByArgument, CaseIterable { case random, temporal, leaveKOut = "leave-k-out" }
+    enum Method: String, ExpressibleByArgument, CaseIterable { case random, temporal, leaveKOut = "leave-k-out", users, randomPerUser = "random-per-user" }
 
     static let configuration = CommandConfiguration(abstract: "Split interactions into train and test files.")
 
     @Option(help: "Interactions file (TSV, CSV or JSONL, optionally gzip).") var data: String
-    @Option(help: "random, temporal (per user, latest by time) or leave-k-out.") var method: Method = .temporal
-    @Option(name: .customLong("test-fraction"), help: "Held-out fraction for random and temporal.") var testFraction = 0.2
+    @Option(help: "random, temporal (per user, latest by time), leave-k-out, users (whole users held out) or random-per-user (per user, a random share).") var method: Method = .temporal
+    @Option(name: .customLong("test-fraction"), help: "Held-out fraction for random, temporal, users and random-per-user.") var testFraction = 0.2
     @Option(help: "Held-out interactions per user for leave-k-out.") var k = 1
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(name: .customLong("train-out"), help: "Train file to write.") var trainOut: String
@@ -26,6 +26,8 @@ struct Split: ParsableCommand {
         case .random: splitMethod = .random(testFraction: testFraction, seed: seed)
         case .temporal: splitMethod = .temporal(testFraction: testFraction)
         case .leaveKOut: splitMethod = .leaveKOut(k: k, seed: seed)
+        case .users: splitMethod = .users(testFraction: testFraction, seed: seed)
+        case .randomPerUser: splitMethod = .randomPerUser(testFraction: testFraction, seed: seed)
         }
         let (train, test) = try cliTry { try Splitter.split(read.interactions, splitMethod) }
         try cliTry { try InteractionWriter.write(train, to: trainOut) }

@@ -21,6 +21,9 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("skip-bad-lines"), help: "Count bad lines instead of stopping.") var skipBadLines = false
     @Option(help: "Without --test: hold out this fraction of the training data (latest per user by time, else random) for held-out metrics.") var holdout: Double?
     @Option(help: "Model name (default: the kind).") var name: String?
+    @Flag(help: "Search the hyperparameters on a validation split of the training data first, then train the best on all of it.") var tune = false
+    @Option(help: "With --tune: the search's time budget, e.g. 600, 90s, 10m, 1h (default 10m).") var tuneBudget: String?
+    @Option(help: "With --tune: configurations in the first round (fixed: the search is deterministic for a seed; default: as many as the budget allows).") var tuneTrials: Int?
     @Option(help: "A training spec file (JSON: model, name, params, data), instead of the flags above.") var spec: String?
     @Option(help: "Snapshot directory.") var out = "snapshots"
     @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout), text or none.") var progress: ProgressReporter.Mode = .auto
@@ -40,6 +43,21 @@ struct Train: ParsableCommand {
     }
 
     func trainingSpec() throws -> TrainingSpec {
+        var spec = try baseSpec()
+        if tune || tuneBudget != nil || tuneTrials != nil {
+            var request = spec.tune ?? TuningRequest()
+            if let tuneBudget {
+                guard let seconds = TuningRequest.seconds(tuneBudget) else { throw ValidationError("--tune-budget '\(tuneBudget)' is not a duration (e.g. 600, 90s, 10m, 1h)") }
+                request.budgetSeconds = seconds
+            }
+            if let tuneTrials { request.trials = tuneTrials }
+            do { try request.validate() } catch { throw ValidationError(error.message) }
+            spec.tune = request
+        }
+        return spec
+    }
+
+    func baseSpec() throws -> TrainingSpec {
         if let spec {
             guard parameters.isEmpty, data == nil else { throw ValidationError("--spec takes the whole spec from the file; drop the other parameters and --data") }
             let bytes: Data

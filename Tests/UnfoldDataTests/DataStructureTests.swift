@@ -45,6 +45,35 @@ final class DataStructureTests: XCTestCase {
             XCTAssertGreaterThan(test.timestamps![k], latestTrain)
         }
         XCTAssertEqual(train.users, data.users)
+        // ⌊0.2 · 13⌋ = 2 held out (not 3 by rounding); ⌊0.2 · 3⌋ = 0 still holds out one.
+        var uneven = Interactions(hasTimestamps: true)
+        for j in 0..<13 { uneven.append(user: "a", item: "i\(j)", weight: 1, timestamp: Double(j)) }
+        for j in 0..<3 { uneven.append(user: "b", item: "i\(j)", weight: 1, timestamp: Double(j)) }
+        let (_, held) = try Splitter.split(uneven, .temporal(testFraction: 0.2))
+        XCTAssertEqual(held.count, 2 + 1)
+    }
+
+    /// Held-out users take all their interactions; a random share per user keeps every user
+    /// on both sides, seeded.
+    func testUserAndRandomPerUserSplits() throws {
+        let data = makeData()
+        let (train, test) = try Splitter.split(data, .users(testFraction: 0.25, seed: 4))
+        XCTAssertEqual(train.count + test.count, data.count)
+        let testUsers = Set(test.userIndex), trainUsers = Set(train.userIndex)
+        XCTAssertTrue(testUsers.isDisjoint(with: trainUsers))
+        XCTAssertEqual(testUsers.count, 5, "a quarter of the 21 users, rounded")
+        for u in testUsers { XCTAssertEqual(test.userIndex.filter { $0 == u }.count, data.userIndex.filter { $0 == u }.count) }
+        let (again, _) = try Splitter.split(data, .users(testFraction: 0.25, seed: 4))
+        XCTAssertEqual(again, train)
+
+        let (kept, held) = try Splitter.split(data, .randomPerUser(testFraction: 0.25, seed: 4))
+        XCTAssertEqual(kept.count + held.count, data.count)
+        XCTAssertEqual(held.count, 20 * 2, "⌊0.25 · 10⌋ of each ten; the lonely user keeps its one")
+        XCTAssertEqual(Set(held.userIndex).count, 20)
+        let (_, heldAgain) = try Splitter.split(data, .randomPerUser(testFraction: 0.25, seed: 4))
+        XCTAssertEqual(heldAgain, held)
+        let (_, heldOther) = try Splitter.split(data, .randomPerUser(testFraction: 0.25, seed: 5))
+        XCTAssertNotEqual(heldOther, held)
     }
 
     func testLeaveKOutAndRandomSplits() throws {

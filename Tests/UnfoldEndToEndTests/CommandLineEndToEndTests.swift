@@ -123,6 +123,53 @@ final class TrainingCommandLineTests: XCTestCase {
         XCTAssertTrue(inspect.stdout.contains("\"stable_rank\""))
     }
 
+    /// The strong-generalization protocol as a person runs it: whole users held out, their
+    /// interactions split into a fold-in and a scored part, a model trained on the others,
+    /// `unfold evaluate --protocol strong`; and `unfold train --tune` with a fixed number of
+    /// configurations records its search in the snapshot.
+    func testStrongGeneralizationAndTuneFromTheCommandLine() throws {
+        let work = NSTemporaryDirectory() + "unfold-strong-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        func path(_ name: String) -> String { work + "/" + name }
+        XCTAssertEqual(try runUnfold(["generate", "--users", "400", "--items", "100", "--interactions", "12000", "--groups", "4", "--seed", "5", "--out", path("d.tsv")]).status, 0)
+        for (method, input, outputs) in [("users", "d.tsv", ("tr.tsv", "users.tsv")), ("random-per-user", "users.tsv", ("in.tsv", "out.tsv"))] {
+            let split = try runUnfold(["split", "--data", path(input), "--method", method, "--test-fraction", "0.2", "--train-out", path(outputs.0), "--test-out", path(outputs.1)])
+            XCTAssertEqual(split.status, 0, split.stderr)
+        }
+        func users(_ name: String) throws -> Set<String> {
+            Set(try String(contentsOfFile: path(name), encoding: .utf8).split(separator: "\n").dropFirst().map { String($0.split(separator: "\t")[0]) })
+        }
+        XCTAssertEqual(try users("users.tsv").count, 80)
+        XCTAssertTrue(try users("users.tsv").isDisjoint(with: try users("tr.tsv")))
+        XCTAssertEqual(try users("in.tsv"), try users("users.tsv"), "every held-out user folds something in")
+
+        let train = try runUnfold(["train", "--data", path("tr.tsv"), "--out", path("s"), "--factors", "8", "--iterations", "9", "--tune", "--tune-trials", "4",
+                                   "--tune-budget", "2m", "--progress", "json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let lines = train.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(lines.filter { $0["trial"] != nil }.count, 4 + 2 + 1, "a progress line per trial")
+        let snapshot = try XCTUnwrap(lines.last?["snapshot"] as? String)
+        let inspect = try runUnfold(["inspect", snapshot])
+        XCTAssertTrue(inspect.stdout.contains("\"tuning\""), inspect.stdout)
+
+        let evaluate = try runUnfold(["evaluate", "--protocol", "strong", "--snapshot", snapshot, "--train", path("in.tsv"), "--test", path("out.tsv")])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["protocol"] as? String, "strong")
+        let model = try XCTUnwrap(report["model"] as? [String: Double]), popularity = try XCTUnwrap(report["popularity"] as? [String: Double])
+        XCTAssertEqual(model["users"], 80)
+        for name in ["recall@20", "recall@50", "ndcg@100"] {
+            let value = try XCTUnwrap(model[name], name)
+            let interval = try XCTUnwrap((report["intervals"] as? [String: [Double]])?[name], name)
+            XCTAssertTrue(interval[0] <= value && value <= interval[1], "\(name): \(value) in \(interval)")
+            XCTAssertGreaterThan(value, try XCTUnwrap(popularity[name]), "\(name): planted groups beat popularity for users the model never saw")
+        }
+        let bad = try runUnfold(["train", "--data", path("tr.tsv"), "--out", path("s"), "--tune-budget", "soon"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--tune-budget 'soon' is not a duration"), bad.stderr)
+    }
+
     func testMFSGDSnapshotIsServedWithFoldingInItsMetadata() throws {
         let work = NSTemporaryDirectory() + "unfold-sgd-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)

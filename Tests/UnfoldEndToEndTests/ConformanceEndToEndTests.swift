@@ -55,8 +55,8 @@ final class ConformanceEndToEndTests: XCTestCase {
                 evaluated[try XCTUnwrap(object["user"] as? String)] = try XCTUnwrap(object["items"] as? [String])
             }
 
-            // Each test user's training row (in the model's item space, duplicates summed) as
-            // the body of a recommend request; the lists it answers scored like `Evaluation`.
+            // Each test user's training row (in the model's item space, duplicates summed, in
+            // time order) as the body of a recommend request; the lists it answers scored like `Evaluation`.
             XCTAssertFalse(evaluated.isEmpty)
             let modelItems = IDMap(try Snapshot.open(path: path("snapshots/" + snapshot)).model.items.ids)
             let train = Evaluation.matrix(trainData, users: trainData.users, items: modelItems, binary: false)
@@ -64,8 +64,9 @@ final class ConformanceEndToEndTests: XCTestCase {
             var ndcg = 0.0, users = 0
             let client = try RawClient(port: server.port)
             for u in 0..<test.rows where test.rowCount(u) > 0 {
-                let row = train.rowRange(u)
-                let body = zip(train.indices[row], train.values[row]).map { #"{"item":"\#(modelItems[$0])","weight":\#($1)}"# }.joined(separator: ",")
+                // Oldest first (each item at its latest touch), as a caller posts a history.
+                let row = Array(train.rowRange(u)).sorted { train.latest![$0] < train.latest![$1] }
+                let body = row.map { #"{"item":"\#(modelItems[train.indices[$0]])","weight":\#(train.values[$0])}"# }.joined(separator: ",")
                 let text = #"{"interactions":[\#(body)],"k":10,"model":"\#(kind)"}"#
                 try client.send("POST /v1/recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(text.utf8.count)\r\n\r\n\(text)")
                 let response = try client.readResponse()

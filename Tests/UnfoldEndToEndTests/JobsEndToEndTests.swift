@@ -176,6 +176,48 @@ final class JobsEndToEndTests: XCTestCase {
         XCTAssertEqual(list?.compactMap { $0["id"] as? String }, [limited, slow], "newest first")
     }
 
+    /// `"tune"` in a retrain: the trainer process searches, every trial lands in the job record
+    /// and the snapshot's metadata, the chosen parameters become the recipe; a tuning job
+    /// honours cancel and the time limit like any other.
+    func testTuneThroughTheAdminAPI() throws {
+        let (server, _) = try server("tune")
+        let id = try retrain(server, #"{"model":"wals","params":{"factors":8,"iterations":9},"tune":{"trials":6,"budget_seconds":120}}"#)
+        let job = try waitJob(server, id, timeout: 60, until: finished)
+        XCTAssertEqual(job["state"] as? String, "succeeded", "\(job)")
+        let trials = try XCTUnwrap(job["trials"] as? [[String: Any]])
+        // Rounds of 1, 3 and 9 iterations: 6 configurations, then 2, then 1.
+        XCTAssertEqual(trials.count, 6 + 2 + 1, "\(trials)")
+        XCTAssertEqual(trials.map { $0["epochs"] as? Int }, [1, 1, 1, 1, 1, 1, 3, 3, 9])
+        XCTAssertEqual(trials.first?["configuration"] as? Int, 0)
+        XCTAssertTrue(trials.allSatisfy { ($0["validation"] as? Double).map { $0 > 0 && $0 <= 1 } == true }, "\(trials)")
+        XCTAssertTrue(server.waitForLog("msg=\"model activated\""), server.log)
+        let version = try XCTUnwrap((job["snapshot_version"] as? NSNumber)?.uint64Value)
+        let details = try call(server, "GET", "/admin/models/wals/versions/\(version)")
+        let metadata = try XCTUnwrap(details.json?["metadata"] as? [String: Any], details.text)
+        let tuning = try XCTUnwrap(metadata["tuning"] as? [String: Any], "\(metadata.keys)")
+        XCTAssertEqual((tuning["trials"] as? [Any])?.count, 9)
+        let chosen = try XCTUnwrap(tuning["chosen_parameters"] as? [String: Any])
+        let recipe = try XCTUnwrap((metadata["recipe"] as? [String: Any])?["params"] as? [String: Any])
+        for (name, value) in chosen { XCTAssertEqual("\(recipe[name]!)", "\(value)", "the recipe carries the chosen \(name)") }
+        XCTAssertNil((metadata["recipe"] as? [String: Any])?["tune"], "the recipe retrains the choice, not the search")
+
+        let slow = try retrain(server, #"{"model":"wals","params":{"factors":8,"iterations":100000},"tune":{"budget_seconds":600}}"#)
+        _ = try waitJob(server, slow) { ($0["state"] as? String) == "running" && ($0["progress"] as? [String: Any])?["phase"] as? String == "tune" }
+        XCTAssertEqual(try call(server, "DELETE", "/admin/jobs/\(slow)").status, 202)
+        XCTAssertEqual(try waitJob(server, slow, until: finished)["state"] as? String, "cancelled")
+        let limited = try retrain(server, #"{"model":"wals","params":{"factors":8,"iterations":100000},"tune":true,"time_limit_seconds":2}"#)
+        let timedOut = try waitJob(server, limited, until: finished)
+        XCTAssertEqual(timedOut["state"] as? String, "failed")
+        XCTAssertEqual(timedOut["error"] as? String, "time limit of 2 s exceeded")
+
+        for (body, message) in [(#"{"tune":{"budget":5}}"#, "unknown field 'tune.budget'"), (#"{"tune":"fast"}"#, "tune must be true, false or an object"),
+                                (#"{"tune":{"trials":0}}"#, "tune trials must be within 1...10000"), (#"{"tune":{"budget_seconds":0}}"#, "tune budget_seconds must be within")] {
+            let response = try call(server, "POST", "/admin/retrain", body)
+            XCTAssertEqual(response.status, 400, body)
+            XCTAssertTrue(response.text.contains(message), "\(body): \(response.text)")
+        }
+    }
+
     /// `retrain_every_minutes`: a retrain starts on its own on the schedule and its model is served.
     func testScheduledRetraining() throws {
         let (server, _) = try server("schedule", extra: ["--retrain-every-minutes", "0.02"])  // every 1.2 s

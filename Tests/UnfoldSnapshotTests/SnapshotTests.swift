@@ -36,7 +36,9 @@ final class SnapshotTests: XCTestCase {
 
     func walsContents(items: Int, d: Int, vectors: Matrix? = nil) -> Model {
         let table = ItemTable(ids: (0..<items).map { "item-\($0)-é" }, vectors: vectors ?? Matrix.random(rows: items, cols: d, scale: 1, seed: 4))
-        let foldIn = FoldIn(items: table.matrix, alpha: 2, unobservedWeight: 0.5, regularization: 0.1)
+        var foldIn = FoldIn(items: table.matrix, alpha: 2, unobservedWeight: 0.5, regularization: 0.1)
+        foldIn.recencyBoost = 32
+        foldIn.recencyHalfLife = 2
         let metadata = ModelMetadata(name: "wals", kind: "wals", version: 17, createdAt: "2026-11-23T00:00:00Z", hyperparameters: ["factors": Double(d)], solver: "cholesky",
                                      data: .init(source: "test", fingerprint: "abc", users: 3, items: items, interactions: 9), evaluation: ["ndcg@10": 0.25])
         return Model(kind: .wals, version: 17, createdAt: 1_700_000_000, items: table, encoder: .foldIn(foldIn), popularity: (0..<items).map { Float($0) },
@@ -150,6 +152,27 @@ final class SnapshotTests: XCTestCase {
             XCTAssertEqual(error as? SnapshotError, .nonFinite(section: "item-table"))
             XCTAssertEqual((error as? SnapshotError)?.description, "check finite failed: section item-table holds NaN or infinity")
         }
+    }
+
+    /// The fold-in-recency section: read back into the encoder, and refused with a half-life
+    /// that is not positive.
+    func testRecencySection() throws {
+        var c = walsContents(items: 40, d: 8)
+        guard case .foldIn(var foldIn) = c.encoder else { return XCTFail("wals contents without fold-in") }
+        let loaded = try Snapshot.open(path: try SnapshotWriter.write(c, name: "recency", to: directory)).model
+        guard case .foldIn(let back) = loaded.encoder else { return XCTFail("no fold-in") }
+        XCTAssertEqual(back.recencyBoost, 32)
+        XCTAssertEqual(back.recencyHalfLife, 2)
+        foldIn.recencyHalfLife = 0
+        c.encoder = .foldIn(foldIn)
+        XCTAssertThrowsError(try Snapshot.open(path: try SnapshotWriter.write(c, name: "flat", to: directory))) { error in
+            XCTAssertEqual(error as? SnapshotError, .inconsistent("fold-in-recency needs κ > 0 and a half-life > 0, got 32.0 and 0.0"))
+        }
+        foldIn.recencyBoost = 0
+        c.encoder = .foldIn(foldIn)
+        let without = try Snapshot.open(path: try SnapshotWriter.write(c, name: "none", to: directory)).model
+        guard case .foldIn(let plain) = without.encoder else { return XCTFail("no fold-in") }
+        XCTAssertEqual(plain.recencyBoost, 0, "no section: no recency")
     }
 
     func testMissingFile() {

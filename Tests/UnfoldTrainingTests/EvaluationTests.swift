@@ -62,4 +62,30 @@ final class BootstrapTests: XCTestCase {
         XCTAssertEqual(shifted.low, 0.25, accuracy: 1e-12)
         XCTAssertEqual(shifted.high, 0.25, accuracy: 1e-12)
     }
+
+    /// Liang et al.'s metrics by hand: one user folds in item 0 of a one-dimensional table
+    /// whose scores fall with the index, so the list is items 1, 2, 3, …; the held-out items
+    /// 5, 30, 60 and 110 sit at positions 4, 29, 59 and 109. A user with nothing to fold in
+    /// and one with nothing held out are not counted.
+    func testStrongGeneralizationMetricsByHand() {
+        let n = 120
+        let model = servedModel(matrix((0..<n).map { [Float(n - $0)] }))
+        let foldIn = CSRMatrix(rows: 3, cols: n, rowIndex: [0, 2], colIndex: [0, 7], values: [1, 1])
+        let held = CSRMatrix(rows: 3, cols: n, rowIndex: [0, 0, 0, 0, 1], colIndex: [5, 30, 60, 110, 3], values: [1, 1, 1, 1, 1])
+        let users = StrongGeneralization.perUser(model, foldIn: foldIn, heldOut: held, threads: 2)
+        XCTAssertEqual(users.map(\.user), [0])
+        let m = users[0]
+        XCTAssertEqual(m.recall20, 1.0 / 4.0, accuracy: 1e-12)
+        XCTAssertEqual(m.recall50, 2.0 / 4.0, accuracy: 1e-12)
+        let dcg = 1 / log2(6.0) + 1 / log2(31.0) + 1 / log2(61.0)
+        let ideal = (0..<4).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) }
+        XCTAssertEqual(m.ndcg100, dcg / ideal, accuracy: 1e-12)
+        // Recall is over min(k, held out): 25 held-out items all in the top 20 would be 1.
+        let many = CSRMatrix(rows: 1, cols: n, rowIndex: [Int32](repeating: 0, count: 25), colIndex: (1...25).map(Int32.init), values: [Float](repeating: 1, count: 25))
+        let full = StrongGeneralization.perUser(model, foldIn: CSRMatrix(rows: 1, cols: n, rowIndex: [0], colIndex: [0], values: [1]), heldOut: many, threads: 1)
+        XCTAssertEqual(full[0].recall20, 1)
+        XCTAssertEqual(full[0].recall50, 1)
+        XCTAssertEqual(full[0].ndcg100, 1, accuracy: 1e-12)
+        XCTAssertEqual(StrongGeneralization.means(users)["users"], 1)
+    }
 }

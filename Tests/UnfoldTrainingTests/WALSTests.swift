@@ -25,7 +25,9 @@ final class WALSTests: XCTestCase {
         p.factors = 8
         p.iterations = 10
         p.regularization = 0.1
+        p.regularizationMode = .constant
         p.alpha = 5
+        p.unobservedWeight = 1
         p.solver = solver
         return p
     }
@@ -151,8 +153,10 @@ final class WALSTests: XCTestCase {
     func testWoodburyFoldInEqualsTheDirectSolve() {
         let d = 16
         let items = Matrix.random(rows: 50, cols: d, scale: 1, seed: 9)
-        for (w0, alpha) in [(Float(1), Float(2)), (0.3, 0.5), (1, 0)] {
-            let foldIn = FoldIn(items: items, alpha: alpha, unobservedWeight: w0, regularization: 0.5)
+        for (w0, alpha, boost) in [(Float(1), Float(2), Float(0)), (0.3, 0.5, 0), (1, 0, 0), (1, 2, 8), (3, 0.1, 32)] {
+            var foldIn = FoldIn(items: items, alpha: alpha, unobservedWeight: w0, regularization: 0.5)
+            foldIn.recencyBoost = boost
+            foldIn.recencyHalfLife = 2
             XCTAssertEqual(foldIn.inverseGram.count, d * d)
             XCTAssertTrue(foldIn.solvesItems(rows: 50))
             let solved = items.storage.withUnsafeBufferPointer { foldIn.solvedItems($0.baseAddress!, rows: 50, threads: 2) }
@@ -169,6 +173,9 @@ final class WALSTests: XCTestCase {
                 let dislikeFirst: [Float] = (0..<count).map { k in Float(k % 4) - 1 }
                 let bag = ItemBag(distinct: indices, weights: dislikeFirst)
                 let weights = bag.weights
+                let multipliers = foldIn.recencyMultipliers(bag)
+                XCTAssertEqual(multipliers == nil, boost == 0)
+                if let multipliers { XCTAssertEqual(multipliers.last, 1 + boost, "the newest item gets the whole boost") }
                 var viaWoodbury = [Float](repeating: 0, count: d), direct = [Float](repeating: 0, count: d)
                 var viaSolved = [Float](repeating: 0, count: d)
                 var scratch = [Float](repeating: 0, count: foldIn.scratchCount)
@@ -176,30 +183,98 @@ final class WALSTests: XCTestCase {
                 items.storage.withUnsafeBufferPointer { table in
                     scratch.withUnsafeMutableBufferPointer { s in
                         viaWoodbury.withUnsafeMutableBufferPointer { o in
-                            used = foldIn.woodbury(items: table.baseAddress!, solved: nil, bag: bag, scratch: s.baseAddress!, out: o.baseAddress!)
+                            used = foldIn.woodbury(items: table.baseAddress!, solved: nil, bag: bag, multipliers: multipliers, scratch: s.baseAddress!, out: o.baseAddress!)
                         }
                         solved.withUnsafeBufferPointer { sv in
                             viaSolved.withUnsafeMutableBufferPointer { o in
-                                usedSolved = foldIn.woodbury(items: table.baseAddress!, solved: sv.baseAddress!, bag: bag, scratch: s.baseAddress!, out: o.baseAddress!)
+                                usedSolved = foldIn.woodbury(items: table.baseAddress!, solved: sv.baseAddress!, bag: bag, multipliers: multipliers, scratch: s.baseAddress!, out: o.baseAddress!)
                             }
                         }
                         direct.withUnsafeMutableBufferPointer { o in
                             XCTAssertTrue(bag.indices.withUnsafeBufferPointer { i in bag.weights.withUnsafeBufferPointer { w in foldIn.gram.withUnsafeBufferPointer { g in
-                                FoldIn.solveRow(gram: g.baseAddress!, table: table.baseAddress!, d: d, indices: i.baseAddress, weights: w.baseAddress, count: bag.count,
-                                                alpha: alpha, unobservedWeight: w0, scratch: s.baseAddress!, out: o.baseAddress!)
+                                FoldIn.withOptional(multipliers) { m in
+                                    FoldIn.solveRow(gram: g.baseAddress!, table: table.baseAddress!, d: d, indices: i.baseAddress, weights: w.baseAddress, count: bag.count,
+                                                    alpha: alpha, unobservedWeight: w0, multipliers: m, scratch: s.baseAddress!, out: o.baseAddress!)
+                                }
                             } } })
                         }
                     }
                 }
-                let extras = weights.filter { 1 + alpha * abs($0) - w0 != 0 }.count
+                let extras = (0..<count).filter { (1 + alpha * abs(weights[$0])) * (multipliers?[$0] ?? 1) - w0 != 0 }.count
                 XCTAssertEqual(used, extras > 0 && extras <= d / 2, "w0 \(w0), alpha \(alpha), \(count) items")
                 XCTAssertEqual(usedSolved, used)
                 if used {
-                    for j in 0..<d { XCTAssertEqual(viaWoodbury[j], direct[j], accuracy: 1e-4 * max(1, abs(direct[j])), "w0 \(w0), \(count) items, coordinate \(j)") }
+                    for j in 0..<d { XCTAssertEqual(viaWoodbury[j], direct[j], accuracy: 1e-4 * max(1, abs(direct[j])), "w0 \(w0), κ \(boost), \(count) items, coordinate \(j)") }
                     for j in 0..<d { XCTAssertEqual(viaSolved[j], direct[j], accuracy: 1e-4 * max(1, abs(direct[j])), "solved table: w0 \(w0), \(count) items, coordinate \(j)") }
                 }
             }
         }
+    }
+
+    /// With λ scaled to each side's unobserved mass, the fold-in (with the users' λ) is still
+    /// the WALS user step.
+    func testScaledRegularizationFoldInIsTheUserStep() {
+        let (matrix, _, _) = plantedMatrix()
+        var p = parameters()
+        p.regularizationMode = .scaled
+        p.regularization = 0.005
+        p.unobservedWeight = 3
+        p.iterations = 6
+        XCTAssertEqual(p.lambda(otherRows: 60), 0.005 * 3 * 60, accuracy: 1e-6)
+        let result = WALS.train(matrix, p, threads: 2)
+        var users = result.userFactors
+        WALS.halfStep(update: &users, fixed: result.itemFactors, ratings: matrix, p, threads: 2)
+        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.lambda(otherRows: matrix.cols))
+        for u in [0, 7, 55] {
+            let q = foldIn.encode(items: result.itemFactors, bag: ItemBag(row: u, of: matrix))!
+            for j in 0..<8 { XCTAssertEqual(q[j], users[u, j], accuracy: 1e-4) }
+        }
+        // The loss charges each side its own λ: doubling λ raises it by the two penalties.
+        var doubled = p
+        doubled.regularization *= 2
+        let l1 = WALS.loss(matrix, users: result.userFactors, items: result.itemFactors, p)
+        let l2 = WALS.loss(matrix, users: result.userFactors, items: result.itemFactors, doubled)
+        let penalty = Double(p.lambda(otherRows: matrix.cols)) * Double(result.userFactors.frobeniusNormSquared)
+            + Double(p.lambda(otherRows: matrix.rows)) * Double(result.itemFactors.frobeniusNormSquared)
+        XCTAssertEqual(l2 - l1, penalty, accuracy: 1e-3 * penalty)
+    }
+
+    /// Recency: the newest items of a query weigh more, so of two histories with the same
+    /// items the one that ends with group A's items lands nearer group A; a bag's recency
+    /// follows the latest touch of an item, and a matrix built from timestamped records
+    /// keeps it.
+    func testRecencyWeighsTheLatestItemsMore() {
+        let (matrix, _, itemGroup) = plantedMatrix()
+        var p = parameters()
+        p.iterations = 6
+        let result = WALS.train(matrix, p, threads: 2)
+        var foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
+        let a = (0..<60).filter { itemGroup[$0] == 0 }.prefix(4).map(Int32.init), b = (0..<60).filter { itemGroup[$0] == 1 }.prefix(4).map(Int32.init)
+        func groupScore(_ q: [Float], _ items: [Int32]) -> Float {
+            items.reduce(0) { s, i in s + (0..<8).reduce(0) { $0 + q[$1] * result.itemFactors[Int(i), $1] } }
+        }
+        let endsWithA = ItemBag(distinct: b + a, weights: [Float](repeating: 1, count: 8)), endsWithB = ItemBag(distinct: a + b, weights: [Float](repeating: 1, count: 8))
+        let plainA = foldIn.encode(items: result.itemFactors, bag: endsWithA)!, plainB = foldIn.encode(items: result.itemFactors, bag: endsWithB)!
+        for j in 0..<8 { XCTAssertEqual(plainA[j], plainB[j], accuracy: 1e-5, "without recency the order does not matter") }
+        foldIn.recencyBoost = 32
+        foldIn.recencyHalfLife = 2
+        let qa = foldIn.encode(items: result.itemFactors, bag: endsWithA)!, qb = foldIn.encode(items: result.itemFactors, bag: endsWithB)!
+        XCTAssertGreaterThan(groupScore(qa, a) - groupScore(qa, b), groupScore(plainA, a) - groupScore(plainA, b) + 0.02)
+        XCTAssertGreaterThan(groupScore(qb, b) - groupScore(qb, a), groupScore(plainB, b) - groupScore(plainB, a) + 0.02)
+
+        var bag = ItemBag()
+        for i: Int32 in [5, 6, 7, 5] { bag.add(i, weight: 1) }
+        XCTAssertEqual(bag.indices, [5, 6, 7])
+        XCTAssertEqual(bag.weights, [2, 1, 1])
+        XCTAssertEqual(bag.recencyRanks, [0, 2, 1], "touching 5 again makes it the newest")
+
+        var data = Interactions(hasTimestamps: true)
+        for (item, time) in [("x", 30.0), ("y", 10.0), ("z", 20.0), ("y", 40.0)] { data.append(user: "u", item: item, weight: 1, timestamp: time) }
+        let m = data.userItemMatrix()
+        let row = ItemBag(row: 0, of: m)
+        let ids = row.indices.map { data.items[$0] }
+        let ranks = Dictionary(uniqueKeysWithValues: zip(ids, row.recencyRanks))
+        XCTAssertEqual(ranks, ["y": 0, "x": 1, "z": 2], "by timestamp, a repeat counting at its latest")
     }
 
     func testDeterministicForASeedWhateverTheThreadCount() {

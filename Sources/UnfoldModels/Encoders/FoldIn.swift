@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import UnfoldMath
 
@@ -7,10 +8,18 @@ import UnfoldMath
 ///     (w0 VᵀV + λI + Σ_i (c_i − w0) v_i v_iᵀ) q = Σ_i c_i v_i,   c_i = 1 + α r_i
 ///
 /// `gram` holds w0 VᵀV + λI, computed once per model.
+///
+/// With recency (κ > 0) a query's confidences also grow with how recent each item is:
+/// c_i = (1 + α|r_i|)·(1 + κ·2^(−a_i/h)), a_i the number of the query's items seen after i
+/// (0 for the newest) and h the half-life in items, so the latest items speak loudest.
 public struct FoldIn: Sendable, Equatable {
     public var alpha: Float
     public var unobservedWeight: Float
     public var regularization: Float
+    /// κ: how much more the newest item's confidence weighs (0: no recency).
+    public var recencyBoost: Float = 0
+    /// h: after how many newer items an item's boost halves.
+    public var recencyHalfLife: Float = 1
     public var dimensions: Int
     /// w0 VᵀV + λI, d×d row-major.
     public var gram: [Float]
@@ -33,6 +42,15 @@ public struct FoldIn: Sendable, Equatable {
 
     public static func == (a: FoldIn, b: FoldIn) -> Bool {
         a.alpha == b.alpha && a.unobservedWeight == b.unobservedWeight && a.regularization == b.regularization && a.gram == b.gram && a.userGram == b.userGram
+            && a.recencyBoost == b.recencyBoost && a.recencyHalfLife == b.recencyHalfLife
+    }
+
+    /// Per item of `bag`, the factor 1 + κ·2^(−a/h) its confidence (and target) is multiplied
+    /// by; nil without recency.
+    public func recencyMultipliers(_ bag: ItemBag) -> [Float]? {
+        guard recencyBoost > 0, !bag.isEmpty else { return nil }
+        let boost = recencyBoost, decay = -1 / max(recencyHalfLife, .leastNormalMagnitude)
+        return bag.recencyRanks.map { 1 + boost * exp2f(Float($0) * decay) }
     }
 
     /// Item fold-in: the least-squares item vector for the users who interacted with an item
@@ -101,18 +119,22 @@ public struct FoldIn: Sendable, Equatable {
     ///     A⁻¹ b = x0 − Wᵀ (E⁻¹ + W Vmᵀ)⁻¹ Vm x0,   x0 = G⁻¹ b,  W = Vm G⁻¹ (rows G⁻¹ v_j)
     ///
     /// an m×m solve instead of a d×d factorization (m·d² + m²·d work instead of m·d² + d³/3).
-    /// More items, or an indefinite m×m system, take the direct Cholesky solve.
+    /// S is positive definite when every e_j > 0 (Cholesky) and indefinite otherwise (elimination
+    /// with partial pivoting). More items, or a singular m×m system, take the direct Cholesky solve.
     ///
     /// `solved`, when given, is the table of `solvedItems` (row i = G⁻¹ v_i): the rows of W and
     /// x0 are then read from it, not computed, and the Woodbury path costs m²·d, not m·d².
     public func encode(items: UnsafePointer<Float>, solved: UnsafePointer<Float>? = nil, bag: ItemBag,
                        scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
-        if woodbury(items: items, solved: solved, bag: bag, scratch: scratch, out: out) { return true }
+        let multipliers = recencyMultipliers(bag)
+        if woodbury(items: items, solved: solved, bag: bag, multipliers: multipliers, scratch: scratch, out: out) { return true }
         return bag.indices.withUnsafeBufferPointer { indices in
             bag.weights.withUnsafeBufferPointer { weights in
                 gram.withUnsafeBufferPointer { g in
-                    Self.solveRow(gram: g.baseAddress!, table: items, d: dimensions, indices: indices.baseAddress, weights: weights.baseAddress, count: bag.count,
-                                  alpha: alpha, unobservedWeight: unobservedWeight, scratch: scratch, out: out)
+                    Self.withOptional(multipliers) { m in
+                        Self.solveRow(gram: g.baseAddress!, table: items, d: dimensions, indices: indices.baseAddress, weights: weights.baseAddress, count: bag.count,
+                                      alpha: alpha, unobservedWeight: unobservedWeight, multipliers: m, scratch: scratch, out: out)
+                    }
                 }
             }
         }
@@ -148,12 +170,21 @@ public struct FoldIn: Sendable, Equatable {
         }
     }
 
-    func woodbury(items: UnsafePointer<Float>, solved: UnsafePointer<Float>?, bag: ItemBag, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
+    /// A pointer to the array's elements (nil for nil) for the duration of `body`.
+    static func withOptional<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
+    func woodbury(items: UnsafePointer<Float>, solved: UnsafePointer<Float>?, bag: ItemBag, multipliers: [Float]?, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
         let d = dimensions
         let indices = bag.indices, weights = bag.weights
         guard !inverseGram.isEmpty else { return false }
+        // The confidence and the right-hand-side coefficient c·p of item k.
+        func c(_ k: Int) -> Float { confidence(weights[k]) * (multipliers?[k] ?? 1) }
+        func cp(_ k: Int) -> Float { Self.target(weights[k], alpha: alpha) * (multipliers?[k] ?? 1) }
         var m = 0
-        for weight in weights where confidence(weight) - unobservedWeight != 0 { m += 1 }
+        for k in 0..<weights.count where c(k) - unobservedWeight != 0 { m += 1 }
         // scratch: W (m×d, unless read from `solved`); Wᵀ with x0 as column m, padded to P
         // columns (d×P); two rows of S and t (2P); S (m×m); t (m); x0 = G⁻¹ b (d).
         let P = (m + 1 + 15) / 16 * 16
@@ -162,10 +193,10 @@ public struct FoldIn: Sendable, Equatable {
         var rows: [Int] = [], extras: [Float] = []
         rows.reserveCapacity(m)
         extras.reserveCapacity(m)
-        for (index, weight) in zip(indices, weights) {
-            let extra = confidence(weight) - unobservedWeight
+        for k in 0..<indices.count {
+            let extra = c(k) - unobservedWeight
             if extra != 0 {
-                rows.append(Int(index))
+                rows.append(Int(indices[k]))
                 extras.append(extra)
             }
         }
@@ -177,12 +208,12 @@ public struct FoldIn: Sendable, Equatable {
         if let solved {
             // x0 = G⁻¹ b = Σ c_i G⁻¹ v_i.
             x0.update(repeating: 0, count: d)
-            for (index, weight) in zip(indices, weights) { axpy(Self.target(weight, alpha: alpha), solved + Int(index) * d, x0, d) }
+            for k in 0..<indices.count { axpy(cp(k), solved + Int(indices[k]) * d, x0, d) }
         } else {
             // b = Σ c_i v_i, built in out; W_j = G⁻¹ v_j and x0 = G⁻¹ b, register-accumulated,
             // two vectors per pass over G⁻¹ (x0 pairs with the last item when m is odd).
             out.update(repeating: 0, count: d)
-            for (index, weight) in zip(indices, weights) { axpy(Self.target(weight, alpha: alpha), items + Int(index) * d, out, d) }
+            for k in 0..<indices.count { axpy(cp(k), items + Int(indices[k]) * d, out, d) }
             inverseGram.withUnsafeBufferPointer { gi in
                 let inverse = gi.baseAddress!
                 var j = 0
@@ -220,7 +251,14 @@ public struct FoldIn: Sendable, Equatable {
             if next != j2 { copyRow(next, row + P) }
             j2 += 2
         }
-        guard choleskySolve(s, t, m) else { return false }
+        // S is positive definite when every e_j is; an observed weight below w0 (e_j < 0, e.g.
+        // a small confidence against a large unobserved weight) makes it indefinite, solved by
+        // elimination with pivoting instead.
+        if extras.allSatisfy({ $0 > 0 }) {
+            guard choleskySolve(s, t, m) else { return false }
+        } else {
+            guard luSolve(s, t, m) else { return false }
+        }
         out.update(from: x0, count: d)
         for j in 0..<m { axpy(-t[j], wRow(j), out, d) }
         return true
@@ -247,9 +285,10 @@ extension FoldIn {
 
     /// The least-squares row of weighted ALS against a fixed side Y, solved exactly:
     ///
-    ///     (G + Σ_i (c_i − w0) y_i y_iᵀ) x = Σ_i c_i p_i y_i,   c_i = 1 + α|r_i|,   G = w0 YᵀY + λI
+    ///     (G + Σ_i (c_i − w0) y_i y_iᵀ) x = Σ_i c_i p_i y_i,   c_i = m_i (1 + α|r_i|),   G = w0 YᵀY + λI
     ///
-    /// with p_i = 1 for r_i ≥ 0 and 0 for a dislike (r_i < 0).
+    /// with p_i = 1 for r_i ≥ 0 and 0 for a dislike (r_i < 0), and m_i the recency
+    /// `multipliers` (1 without them).
     ///
     /// over the `count` rows `indices` of `table` with weights r_i. WALS runs it for every
     /// user and item row of a half-step; fold-in runs it for a query. Writes x into `out`;
@@ -257,7 +296,8 @@ extension FoldIn {
     @inlinable
     public static func solveRow(gram g: UnsafePointer<Float>, table y: UnsafePointer<Float>, d: Int,
                                 indices: UnsafePointer<Int32>?, weights: UnsafePointer<Float>?, count: Int,
-                                alpha: Float, unobservedWeight: Float, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
+                                alpha: Float, unobservedWeight: Float, multipliers: UnsafePointer<Float>? = nil,
+                                scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
         let a = scratch
         a.update(from: g, count: d * d)
         out.update(repeating: 0, count: d)
@@ -266,12 +306,13 @@ extension FoldIn {
                 // Rows arrive in random order: fetch a few ahead so their loads overlap.
                 if k + 4 < count { unfold_prefetch_range(y + Int(indices[k + 4]) * d, d * 4) }
                 let v = y + Int(indices[k]) * d
-                let extra = confidence(weights[k], alpha: alpha) - unobservedWeight
+                let m = multipliers?[k] ?? 1
+                let extra = m * confidence(weights[k], alpha: alpha) - unobservedWeight
                 // A += (c − w0) v vᵀ ; b += c p v
                 if extra != 0 {
                     for row in 0..<d where v[row] != 0 { axpy(extra * v[row], v, a + row * d, d) }
                 }
-                axpy(target(weights[k], alpha: alpha), v, out, d)
+                axpy(m * target(weights[k], alpha: alpha), v, out, d)
             }
         }
         return choleskySolve(a, out, d)

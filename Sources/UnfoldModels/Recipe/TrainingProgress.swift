@@ -3,7 +3,7 @@
 /// supervisor reads them back into the job record.
 public struct TrainingProgress: Sendable, Codable, Equatable {
     public enum Phase: String, Sendable, Codable {
-        case read, train, foldIn = "fold-in", neighbours, evaluate, write, note, done
+        case read, tune, train, foldIn = "fold-in", neighbours, evaluate, write, note, done
     }
 
     public var phase: Phase
@@ -22,6 +22,8 @@ public struct TrainingProgress: Sendable, Codable, Equatable {
     public var snapshot: String?
     public var version: UInt64?
     public var evaluation: [String: Double]?
+    /// Tune phase: a trial of the hyperparameter search just finished.
+    public var trial: TuningTrial?
 
     public init(phase: Phase, detail: String? = nil, epoch: Int? = nil, epochs: Int? = nil, loss: Double? = nil, seconds: Double? = nil,
                 elapsed: Double, eta: Double? = nil, snapshot: String? = nil, version: UInt64? = nil, evaluation: [String: Double]? = nil) {

@@ -9,6 +9,8 @@ public struct TrainingSpec: Sendable {
     public var parameters: any ModelParameters
     public var common: CommonParameters
     public var data: DataSource
+    /// Search the hyperparameters before training (nil: train the parameters as given).
+    public var tune: TuningRequest?
 
     /// Parameters by name, each in the kind's table or the common one: an unknown name or a
     /// bad value throws, naming it.
@@ -36,6 +38,7 @@ public struct TrainingSpec: Sendable {
             }
             guard data.test == nil else { throw ParameterError("holdout carves test data out of the training data; it cannot go with a test file") }
         }
+        try tune?.validate()
         if common.evalEveryEpoch && data.test == nil && data.holdout == nil { throw ParameterError("eval_every_epoch needs test data (a test file or a holdout)") }
         if let p = parameters as? MFSGDParameters, p.sampler == .inBatch, p.batchSize < 2 {
             throw ParameterError("sampler in-batch needs batch_size of at least 2")
@@ -48,12 +51,12 @@ public struct TrainingSpec: Sendable {
 
 extension TrainingSpec: Equatable {
     public static func == (a: TrainingSpec, b: TrainingSpec) -> Bool {
-        a.kind == b.kind && a.name == b.name && a.values == b.values && a.data == b.data
+        a.kind == b.kind && a.name == b.name && a.values == b.values && a.data == b.data && a.tune == b.tune
     }
 }
 
 extension TrainingSpec: Codable {
-    enum CodingKeys: String, CodingKey { case model, name, params, data }
+    enum CodingKeys: String, CodingKey { case model, name, params, data, tune }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -61,6 +64,8 @@ extension TrainingSpec: Codable {
         let values = try c.decodeIfPresent([String: ParameterValue].self, forKey: .params) ?? [:]
         do {
             try self.init(kind: kind, name: c.decodeIfPresent(String.self, forKey: .name), values: values, data: c.decode(DataSource.self, forKey: .data))
+            tune = try c.decodeIfPresent(TuningRequest.self, forKey: .tune)
+            try tune?.validate()
         } catch let error as ParameterError {
             throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.params], debugDescription: error.message))
         }
@@ -72,5 +77,6 @@ extension TrainingSpec: Codable {
         try c.encode(name, forKey: .name)
         try c.encode(values, forKey: .params)
         try c.encode(data, forKey: .data)
+        try c.encodeIfPresent(tune, forKey: .tune)
     }
 }

@@ -199,6 +199,9 @@ public final class JobSupervisor: @unchecked Sendable {
                     // Notes are kept apart so the last epoch's numbers stay visible.
                     if progress.phase == .note {
                         job.notes.append(progress.detail ?? "")
+                    } else if let trial = progress.trial {
+                        job.trials.append(trial)
+                        job.progress = progress
                     } else {
                         job.progress = progress
                     }

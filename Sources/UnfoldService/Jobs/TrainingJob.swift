@@ -26,6 +26,8 @@ public struct TrainingJob: Codable, Sendable, Equatable {
     public var progress: TrainingProgress?
     /// The trainer's notes (e.g. chosen hyperparameters, skipped lines).
     public var notes: [String] = []
+    /// With `tune`: every trial of the hyperparameter search so far.
+    public var trials: [TuningTrial] = []
     public var evaluation: [String: Double]?
     public var snapshot: String?
     public var snapshotVersion: UInt64?
@@ -62,6 +64,7 @@ public struct TrainingJob: Codable, Sendable, Equatable {
         pid = try c.decodeIfPresent(Int32.self, forKey: .pid)
         progress = try c.decodeIfPresent(TrainingProgress.self, forKey: .progress)
         notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+        trials = try c.decodeIfPresent([TuningTrial].self, forKey: .trials) ?? []
         evaluation = try c.decodeIfPresent([String: Double].self, forKey: .evaluation)
         snapshot = try c.decodeIfPresent(String.self, forKey: .snapshot)
         snapshotVersion = try c.decodeIfPresent(UInt64.self, forKey: .snapshotVersion)
@@ -73,7 +76,7 @@ public struct TrainingJob: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, model, state, spec, force, arguments, pid, progress, notes, evaluation, snapshot, signal, error
+        case id, model, state, spec, force, arguments, pid, progress, notes, trials, evaluation, snapshot, signal, error
         case basedOn = "based_on"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case snapshotVersion = "snapshot_version", exitStatus = "exit_status", stderrTail = "stderr_tail"

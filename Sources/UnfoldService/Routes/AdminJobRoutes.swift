@@ -40,7 +40,7 @@ struct AdminJobRoutes {
     private func retrain(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         let parsed = request.body.isEmpty ? JSONValue.object([:]) : try JSONValue.parse(request.body)
         guard case .object(let body) = parsed else { throw .badRequest("body must be a JSON object") }
-        let known: Set<String> = ["model", "name", "params", "data", "holdout", "force", "time_limit_seconds"]
+        let known: Set<String> = ["model", "name", "params", "data", "holdout", "tune", "force", "time_limit_seconds"]
         if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) {
             throw .badRequest("unknown field '\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
         }
@@ -79,6 +79,7 @@ struct AdminJobRoutes {
         case .number(let n)?: holdout = n
         default: throw .badRequest("holdout must be a number (the fraction of the training data held out for evaluation)")
         }
+        let tune = try tuning(body["tune"])
         var force = false
         switch body["force"] {
         case nil, .null?: break
@@ -104,9 +105,11 @@ struct AdminJobRoutes {
             data.holdout = holdout
             data.test = nil
         }
-        let spec: TrainingSpec
+        var spec: TrainingSpec
         do {
             spec = try TrainingSpec(kind: kind, name: modelName, values: values, data: data)
+            spec.tune = tune
+            try tune?.validate()
         } catch {
             throw .badRequest(error.message)
         }
@@ -116,6 +119,39 @@ struct AdminJobRoutes {
         var response = Self.json(answer)
         response.status = .accepted
         return response
+    }
+
+    /// `"tune": true` (the defaults: a 600 s budget) or `{"budget_seconds": …, "trials": …,
+    /// "validation_fraction": …}`; false or null: no search.
+    private func tuning(_ value: JSONValue?) throws(RequestError) -> TuningRequest? {
+        switch value {
+        case nil, .null?, .bool(false)?: return nil
+        case .bool(true)?: return TuningRequest()
+        case .object(let object)?:
+            let known: Set<String> = ["budget_seconds", "trials", "validation_fraction"]
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw .badRequest("unknown field 'tune.\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
+            }
+            var request = TuningRequest()
+            switch object["budget_seconds"] {
+            case nil, .null?: break
+            case .number(let n)?: request.budgetSeconds = n
+            default: throw .badRequest("tune.budget_seconds must be a number of seconds")
+            }
+            switch object["trials"] {
+            case nil, .null?: break
+            case .number(let n)? where n == n.rounded() && abs(n) < 1e9: request.trials = Int(n)
+            default: throw .badRequest("tune.trials must be a whole number (configurations in the first round)")
+            }
+            switch object["validation_fraction"] {
+            case nil, .null?: break
+            case .number(let n)?: request.validationFraction = n
+            default: throw .badRequest("tune.validation_fraction must be a number")
+            }
+            return request
+        default:
+            throw .badRequest("tune must be true, false or an object {budget_seconds, trials, validation_fraction}")
+        }
     }
 
     /// The request's `data` object over a base (the active recipe's data, else the configured

@@ -86,7 +86,7 @@ public enum Evaluation {
         let range = train.rowRange(u)
         switch lists {
         case .served(let features):
-            let bag = ItemBag(distinct: train.indices[range], weights: train.values[range])
+            let bag = ItemBag(row: u, of: train)
             var query = RecommendQuery(k: k, excludeSeen: true, exclude: excluded, features: features?[u] ?? [:])
             let result: Recommendation
             do {
@@ -143,17 +143,20 @@ public enum Evaluation {
     }
 
     /// Interactions as a users × items matrix over given id spaces; records whose user or
-    /// item is not in them are dropped. `binary` counts each pair once with weight 1.
+    /// item is not in them are dropped. `binary` counts each pair once with weight 1; a
+    /// weighted matrix (the queries' side) keeps each entry's recency (`latest`).
     public static func matrix(_ data: Interactions, users: IDMap, items: IDMap, binary: Bool) -> CSRMatrix {
-        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = []
+        var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = [], times: [Double] = []
         for k in 0..<data.count {
             guard let u = users.index(of: data.users[data.userIndex[k]]),
                   let i = items.index(of: data.items[data.itemIndex[k]]) else { continue }
             rows.append(u)
             cols.append(i)
             values.append(binary ? 1 : data.weights[k])
+            if let t = data.timestamps { times.append(t[k]) }
         }
-        var m = CSRMatrix(rows: users.count, cols: items.count, rowIndex: rows, colIndex: cols, values: values)
+        var m = CSRMatrix(rows: users.count, cols: items.count, rowIndex: rows, colIndex: cols, values: values, order: !binary,
+                          timestamps: data.timestamps == nil || binary ? nil : times)
         if binary { m.values = [Float](repeating: 1, count: m.values.count) }
         return m
     }

@@ -63,7 +63,7 @@ extension Evaluation {
                         switch lists {
                         case .served(let features):
                             let input = (try? model.model.encoder.features(features?[u] ?? [:])) ?? .none
-                            q = Recommender.encode(ItemBag(distinct: row, weights: train.values[train.rowRange(u)]), features: input, with: model)
+                            q = Recommender.encode(ItemBag(row: u, of: train), features: input, with: model)
                         case .vectors(let vectors):
                             q = Array(vectors.row(u))
                         case .popularity:

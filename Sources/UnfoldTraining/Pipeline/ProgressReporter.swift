@@ -55,6 +55,21 @@ public final class ProgressReporter: @unchecked Sendable {  // used from the tra
         }
     }
 
+    /// A finished trial of the hyperparameter search.
+    public func trial(_ trial: TuningTrial, metric: String) {
+        switch mode {
+        case .json:
+            var progress = TrainingProgress(phase: .tune, detail: "trial", elapsed: elapsed)
+            progress.trial = trial
+            emit(progress)
+        case .text, .auto:
+            let parameters = trial.parameters.keys.sorted().map { "\($0)=\(trial.parameters[$0]!)" }.joined(separator: " ")
+            Self.printErr(String(format: "[%7.2fs] tune: configuration %d round %d (%d epochs) %@ %.4f in %.2fs  %@", elapsed, trial.configuration, trial.round,
+                                 trial.epochs, metric, trial.validation, trial.seconds, parameters.isEmpty ? "(as asked)" : parameters))
+        case .none: break
+        }
+    }
+
     /// The last record: always on stdout (JSON), so a script can read where the snapshot went.
     public func done(path: String, version: UInt64, evaluation: [String: Double]) {
         if mode == .text || mode == .auto { Self.printErr(String(format: "wrote %@ in %.2f s", path, elapsed)) }

@@ -39,11 +39,18 @@ public struct TrainingPipeline {
         if let fraction = spec.data.holdout {
             (data, held) = try carve(data, fraction: fraction)
         }
-        let trainer = try spec.makeTrainer()
+        var spec = self.spec
+        var trainer = try spec.makeTrainer()
         if !trainer.learnsDislikes && data.hasDislikes {
             let before = data.interactions.count
             data = data.withoutDislikes
             reporter.note("dislikes: \(before - data.interactions.count) records left out (\(spec.kind.name) learns from positive interactions only)")
+        }
+        var tuning: TuningRecord?
+        if let request = spec.tune {
+            let tuner = Tuner(spec: spec, request: request, threads: threads, reporter: reporter, carve: { try self.carve($0, fraction: $1, quiet: true) })
+            (spec, tuning) = try tuner.run(data)
+            trainer = try spec.makeTrainer()
         }
         var context = TrainingContext(threads: threads, seed: UInt64(spec.common.seed))
         let reporter = self.reporter
@@ -92,6 +99,7 @@ public struct TrainingPipeline {
             stableRank: trained.userVectors.map { ["users": Double(stableRank($0)), "items": Double(stableRank(items))] } ?? ["items": Double(stableRank(items))],
             itemSpectrum: singularValues(items), trainingSeconds: trainingSeconds, lossHistory: trained.epochs.map(\.loss), epochs: trained.epochs,
             recipe: spec)
+        model.metadata.tuning = tuning
         reporter.phase(.write, detail: output)
         let path = try SnapshotWriter.write(model, name: spec.name, to: output)
         reporter.done(path: path, version: model.version, evaluation: evaluation)
@@ -118,7 +126,7 @@ public struct TrainingPipeline {
                     for u in sampled[(c * sampled.count / chunks)..<((c + 1) * sampled.count / chunks)] {
                         let range = matrix.rowRange(u)
                         guard !range.isEmpty else { continue }
-                        let bag = ItemBag(distinct: matrix.indices[range], weights: matrix.values[range])
+                        let bag = ItemBag(row: u, of: matrix)
                         let ok = scratch.withUnsafeMutableBufferPointer { s in x.withUnsafeMutableBufferPointer { foldIn.encode(items: table.baseAddress!, bag: bag, scratch: s.baseAddress!, out: $0.baseAddress!) } }
                         guard ok else { continue }
                         for r in 0..<d where x[r] != 0 { for col in 0..<d { g[r * d + col] += x[r] * x[col] } }
@@ -185,7 +193,7 @@ public struct TrainingPipeline {
 
     /// Training data without a hold-out of `fraction` of it, and the hold-out aligned to it:
     /// per user the latest interactions by time (timestamps), else a seeded random share.
-    func carve(_ data: TrainingData, fraction: Double) throws -> (TrainingData, CSRMatrix) {
+    func carve(_ data: TrainingData, fraction: Double, quiet: Bool = false) throws -> (TrainingData, CSRMatrix) {
         let method: SplitMethod = data.interactions.timestamps != nil ? .temporal(testFraction: fraction) : .random(testFraction: fraction, seed: UInt64(spec.common.seed))
         let (split, test) = try Splitter.split(data.interactions, method)
         // The split keeps both id spaces whole; the model learns only the ids it trains on.
@@ -193,7 +201,7 @@ public struct TrainingPipeline {
         for k in 0..<split.count {
             train.append(user: split.users[split.userIndex[k]], item: split.items[split.itemIndex[k]], weight: split.weights[k], timestamp: split.timestamps?[k])
         }
-        reporter.note("holdout: \(test.count) of \(data.interactions.count) interactions held out for evaluation (\(data.interactions.timestamps != nil ? "latest per user" : "at random"))")
+        if !quiet { reporter.note("holdout: \(test.count) of \(data.interactions.count) interactions held out for evaluation (\(data.interactions.timestamps != nil ? "latest per user" : "at random"))") }
         return (TrainingData(train), Evaluation.align(test: test, to: train))
     }
 

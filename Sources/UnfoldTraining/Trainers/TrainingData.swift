@@ -50,3 +50,12 @@ public struct TrainingData: Sendable {
     public var itemIDs: [String] { interactions.items.ids }
     public var itemCount: Int { matrix.cols }
 }
+
+extension ItemBag {
+    /// Row u of a users × items matrix as a query, with its entries' recency when the
+    /// matrix keeps it.
+    public init(row u: Int, of matrix: CSRMatrix) {
+        let range = matrix.rowRange(u)
+        self.init(distinct: matrix.indices[range], weights: matrix.values[range], latest: matrix.rowLatest(u))
+    }
+}

@@ -10,7 +10,9 @@ import UnfoldModels
 ///     L = Σ_(u,i) observed  c_ui (p_ui − u·v_i)²  +  w0 Σ_(u,i) unobserved (u·v_i)²  +  λ (‖U‖² + ‖V‖²)
 ///
 /// with confidence c_ui = 1 + α|r_ui|, preference p_ui = 1 (0 for a dislike, r_ui < 0) and
-/// unobserved weight w0 (the knob against folding).
+/// unobserved weight w0 (the knob against folding). λ is either the same for both sides or
+/// scaled to each side's unobserved mass (`WALSParameters.lambda(otherRows:)`): users λ·w0·N_items,
+/// items λ·w0·N_users.
 /// Each half-step solves, for every row x of one side with the other side Y fixed,
 ///
 ///     (w0 YᵀY + λI + Σ_obs (c − w0) y yᵀ) x = Σ_obs c p y
@@ -50,7 +52,7 @@ public enum WALS {
         let d = p.factors
         var g = gram(y, threads: threads)
         for i in 0..<(d * d) { g[i] *= p.unobservedWeight }
-        for i in 0..<d { g[i * d + i] += p.regularization }
+        for i in 0..<d { g[i * d + i] += p.lambda(otherRows: y.rows) }
         let rows = ratings.rows
         let chunkSize = 64
         let chunks = (rows + chunkSize - 1) / chunkSize
@@ -158,8 +160,8 @@ public enum WALS {
         let gu = gram(users, threads: threads), gv = gram(items, threads: threads)
         var all = 0.0
         for j in 0..<(d * d) { all += Double(gu[j]) * Double(gv[j]) }
-        let l2 = Double(users.frobeniusNormSquared) + Double(items.frobeniusNormSquared)
-        return observed + Double(p.unobservedWeight) * (all - observedSquares) + Double(p.regularization) * l2
+        let l2 = Double(p.lambda(otherRows: items.rows)) * Double(users.frobeniusNormSquared) + Double(p.lambda(otherRows: users.rows)) * Double(items.frobeniusNormSquared)
+        return observed + Double(p.unobservedWeight) * (all - observedSquares) + l2
     }
 }
 
@@ -174,7 +176,9 @@ struct WALSTrainer: Trainer {
         let m = data.matrix
         context.phase(.train, "wals \(m.rows) users x \(m.cols) items, \(m.nonZeroCount) cells")
         let result = WALS.train(m, p, threads: context.threads, seed: context.seed, onIteration: context.onEpoch)
-        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.regularization)
+        var foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.lambda(otherRows: m.cols))
+        foldIn.recencyBoost = p.recencyBoost
+        foldIn.recencyHalfLife = p.recencyHalfLife
         return TrainedModel(items: result.itemFactors, encoder: .foldIn(foldIn), epochs: result.epochs, userVectors: result.userFactors, solver: p.solver.rawValue)
     }
 }
