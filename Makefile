@@ -107,6 +107,10 @@ bench-serve: model
 bench-costs: model
 	bash bench/costs.sh
 
+## bench-read: a 10M-line TSV read and indexed by unfold train beside pandas, and WALS's peak memory on it
+bench-read: build
+	bash bench/read.sh
+
 ## bench-quality: every model with its defaults, trained, served and scored through POST /v1/recommend
 bench-quality: data
 	@PY=$$(bash bench/venv.sh) && $$PY bench/quality.py

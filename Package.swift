@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "CPrefetch"),
         .target(name: "CCPUCheck", cSettings: cpuCheck),
         .target(name: "UnfoldMath", dependencies: ["CPrefetch"], swiftSettings: numeric),
-        .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CZlib", "CCurl"]),
+        .target(name: "UnfoldData", dependencies: ["UnfoldMath", "CPrefetch", "CZlib", "CCurl"]),
         .target(name: "UnfoldModels", dependencies: ["UnfoldMath"], swiftSettings: numeric),
         .target(name: "UnfoldSnapshot", dependencies: ["UnfoldModels", "UnfoldMath", "CZlib"]),
         .target(name: "UnfoldServing", dependencies: ["UnfoldModels", "UnfoldSnapshot", "UnfoldMath", "UnfoldJSON", "UnfoldMetrics"], swiftSettings: numeric),

@@ -9,7 +9,8 @@
 2. Strong generalization (Liang et al. 2018): 20% of the users held out whole (`unfold split
    --method users`), each held-out user's interactions split at random 80/20 (`--method
    random-per-user`); the models train on the other users, fold in the 80% and are scored on
-   the 20% by `unfold evaluate --protocol strong` (Recall@20, Recall@50, NDCG@100). Beside
+   the 20% by `unfold evaluate --protocol strong` (Recall@20, Recall@50, NDCG@100; the fold-in
+   part read as a set, as POST /v1/recommend with "ordered": false, since it is drawn at random). Beside
    them, in the same run and on the same files: EASE (Steck 2019, closed form in numpy, its
    lambda chosen on validation users carved from the training users) and implicit's ALS
    (`recommend(..., recalculate_user=True)`, its regularization and alpha chosen the same way).
@@ -169,9 +170,13 @@ def strong(models, work, results):
         snapshots = f"{d}/snapshots-{model}"
         run_unfold("train", "--model", model, "--data", f"{d}/train.tsv", "--out", snapshots, "--progress", "none")
         snapshot = f"{snapshots}/" + sorted(os.listdir(snapshots))[-1]
-        report = json.loads(run_unfold("evaluate", "--protocol", "strong", "--snapshot", snapshot, "--train", f"{d}/heldout-foldin.tsv",
-                                       "--test", f"{d}/heldout-score.tsv"))
-        out[f"unfold {model}"] = {name: report["model"][name] for name in STRONG} | {"intervals": report["intervals"], "users": report["model"]["users"]}
+        # Liang et al.'s fold-in part is a random subset: a set (no recency); WALS also as a
+        # history in time order, what recency makes of it.
+        for ordered in ([False, True] if model == "wals" else [False]):
+            report = json.loads(run_unfold("evaluate", "--protocol", "strong", "--snapshot", snapshot, "--train", f"{d}/heldout-foldin.tsv",
+                                           "--test", f"{d}/heldout-score.tsv", *(["--ordered"] if ordered else [])))
+            name = f"unfold {model}" + (" (fold-in in time order)" if ordered else "")
+            out[name] = {m: report["model"][m] for m in STRONG} | {"intervals": report["intervals"], "users": report["model"]["users"]}
     out["popularity"] = {name: report["popularity"][name] for name in STRONG}
 
     def index(path):

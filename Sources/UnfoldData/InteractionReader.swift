@@ -35,8 +35,31 @@ public struct InteractionReader: Sendable {
     }
 
     public func read(path: String, format: InteractionFormat? = nil) throws(DataError) -> Result {
+        let format = format ?? .guess(fromPath: path)
+        // An uncompressed TSV or CSV is parsed straight from a memory map.
+        if format != .jsonl, let interactions = try Self.mapped(path: path, maxBytes: maxBytes, { FastDelimitedReader.parse($0, format: format, path: path) }) {
+            return Result(interactions: interactions, skippedLines: 0, skippedExamples: [])
+        }
         let bytes = try readFileBytes(path: path, maxBytes: maxBytes)
-        return try read(bytes: bytes, name: path, format: format ?? .guess(fromPath: path))
+        return try read(bytes: bytes, name: path, format: format)
+    }
+
+    /// `body` over the file's bytes, memory-mapped; nil (without calling it) for a gzip file
+    /// or one that cannot be mapped, which the caller reads the ordinary way.
+    static func mapped<T>(path: String, maxBytes: Int, _ body: (UnsafeRawBufferPointer) -> T?) throws(DataError) -> T? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let size = Int(info.st_size)
+        if size > maxBytes { throw .unreadable(path: path, reason: "larger than \(maxBytes) bytes") }
+        guard size > 0, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
+        defer { munmap(map, size) }
+        let bytes = UnsafeRawBufferPointer(start: map, count: size)
+        if size >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B { return nil }
+        _ = madvise(map, size, MADV_SEQUENTIAL)
+        return body(bytes)
     }
 
     public func read(bytes raw: [UInt8], name: String, format: InteractionFormat) throws(DataError) -> Result {
@@ -44,6 +67,14 @@ public struct InteractionReader: Sendable {
         if Gzip.isGzip(bytes) {
             do { bytes = try Gzip.decompress(bytes, maxBytes: maxBytes) } catch { throw .unreadable(path: name, reason: "gzip: \(error)") }
         }
+        if format != .jsonl, let interactions = bytes.withUnsafeBytes({ FastDelimitedReader.parse($0, format: format, path: name) }) {
+            return Result(interactions: interactions, skippedLines: 0, skippedExamples: [])
+        }
+        return try readLines(bytes: bytes, name: name, format: format)
+    }
+
+    /// The line-by-line reader (decompressed bytes): every format, every error with its line.
+    func readLines(bytes: [UInt8], name: String, format: InteractionFormat) throws(DataError) -> Result {
         var result = Result(interactions: Interactions(), skippedLines: 0, skippedExamples: [])
         var layout: ColumnLayout?
         var sawHeaderDecision = false

@@ -9,6 +9,9 @@ public struct ItemBag: Sendable, Equatable {
     public private(set) var latest: [Int32] = []
     private var events: Int32 = 0
     private var position: [Int32: Int] = [:]
+    /// False for a set of items whose order means nothing (a request's `"ordered": false`,
+    /// the strong-generalization protocol's random fold-in part): no recency then.
+    public var ordered = true
 
     public init(capacity: Int = 0) {
         indices.reserveCapacity(capacity)
@@ -72,8 +75,9 @@ public struct ItemBag: Sendable, Equatable {
         guard hasDislikes else { return self }
         var bag = ItemBag(capacity: count)
         for k in 0..<count where weights[k] >= 0 { bag.add(indices[k], weight: weights[k], event: latest[k]) }
+        bag.ordered = ordered
         return bag
     }
 
-    public static func == (a: ItemBag, b: ItemBag) -> Bool { a.indices == b.indices && a.weights == b.weights }
+    public static func == (a: ItemBag, b: ItemBag) -> Bool { a.indices == b.indices && a.weights == b.weights && a.ordered == b.ordered }
 }

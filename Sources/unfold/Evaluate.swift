@@ -20,6 +20,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The training interactions (each test user's query is encoded from them).") var train: String
     @Option(help: "Held-out interactions.") var test: String
     @Option(help: "Cut-off k.") var k = 10
+    @Flag(help: "strong: fold in each user's interactions as a history in time order (recency applies), not as a set (Liang et al.'s protocol draws the fold-in part at random).") var ordered = false
     @Option(help: "Threads (0: one per core).") var threads = 0
     @Option(name: .customLong("user-features"), help: "softmax: the users file with the features the model was trained with.") var userFeatures: String?
     @Option(help: "Planted groups (unfold generate --groups-out): adds the folding rate and excess.") var groups: String?
@@ -44,7 +45,8 @@ struct Evaluate: ParsableCommand {
         }
         let lists = Evaluation.Lists.served(features: features)
         if `protocol` == .strong {
-            try strong(served, foldIn: trainMatrix, heldOut: testMatrix, trainData: trainData, testData: testData, lists: lists, workers: workers)
+            let foldIn = ordered ? trainMatrix : Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false, ordered: false)
+            try strong(served, foldIn: foldIn, heldOut: testMatrix, trainData: trainData, testData: testData, lists: lists, workers: workers)
             return
         }
         let scored = Evaluation.perUser(served, train: trainMatrix, test: testMatrix, k: k, lists: lists, threads: workers)
@@ -92,14 +94,14 @@ struct Evaluate: ParsableCommand {
             intervals[name] = [low, high]
         }
         let popularity = StrongGeneralization.perUser(served, foldIn: foldIn, heldOut: heldOut, lists: .popularity, threads: workers)
-        var out: [String: Any] = ["snapshot": snapshot, "protocol": "strong", "model": StrongGeneralization.means(scored), "intervals": intervals,
+        var out: [String: Any] = ["snapshot": snapshot, "protocol": "strong", "fold_in": ordered ? "history in time order" : "set", "model": StrongGeneralization.means(scored), "intervals": intervals,
                                   "popularity": StrongGeneralization.means(popularity), "bootstrap": ["resamples": Bootstrap.resamples, "level": 0.95]]
         if let compare {
             let other = try cliTry { try Snapshot.open(path: compare) }
             let otherServed = ServedModel(name: other.model.metadata.name, model: other.model)
             let itemSpace = IDMap(other.model.items.ids)
             let theirs = Dictionary(uniqueKeysWithValues: StrongGeneralization.perUser(
-                otherServed, foldIn: Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false),
+                otherServed, foldIn: Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false, ordered: ordered),
                 heldOut: Evaluation.matrix(testData, users: trainData.users, items: itemSpace, binary: true), threads: workers).map { ($0.user, $0) })
             let paired = scored.compactMap { m in theirs[m.user].map { (m, $0) } }
             var comparison: [String: Any] = ["snapshot": compare, "users": paired.count]

@@ -1,4 +1,5 @@
 import XCTest
+import UnfoldMath
 @testable import UnfoldData
 
 final class InteractionReaderTests: XCTestCase {
@@ -103,5 +104,47 @@ final class InteractionReaderTests: XCTestCase {
         XCTAssertThrowsError(try InteractionReader().read(path: "/nonexistent.tsv")) { error in
             XCTAssertEqual(error as? DataError, .unreadable(path: "/nonexistent.tsv", reason: "no such file"))
         }
+    }
+
+    /// The in-place parallel reader (TSV, CSV) reads exactly what the line-by-line reader
+    /// reads — the same id maps in the same order, weights, timestamps — for every layout,
+    /// and leaves whatever it does not read the same way to that reader (same errors).
+    func testTheFastReaderEqualsTheLineByLineReader() throws {
+        var rng = SplitMix64(seed: 11)
+        var big = "user\titem\tweight\ttimestamp\n"
+        for k in 0..<80_000 {
+            let user = "u\(rng.next() % 3000)", item = rng.next() % 7 == 0 ? "item-with-a-long-identifier-\(rng.next() % 500)" : "i\(rng.next() % 900)"
+            let weight = ["1", "2", "5", "2.5", "0.125", "1e-3", "+3", "7."][Int(rng.next() % 8)]
+            big += "\(user)\t\(item)\t\(weight)\t\(1_600_000_000 + k)\(k % 5 == 0 ? "\r" : "")\n"
+            if k % 9973 == 0 { big += "# a comment\n\n" }
+        }
+        let cases: [(String, InteractionFormat)] = [
+            (big, .tsv),
+            ("u1\ti1\t2\t100\nu2\ti1\t1\t50\nu1\ti2\n", .tsv),           // no header, timestamps from the first line's width
+            ("u1\ti1\nu2\ti1\t3\n", .tsv),                                     // no header, no timestamps
+            ("timestamp,item_id,user_id\n5,\"a\",\"b\"\n6,a,c\n", .csv),     // header in another order, quoted fields
+            ("user\titem\n\u{e9}t\u{e9}\tcaf\u{e9}\n", .tsv),
+            (String(decoding: [0x75, 0x09, 0x63, 0x61, 0x66, 0xE9, 0x0A], as: UTF8.self), .tsv),
+        ]
+        for (text, format) in cases {
+            let bytes = Array(text.utf8)
+            let fast = try XCTUnwrap(bytes.withUnsafeBytes { FastDelimitedReader.parse($0, format: format, path: "x", threads: 2) }, String(text.prefix(60)))
+            let slow = try InteractionReader().readLines(bytes: bytes, name: "x", format: format).interactions
+            XCTAssertEqual(fast, slow, String(text.prefix(60)))
+        }
+        // Latin-1 bytes that are not UTF-8 decode the same way.
+        let latin1: [UInt8] = Array("user\titem\n".utf8) + [0x75, 0x09, 0x63, 0x61, 0x66, 0xE9, 0x0A]
+        XCTAssertEqual(latin1.withUnsafeBytes { FastDelimitedReader.parse($0, format: .tsv, path: "x") }, try InteractionReader().readLines(bytes: latin1, name: "x", format: .tsv).interactions)
+        // What the fast reader does not take goes to the line-by-line reader: the same errors.
+        for bad in ["u\ti\t-1\n", "u\ti\tinf\n", "u\t\t1\n", "u\n", "u\ti\t1\tnoon\n", "u\ti\t 2\n"] {
+            let bytes = Array(bad.utf8)
+            XCTAssertNil(bytes.withUnsafeBytes { FastDelimitedReader.parse($0, format: .tsv, path: "x") }, bad)
+            XCTAssertThrowsError(try InteractionReader().read(bytes: bytes, name: "x", format: .tsv), bad)
+        }
+        // A file on disk is read through a memory map, with the same result.
+        let path = NSTemporaryDirectory() + "unfold-fast-\(UUID().uuidString).tsv"
+        try Data(big.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try InteractionReader().read(path: path).interactions, try InteractionReader().readLines(bytes: Array(big.utf8), name: path, format: .tsv).interactions)
     }
 }

@@ -84,5 +84,26 @@ final class ConformanceEndToEndTests: XCTestCase {
             XCTAssertGreaterThan(users, 100)
             XCTAssertEqual(ndcg / Double(users), metadataNDCG[kind]!, accuracy: 1e-6, "\(kind): NDCG@10 through HTTP and the trainer's evaluation")
         }
+
+        // The WALS model weighs a history's latest items more: reversing a history changes
+        // the answer, unless the request says the interactions are a set.
+        let client = try RawClient(port: server.port)
+        func top(_ items: [Int], ordered: Bool?) throws -> [String] {
+            let list = items.map { #"{"item":"i\#($0)"}"# }.joined(separator: ",")
+            let text = #"{"interactions":[\#(list)],"k":10,"model":"wals"\#(ordered.map { ",\"ordered\":\($0)" } ?? "")}"#
+            try client.send("POST /v1/recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(text.utf8.count)\r\n\r\n\(text)")
+            let response = try client.readResponse()
+            XCTAssertEqual(response.status, 200, response.text)
+            return (response.json?["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+        }
+        let history = [1, 4, 7, 10, 13, 2, 5, 8, 11, 14]
+        XCTAssertNotEqual(try top(history, ordered: nil), try top(history.reversed(), ordered: nil), "recency: the order matters")
+        XCTAssertEqual(try top(history, ordered: true), try top(history, ordered: nil))
+        XCTAssertEqual(try top(history, ordered: false), try top(history.reversed(), ordered: false), "a set: the order does not")
+        let bad = #"{"interactions":[{"item":"i1"}],"ordered":"yes"}"#
+        try client.send("POST /v1/recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(bad.utf8.count)\r\n\r\n\(bad)")
+        let refused = try client.readResponse()
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertTrue(refused.text.contains("ordered must be a boolean"), refused.text)
     }
 }

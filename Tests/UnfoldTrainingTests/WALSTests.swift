@@ -262,6 +262,16 @@ final class WALSTests: XCTestCase {
         XCTAssertGreaterThan(groupScore(qa, a) - groupScore(qa, b), groupScore(plainA, a) - groupScore(plainA, b) + 0.02)
         XCTAssertGreaterThan(groupScore(qb, b) - groupScore(qb, a), groupScore(plainB, b) - groupScore(plainB, a) + 0.02)
 
+        // A set (ordered false) gets no recency: either order folds in as without it.
+        var setA = endsWithA, setB = endsWithB
+        setA.ordered = false
+        setB.ordered = false
+        let unorderedA = foldIn.encode(items: result.itemFactors, bag: setA)!, unorderedB = foldIn.encode(items: result.itemFactors, bag: setB)!
+        for j in 0..<8 {
+            XCTAssertEqual(unorderedA[j], plainA[j], accuracy: 1e-5)
+            XCTAssertEqual(unorderedB[j], plainA[j], accuracy: 1e-5)
+        }
+
         var bag = ItemBag()
         for i: Int32 in [5, 6, 7, 5] { bag.add(i, weight: 1) }
         XCTAssertEqual(bag.indices, [5, 6, 7])

@@ -46,9 +46,9 @@ public struct FoldIn: Sendable, Equatable {
     }
 
     /// Per item of `bag`, the factor 1 + κ·2^(−a/h) its confidence (and target) is multiplied
-    /// by; nil without recency.
+    /// by; nil without recency, or for a bag that is a set (`ordered` false).
     public func recencyMultipliers(_ bag: ItemBag) -> [Float]? {
-        guard recencyBoost > 0, !bag.isEmpty else { return nil }
+        guard recencyBoost > 0, bag.ordered, !bag.isEmpty else { return nil }
         let boost = recencyBoost, decay = -1 / max(recencyHalfLife, .leastNormalMagnitude)
         return bag.recencyRanks.map { 1 + boost * exp2f(Float($0) * decay) }
     }

@@ -6,13 +6,15 @@ import UnfoldServing
 struct RecommendRequest {
     static let maxInteractions = 10_000
     static let maxK = 1000
-    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain", "user", "experiment"]
+    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain", "user", "experiment", "ordered"]
 
     var query: RecommendQuery
     var interactions: [(item: String, weight: Float)]
     var model: String?
     /// Add to each item the history items that contributed most to its score.
     var explain = false
+    /// The interactions are a history, oldest first (recency applies); false: a set.
+    var ordered = true
     /// Who asks (an A/B test's assignment sticks to it, and its outcomes are attributed).
     var user: String?
     /// The A/B test to answer from, instead of a model.
@@ -76,6 +78,11 @@ struct RecommendRequest {
         case nil, .null?: break
         case .bool(let b)?: explain = b
         case let other?: throw .badRequest("explain must be a boolean, got \(other.typeName)")
+        }
+        switch object["ordered"] {
+        case nil, .null?: break
+        case .bool(let b)?: ordered = b
+        case let other?: throw .badRequest("ordered must be a boolean, got \(other.typeName)")
         }
         for (key, value) in [("user", object["user"]), ("experiment", object["experiment"])] {
             switch value {

@@ -78,7 +78,9 @@ struct RecommendRoutes {
             let query = RecommendQuery(k: fast.k, excludeSeen: fast.excludeSeen)
             return try answer(query, posted: Self.resolve(fast, request.body, served), with: served, assignment: assignment)
         }
-        return try answer(general!.query, posted: served.resolve(general!.interactions), with: served, explain: general!.explain, assignment: assignment)
+        var posted = served.resolve(general!.interactions)
+        posted.bag.ordered = general!.ordered
+        return try answer(general!.query, posted: posted, with: served, explain: general!.explain, assignment: assignment)
     }
 
     /// Encode → retrieve → filter, and the response: the same for `/v1/recommend` and a

@@ -144,8 +144,9 @@ public enum Evaluation {
 
     /// Interactions as a users × items matrix over given id spaces; records whose user or
     /// item is not in them are dropped. `binary` counts each pair once with weight 1; a
-    /// weighted matrix (the queries' side) keeps each entry's recency (`latest`).
-    public static func matrix(_ data: Interactions, users: IDMap, items: IDMap, binary: Bool) -> CSRMatrix {
+    /// weighted matrix (the queries' side) keeps each entry's recency (`latest`) unless
+    /// `ordered` is false (its rows are then sets).
+    public static func matrix(_ data: Interactions, users: IDMap, items: IDMap, binary: Bool, ordered: Bool = true) -> CSRMatrix {
         var rows: [Int32] = [], cols: [Int32] = [], values: [Float] = [], times: [Double] = []
         for k in 0..<data.count {
             guard let u = users.index(of: data.users[data.userIndex[k]]),
@@ -155,7 +156,7 @@ public enum Evaluation {
             values.append(binary ? 1 : data.weights[k])
             if let t = data.timestamps { times.append(t[k]) }
         }
-        var m = CSRMatrix(rows: users.count, cols: items.count, rowIndex: rows, colIndex: cols, values: values, order: !binary,
+        var m = CSRMatrix(rows: users.count, cols: items.count, rowIndex: rows, colIndex: cols, values: values, order: !binary && ordered,
                           timestamps: data.timestamps == nil || binary ? nil : times)
         if binary { m.values = [Float](repeating: 1, count: m.values.count) }
         return m

@@ -144,7 +144,9 @@ public struct TrainingPipeline {
     /// The training interactions, plus the log's records when the spec names a log.
     func read() throws -> TrainingData {
         reporter.phase(.read, detail: spec.data.path)
+        let started = Date()
         let read = try InteractionReader(skipBadLines: spec.data.skipBadLines).read(location: spec.data.path)
+        let parsed = Date()
         if read.skippedLines > 0 { reporter.note("skipped \(read.skippedLines) bad lines, e.g. \(read.skippedExamples.first ?? "")") }
         let erased = spec.data.erased.map { UserTombstones.read($0).erased } ?? [:]
         var interactions = Self.withoutErased(read.interactions, erased, note: { reporter.note("erasure: \($0) records of erased users left out of \(spec.data.path)") })
@@ -161,7 +163,11 @@ public struct TrainingPipeline {
             reporter.note("added \(added) logged interactions from \(log)" + (bad > 0 ? " (\(bad) damaged records skipped)" : "")
                           + (skipped > 0 ? "; \(skipped) records of erased users left out" : ""))
         }
-        return TrainingData(interactions)
+        let indexStart = Date()
+        let data = TrainingData(interactions)
+        reporter.note(String(format: "read %d interactions (%d users, %d items) in %.2f s; users × items matrix in %.2f s", read.interactions.count,
+                             interactions.users.count, interactions.items.count, parsed.timeIntervalSince(started), Date().timeIntervalSince(indexStart)))
+        return data
     }
 
     /// A file's interactions without the erased users' records (a file has no positions, so

@@ -53,9 +53,10 @@ public struct TrainingData: Sendable {
 
 extension ItemBag {
     /// Row u of a users × items matrix as a query, with its entries' recency when the
-    /// matrix keeps it.
+    /// matrix keeps it; without, the row is a set (no recency).
     public init(row u: Int, of matrix: CSRMatrix) {
         let range = matrix.rowRange(u)
         self.init(distinct: matrix.indices[range], weights: matrix.values[range], latest: matrix.rowLatest(u))
+        ordered = matrix.latest != nil
     }
 }
