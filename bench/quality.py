@@ -118,8 +118,8 @@ def strong_metrics(score_fn, fold_in, held):
     import numpy as np
     out = []
     for u in range(held.shape[0]):
-        relevant = set(held.indices[held.indptr[u]:held.indptr[u + 1]])
         seen = fold_in.indices[fold_in.indptr[u]:fold_in.indptr[u + 1]]
+        relevant = set(held.indices[held.indptr[u]:held.indptr[u + 1]]) - set(seen)  # as StrongGeneralization.swift
         if not relevant or len(seen) == 0:
             continue
         scores = np.asarray(score_fn(u), dtype=np.float64).copy()

@@ -36,6 +36,11 @@ public struct CSRMatrix: Sendable, Equatable {
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         precondition(rowIndex.count == colIndex.count && colIndex.count == values.count)
         let n = rowIndex.count
+        guard n > 0 else {
+            self.init(rows: rows, cols: cols, indptr: [Int](repeating: 0, count: rows + 1), indices: [], values: [])
+            if order { self.latest = [] }
+            return
+        }
         let counts = Self.rowStarts(of: rowIndex, rows: rows)
         let workers = max(1, min(threads, n / 100_000 + 1))
         // Records already in time order overall (a log, most exports) stay in time order

@@ -114,6 +114,9 @@ enum FastDelimitedReader {
     /// are looked up — so the table's cache misses (its slots outgrow the caches with a few
     /// hundred thousand users) overlap instead of stalling one line at a time.
     static func parseChunk(_ base: UnsafePointer<UInt8>, from: Int, to: Int, separator: UInt8, unquote: Bool, layout: ColumnLayout, hasTimestamps: Bool) -> Chunk {
+        // strtof/strtod read with this thread's locale: the C one, as Float(String) does.
+        let previous = uselocale(cLocale)
+        defer { uselocale(previous) }
         var chunk = Chunk()
         let estimate = (to - from) / 24 + 16
         chunk.userIndex.reserveCapacity(estimate)
@@ -192,6 +195,9 @@ enum FastDelimitedReader {
         }
     }
 
+    /// The C locale, whatever the process's: `Float(String)` reads "1.5" with a point always.
+    nonisolated(unsafe) static let cLocale: locale_t = newlocale(1 << LC_NUMERIC, "C", nil)  // LC_NUMERIC_MASK
+
     /// A field read both as Float and as Double, each exactly as `Float(String)` and
     /// `Double(String)` read it.
     struct Number {
@@ -200,8 +206,8 @@ enum FastDelimitedReader {
     }
 
     /// Plain decimal digits: exact integers directly; other forms made only of digits, sign,
-    /// point and exponent through strtof/strtod on a terminated copy (what `Float(String)`
-    /// calls); anything else (spaces, hex, inf, nan, empty) is nil, for the line-by-line reader.
+    /// point and exponent through strtof/strtod on a terminated copy, the chunk's thread in the
+    /// C locale (what `Float(String)` calls); anything else (spaces, hex, inf, nan, empty) is nil, for the line-by-line reader.
     @inline(__always)
     static func parseNumber(_ p: UnsafePointer<UInt8>, _ length: Int) -> Number? {
         guard length > 0, length < 64 else { return nil }

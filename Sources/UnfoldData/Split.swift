@@ -48,7 +48,9 @@ public enum Splitter {
             var users = (0..<data.users.count).filter { present[$0] }
             var rng = SplitMix64(seed: seed)
             users.shuffle(using: &rng)
-            let held = Set(users.prefix(Int((Double(users.count) * fraction).rounded())))
+            // At least one user on each side (when there are two).
+            let count = users.count < 2 ? 0 : min(users.count - 1, max(1, Int((Double(users.count) * fraction).rounded())))
+            let held = Set(users.prefix(count))
             for k in 0..<data.count {
                 if held.contains(Int(data.userIndex[k])) { copy(k, into: &test) } else { copy(k, into: &train) }
             }

@@ -66,6 +66,15 @@ final class DataStructureTests: XCTestCase {
         let (again, _) = try Splitter.split(data, .users(testFraction: 0.25, seed: 4))
         XCTAssertEqual(again, train)
 
+        // Never all users nor none (with two or more).
+        var two = Interactions()
+        two.append(user: "a", item: "x", weight: 1, timestamp: nil)
+        two.append(user: "b", item: "x", weight: 1, timestamp: nil)
+        for fraction in [0.01, 0.75, 0.99] {
+            let (t, h) = try Splitter.split(two, .users(testFraction: fraction, seed: 1))
+            XCTAssertEqual([t.count, h.count], [1, 1], "\(fraction)")
+        }
+
         let (kept, held) = try Splitter.split(data, .randomPerUser(testFraction: 0.25, seed: 4))
         XCTAssertEqual(kept.count + held.count, data.count)
         XCTAssertEqual(held.count, 20 * 2, "⌊0.25 · 10⌋ of each ten; the lonely user keeps its one")

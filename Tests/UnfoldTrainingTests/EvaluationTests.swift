@@ -87,5 +87,12 @@ final class BootstrapTests: XCTestCase {
         XCTAssertEqual(full[0].recall50, 1)
         XCTAssertEqual(full[0].ndcg100, 1, accuracy: 1e-12)
         XCTAssertEqual(StrongGeneralization.means(users)["users"], 1)
+        // A held-out item the user also folds in (a repeat split both ways) cannot be listed:
+        // it is not relevant, and a user left with nothing else is not counted.
+        let repeatIn = CSRMatrix(rows: 2, cols: n, rowIndex: [0, 1], colIndex: [0, 0], values: [1, 1])
+        let repeatOut = CSRMatrix(rows: 2, cols: n, rowIndex: [0, 0, 1], colIndex: [0, 5, 0], values: [1, 1, 1])
+        let repeated = StrongGeneralization.perUser(model, foldIn: repeatIn, heldOut: repeatOut, threads: 1)
+        XCTAssertEqual(repeated.map(\.user), [0])
+        XCTAssertEqual(repeated[0].recall20, 1, "item 5, at position 4, is the only relevant one")
     }
 }

@@ -105,6 +105,7 @@ struct UserRoutes {
         for (item, weight) in body.interactions {
             if let index = served.index(of: item) { posted.bag.add(Int32(index), weight: weight) } else { posted.unknown.append(item) }
         }
+        posted.bag.ordered = body.ordered
         return try recommendations.answer(body.query, posted: posted, with: served, user: id, explain: body.explain, assignment: assignment)
     }
 

@@ -21,10 +21,15 @@ public enum StrongGeneralization {
     /// `foldIn` and `heldOut`: users × items over the model's item space, the same users.
     public static func perUser(_ model: ServedModel, foldIn: CSRMatrix, heldOut: CSRMatrix, lists: Evaluation.Lists = .served(features: nil),
                                threads: Int = defaultThreadCount) -> [UserMetrics] {
-        let users = (0..<heldOut.rows).filter { heldOut.rowCount($0) > 0 && foldIn.rowCount($0) > 0 }
+        // A held-out item the user also folds in (a repeated interaction split both ways) can
+        // never be listed (the fold-in items are excluded): it is not counted as relevant.
+        func relevant(_ u: Int) -> Set<Int> {
+            Set(heldOut.indices[heldOut.rowRange(u)].map(Int.init)).subtracting(foldIn.indices[foldIn.rowRange(u)].map(Int.init))
+        }
+        let users = (0..<heldOut.rows).filter { foldIn.rowCount($0) > 0 && !relevant($0).isEmpty }
         let top = Evaluation.topLists(model, train: foldIn, users: users, k: 100, lists: lists, threads: threads)
         return users.map { u in
-            let relevant = Set(heldOut.indices[heldOut.rowRange(u)].map(Int.init))
+            let relevant = relevant(u)
             func recall(_ k: Int) -> Double {
                 Double(top[u].prefix(k).filter(relevant.contains).count) / Double(min(k, relevant.count))
             }
