@@ -29,8 +29,7 @@ enum FastDelimitedReader {
         let unquote = format == .csv
 
         // The first line that is neither empty nor a comment decides the layout, as in the
-        // line-by-line reader: a header names the columns, else the default order (with
-        // timestamps when that first line has more than three fields).
+        // line-by-line reader (`ColumnLayout.decide`).
         var start = 0
         var layout = ColumnLayout.positional
         var hasTimestamps = false
@@ -43,16 +42,10 @@ enum FastDelimitedReader {
             if lineEnd > start && base[start] != 0x23 {
                 let line = Array(UnsafeBufferPointer(start: base + start, count: lineEnd - start))
                 let fields = InteractionReader.split(line[...], separator: separator, unquote: unquote)
-                let decided: ColumnLayout?
-                do { decided = try ColumnLayout.header(fields.map { decodeText($0) }, path: path) } catch { return nil }
-                if let header = decided {
-                    layout = header
-                    hasTimestamps = header.timestamp != nil
-                    dataStart = end + 1
-                } else {
-                    hasTimestamps = fields.count > 3
-                    dataStart = start
-                }
+                guard let decided = try? ColumnLayout.decide(fields.map { decodeText($0) }, path: path) else { return nil }
+                layout = decided.layout
+                hasTimestamps = decided.hasTimestamps
+                dataStart = decided.isHeader ? end + 1 : start
                 break
             }
             start = end + 1

@@ -29,6 +29,14 @@ struct ColumnLayout: Equatable {
     static let weightNames: Set<String> = ["weight", "rating", "value", "count", "score"]
     static let timestampNames: Set<String> = ["timestamp", "time", "ts"]
 
+    /// What the first line that is neither empty nor a comment decides: a header names the
+    /// columns (and is not a record); otherwise the default order, with timestamps when that
+    /// line has more than three fields.
+    static func decide(_ fields: [String], path: String) throws(DataError) -> (layout: ColumnLayout, hasTimestamps: Bool, isHeader: Bool) {
+        if let header = try header(fields, path: path) { return (header, header.timestamp != nil, true) }
+        return (.positional, fields.count > 3, false)
+    }
+
     /// A header is a first line naming a user column: `user item weight timestamp`, or
     /// RecBole's atomic form `user_id:token item_id:token rating:float timestamp:float`.
     static func header(_ fields: [String], path: String) throws(DataError) -> ColumnLayout? {

@@ -105,13 +105,10 @@ public struct InteractionReader: Sendable {
                 let fields = Self.split(bytes[start..<end], separator: separator, unquote: format == .csv)
                 if !sawHeaderDecision {
                     sawHeaderDecision = true
-                    if let header = try ColumnLayout.header(fields.map { decodeText($0) }, path: name) {
-                        layout = header
-                        result.interactions.timestamps = header.timestamp != nil ? [] : nil
-                        return
-                    }
-                    layout = .positional
-                    result.interactions.timestamps = fields.count > 3 ? [] : nil
+                    let decided = try ColumnLayout.decide(fields.map { decodeText($0) }, path: name)
+                    layout = decided.layout
+                    result.interactions.timestamps = decided.hasTimestamps ? [] : nil
+                    if decided.isHeader { return }
                 }
                 let columns = layout!
                 let needed = max(columns.user, columns.item)

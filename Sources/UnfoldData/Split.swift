@@ -36,7 +36,7 @@ public enum Splitter {
             guard fraction > 0 && fraction < 1 else { throw .invalidArgument("test fraction must be between 0 and 1, got \(fraction)") }
             guard data.timestamps != nil else { throw .invalidArgument("a temporal split needs timestamps; the data has none") }
             for (_, rows) in byUser(data, seed: nil) {
-                let held = min(rows.count - 1, max(1, Int((Double(rows.count) * fraction).rounded(.down))))
+                let held = Self.heldCount(rows.count, fraction)
                 for (position, k) in rows.enumerated() {
                     if position >= rows.count - held { copy(k, into: &test) } else { copy(k, into: &train) }
                 }
@@ -57,7 +57,7 @@ public enum Splitter {
         case .randomPerUser(let fraction, let seed):
             guard fraction > 0 && fraction < 1 else { throw .invalidArgument("test fraction must be between 0 and 1, got \(fraction)") }
             for (_, rows) in byUser(data, seed: seed) {
-                let held = min(rows.count - 1, max(1, Int((Double(rows.count) * fraction).rounded(.down))))
+                let held = Self.heldCount(rows.count, fraction)
                 for (position, k) in rows.enumerated() {
                     if position < held { copy(k, into: &test) } else { copy(k, into: &train) }
                 }
@@ -72,6 +72,11 @@ public enum Splitter {
             }
         }
         return (train, test)
+    }
+
+    /// ⌊fraction · n⌋ of a user's n interactions held out, at least one, and at least one kept.
+    static func heldCount(_ n: Int, _ fraction: Double) -> Int {
+        min(n - 1, max(1, Int((Double(n) * fraction).rounded(.down))))
     }
 
     /// Each user's interaction positions, oldest first (by timestamp, then file order), or

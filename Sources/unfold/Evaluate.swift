@@ -33,7 +33,8 @@ struct Evaluate: ParsableCommand {
         let trainData = try cliTry { try InteractionReader().read(path: train) }.interactions
         let testData = try cliTry { try InteractionReader().read(path: test) }.interactions
         let itemSpace = IDMap(file.model.items.ids)
-        let trainMatrix = Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false)
+        // Strong: the fold-in part is a set unless --ordered.
+        let trainMatrix = Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false, ordered: `protocol` == .weak || ordered)
         let testMatrix = Evaluation.matrix(testData, users: trainData.users, items: itemSpace, binary: true)
         let workers = threads > 0 ? threads : defaultThreadCount
         // Each user's query features for a softmax tower (none without a users file).
@@ -45,8 +46,7 @@ struct Evaluate: ParsableCommand {
         }
         let lists = Evaluation.Lists.served(features: features)
         if `protocol` == .strong {
-            let foldIn = ordered ? trainMatrix : Evaluation.matrix(trainData, users: trainData.users, items: itemSpace, binary: false, ordered: false)
-            try strong(served, foldIn: foldIn, heldOut: testMatrix, trainData: trainData, testData: testData, lists: lists, workers: workers)
+            try strong(served, foldIn: trainMatrix, heldOut: testMatrix, trainData: trainData, testData: testData, lists: lists, workers: workers)
             return
         }
         let scored = Evaluation.perUser(served, train: trainMatrix, test: testMatrix, k: k, lists: lists, threads: workers)

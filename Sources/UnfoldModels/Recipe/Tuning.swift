@@ -1,4 +1,5 @@
 import Foundation
+import UnfoldMath
 
 /// What `unfold train --tune` (and `"tune"` in `POST /admin/retrain`) asks for: search the
 /// model kind's hyperparameters on a validation split carved from the training data, within
@@ -174,17 +175,11 @@ public struct SearchSpace: Sendable {
     /// Cranley–Patterson rotation), so the points fill the space evenly and differ per seed.
     public func point(_ index: Int, seed: UInt64) -> [String: ParameterValue] {
         let primes = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37]
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        // One SplitMix64 draw per dimension for its shift.
+        var rng = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
         var out: [String: ParameterValue] = [:]
         for (d, dimension) in dimensions.enumerated() {
-            // SplitMix64 step for the dimension's shift.
-            state = state &+ 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            let shift = Double(z >> 11) / Double(1 << 53)
-            var u = Self.halton(index, base: primes[d % primes.count]) + shift
+            var u = Self.halton(index, base: primes[d % primes.count]) + rng.nextDouble()
             u -= u.rounded(.down)
             out[dimension.name] = dimension.value(u)
         }

@@ -23,13 +23,15 @@ public enum StrongGeneralization {
                                threads: Int = defaultThreadCount) -> [UserMetrics] {
         // A held-out item the user also folds in (a repeated interaction split both ways) can
         // never be listed (the fold-in items are excluded): it is not counted as relevant.
-        func relevant(_ u: Int) -> Set<Int> {
-            Set(heldOut.indices[heldOut.rowRange(u)].map(Int.init)).subtracting(foldIn.indices[foldIn.rowRange(u)].map(Int.init))
+        var relevantOf: [Int: Set<Int>] = [:]
+        for u in 0..<heldOut.rows where foldIn.rowCount(u) > 0 {
+            let relevant = Set(heldOut.indices[heldOut.rowRange(u)].map(Int.init)).subtracting(foldIn.indices[foldIn.rowRange(u)].map(Int.init))
+            if !relevant.isEmpty { relevantOf[u] = relevant }
         }
-        let users = (0..<heldOut.rows).filter { foldIn.rowCount($0) > 0 && !relevant($0).isEmpty }
+        let users = relevantOf.keys.sorted()
         let top = Evaluation.topLists(model, train: foldIn, users: users, k: 100, lists: lists, threads: threads)
         return users.map { u in
-            let relevant = relevant(u)
+            let relevant = relevantOf[u]!
             func recall(_ k: Int) -> Double {
                 Double(top[u].prefix(k).filter(relevant.contains).count) / Double(min(k, relevant.count))
             }
