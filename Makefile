@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-users bench-sgd experiments fuzz fuzz-build fuzz-smoke clean
+.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-users bench-sgd bench-spark experiments fuzz fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -57,13 +57,17 @@ run: model
 	$(BIN_RELEASE) serve --host $(HOST) --port $(PORT) --snapshots $(SNAPSHOTS)
 
 ## test: unit tests and end-to-end tests against the real binary, the end-to-end tests once
-## per event core (event_loop=dispatch, then epoll on Linux); the last line counts both runs
+## per event core (event_loop=dispatch, then epoll on Linux); the last line counts both runs.
+## The Spark loop (spark/venv.sh: pyspark in .build/spark-venv, a Java runtime) runs in the first.
 test: deps
 	$(MAKE) fuzz-smoke
 	$(SWIFT) build --build-tests
+	bash scripts/data.sh $(BIN_DEBUG)
+	@SPARK_SUBMIT=$$(bash spark/venv.sh) && echo "$$SPARK_SUBMIT" > .build/spark-submit.path && \
+	  $$(dirname "$$SPARK_SUBMIT")/python -m unittest discover -s spark -p 'test_*.py'
 	@status=0; set -o pipefail; rm -f .build/test.log .build/test-epoll.log; \
-	echo "== all tests, end-to-end servers with event_loop=dispatch"; \
-	UNFOLD_TEST_EVENT_LOOP=dispatch UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log || status=1; \
+	echo "== all tests, end-to-end servers with event_loop=dispatch (and the Spark loop in local mode)"; \
+	UNFOLD_SPARK_SUBMIT=$$(cat .build/spark-submit.path) UNFOLD_TEST_EVENT_LOOP=dispatch UNFOLD_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log || status=1; \
 	logs=.build/test.log; \
 	if [ "$$(uname -s)" = Linux ]; then \
 	  echo "== end-to-end tests again with event_loop=epoll"; \
@@ -114,6 +118,10 @@ bench-read: build
 ## bench-quality: every model with its defaults, trained, served and scored through POST /v1/recommend
 bench-quality: data
 	@PY=$$(bash bench/venv.sh) && $$PY bench/quality.py
+
+## bench-spark: Spark's implicit ALS (local[2]) imported vs Unfold's WALS under the same objective, through the API
+bench-spark: data
+	@SPARK=$$(bash spark/venv.sh) && PY=$$(bash bench/venv.sh) && $$PY bench/spark.py --spark-submit $$SPARK
 
 ## bench-users: user recommend vs stateless, ingest events/s, the history rebuild of 10M events
 bench-users: model

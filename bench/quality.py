@@ -90,6 +90,21 @@ def score(port, model, train, test, known):
     return per_user
 
 
+def serve(snapshots, work):
+    """`unfold serve` on a free port over `snapshots`, once ready: (process, port)."""
+    port = free_port()
+    server = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(port), "--snapshots", snapshots,
+                               "--interaction-log", f"{work}/log", "--jobs", f"{work}/jobs", "--log-level", "warning"],
+                              stderr=open(f"{work}/serve.log", "w"))
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
 def run_unfold(*args):
     return subprocess.run([BIN, *args], check=True, capture_output=True, text=True).stdout
 
@@ -284,17 +299,8 @@ def api(args, work, results):
         subprocess.run([BIN, "train", "--model", model, "--data", f"{args.data}/train.tsv", "--out", f"{work}/snapshots", "--progress", "none"]
                        + args.extra.split(), check=True, stdout=subprocess.DEVNULL)
         results[model] = {"train_seconds": time.time() - started}
-    port = free_port()
-    server = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(port), "--snapshots", f"{work}/snapshots",
-                               "--interaction-log", f"{work}/log", "--jobs", f"{work}/jobs", "--log-level", "warning"],
-                              stderr=open(f"{work}/serve.log", "w"))
+    server, port = serve(f"{work}/snapshots", work)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         print(f"{'model':10} {'ndcg@10':>8}  {'95% interval':>18}  {'users':>5}  target", flush=True)
         for model in args.models.split(","):
             values = score(port, model, train, test, known)

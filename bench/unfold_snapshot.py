@@ -11,7 +11,8 @@ import zlib
 import numpy as np
 
 SECTIONS = {1: "item-ids", 2: "item-table", 3: "item-norms", 4: "fold-in", 5: "popularity",
-            6: "neighbours", 7: "metadata", 8: "item-attributes", 9: "tower", 10: "fold-in-recency"}
+            6: "neighbours", 7: "metadata", 8: "item-attributes", 9: "tower", 10: "fold-in-recency",
+            11: "fold-in-objective"}
 
 
 def read_snapshot(path):
@@ -44,9 +45,12 @@ def read_snapshot(path):
         gram = np.frombuffer(fold, dtype="<f4", offset=16, count=d * d).reshape(d, d)
     # Optional: the recency weighting of a query's confidences (kappa, half-life h).
     recency = struct.unpack_from("<2f", sections["fold-in-recency"], 0) if "fold-in-recency" in sections else (0.0, 1.0)
+    # Optional: 1 = ALS-WR (Spark's objective: the Gram term without lambda, lambda times the
+    # query's positive items added per query); absent = WALS.
+    objective = struct.unpack_from("<I", sections["fold-in-objective"], 0)[0] if "fold-in-objective" in sections else 0
     return {
         "kind": kind, "version": model_version, "dimensions": d, "ids": ids, "items": table,
-        "alpha": alpha, "unobserved_weight": w0, "regularization": lam, "gram": gram, "recency": recency,
+        "alpha": alpha, "unobserved_weight": w0, "regularization": lam, "gram": gram, "recency": recency, "objective": objective,
         "popularity": np.frombuffer(sections["popularity"], dtype="<f4"),
         "metadata": json.loads(sections["metadata"]),
     }
@@ -54,16 +58,21 @@ def read_snapshot(path):
 
 def fold_in(snapshot, item_indices, weights, ranks=None):
     """(w0 VᵀV + λI + Σ (c − w0) v vᵀ) q = Σ c v with c = (1 + α r)(1 + κ 2^(−a/h)), in float64;
-    a (`ranks`) counts the items seen after each one (0: the newest; default: the order given)."""
+    a (`ranks`) counts the items seen after each one (0: the newest; default: the order given).
+    Under ALS-WR (objective 1) λ·n is added per query (n = weights > 0) and only r > 0 is a target."""
     V = snapshot["items"].astype(np.float64)
     A = snapshot["gram"].astype(np.float64).copy()
     b = np.zeros(V.shape[1])
+    als_wr = snapshot["objective"] == 1
+    if als_wr:
+        A += snapshot["regularization"] * sum(1 for r in weights if r > 0) * np.eye(V.shape[1])
     kappa, half_life = snapshot["recency"]
     if ranks is None:
         ranks = range(len(item_indices) - 1, -1, -1)
     for i, r, a in zip(item_indices, weights, ranks):
-        c = (1.0 + snapshot["alpha"] * r) * (1.0 + kappa * 2.0 ** (-a / half_life))
+        c = (1.0 + snapshot["alpha"] * abs(r)) * (1.0 + kappa * 2.0 ** (-a / half_life))
         v = V[i]
         A += (c - snapshot["unobserved_weight"]) * np.outer(v, v)
-        b += c * v
+        if r > 0 or (r == 0 and not als_wr):
+            b += c * v
     return np.linalg.solve(A, b)

@@ -17,6 +17,8 @@ public struct Model: Sendable {
     public var metadata: ModelMetadata
     /// Titles and categories by item id, for items that have them.
     public var attributes: [String: ItemAttributes]
+    /// The approximate inner-product index over the items (large catalogues), if built.
+    public var index: ItemIndex?
 
     public init(kind: ModelKind, version: UInt64, createdAt: UInt64, items: ItemTable, encoder: QueryEncoder, popularity: [Float],
                 neighbours: NeighbourLists = .none, metadata: ModelMetadata, attributes: [String: ItemAttributes] = [:]) {

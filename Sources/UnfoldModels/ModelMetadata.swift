@@ -19,10 +19,35 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     /// stable ranks.
     public var epochs: [EpochRecord]
     /// How it was trained: the spec the trainer ran (absent in snapshots written before
-    /// specs existed, and in imported models).
+    /// specs existed); for an import, the spec that trains it again on its engine.
     public var recipe: TrainingSpec?
     /// The hyperparameter search that chose the recipe's parameters (`--tune`), if any.
     public var tuning: TuningRecord?
+    /// Where an imported model came from (`unfold import`); nil for a model Unfold trained.
+    public var imported: Import?
+
+    public struct Import: Sendable, Codable, Equatable {
+        /// What wrote it, e.g. `spark-als`.
+        public var from: String
+        /// The exchange directory it was read from (path or URL).
+        public var location: String
+        /// The engine's version, e.g. Spark's.
+        public var engineVersion: String
+        /// When the engine wrote it.
+        public var createdAt: String
+
+        public init(from: String, location: String, engineVersion: String, createdAt: String) {
+            self.from = from
+            self.location = location
+            self.engineVersion = engineVersion
+            self.createdAt = createdAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case from, location
+            case engineVersion = "engine_version", createdAt = "created_at"
+        }
+    }
 
     public struct DataSummary: Sendable, Codable, Equatable {
         public var source: String
@@ -78,6 +103,7 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         epochs = try c.decodeIfPresent([EpochRecord].self, forKey: .epochs) ?? []
         recipe = try c.decodeIfPresent(TrainingSpec.self, forKey: .recipe)
         tuning = try c.decodeIfPresent(TuningRecord.self, forKey: .tuning)
+        imported = try c.decodeIfPresent(Import.self, forKey: .imported)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -88,6 +114,6 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
         case itemSpectrum = "item_spectrum"
         case trainingSeconds = "training_seconds"
         case lossHistory = "loss_history"
-        case epochs, recipe, tuning
+        case epochs, recipe, tuning, imported
     }
 }

@@ -31,7 +31,7 @@ public final class UnfoldApplication: Sendable {
         let metrics = ServiceMetrics()
         self.metrics = metrics
         let policy = ModelStore.Policy(promotionTolerance: configuration.promotionTolerance, retainVersions: configuration.retainVersions,
-                                      countServing: configuration.metrics == "on")
+                                      countServing: configuration.metrics == "on", annMinItems: configuration.annMinItems)
         let store = ModelStore(directory: configuration.snapshots, policy: policy) { event in
             switch event {
             case .loaded(let name, let version, let path, let items, let seconds):
@@ -77,7 +77,10 @@ public final class UnfoldApplication: Sendable {
         self.jobs = JobSupervisor(settings: .init(
             jobsDirectory: configuration.jobs, snapshotsDirectory: configuration.snapshots, defaultData: configuration.trainData,
             defaultTest: configuration.trainTest, defaultItems: configuration.trainItems, timeLimitSeconds: configuration.jobTimeLimitSeconds,
-            interactionLog: configuration.interactionLog
+            interactionLog: configuration.interactionLog,
+            spark: SparkSettings(submit: configuration.sparkSubmit, master: configuration.sparkMaster,
+                                 arguments: configuration.sparkArguments.split(separator: " ").map(String.init), job: configuration.sparkJob,
+                                 exchange: configuration.sparkExchange.isEmpty ? nil : configuration.sparkExchange)
         ), store: store, logger: logger, onFinish: { _, seconds in metrics.jobSeconds.observe(units: UInt64(max(seconds, 0) * 1e3)) })
         self.readiness = Readiness(modelsLoaded: { store.count })
         let httpMetrics = HTTPMetricsMiddleware()

@@ -4,8 +4,8 @@ import UnfoldModels
 /// Why an item was recommended: how much each item of the query's history contributed to
 /// its score.
 ///
-/// - Fold-in: q = A⁻¹ b with A = G + Σ_j (c_j − w0) v_j v_jᵀ and b = Σ_j c_j p_j v_j (c_j
-///   with its recency factor), so
+/// - Fold-in: q = A⁻¹ b with A = G + Σ_j (c_j − w0) v_j v_jᵀ (+ λ·n I under ALS-WR) and
+///   b = Σ_j c_j p_j v_j (c_j with its recency factor), so
 ///   score_i = q·v_i = Σ_j c_j p_j (A⁻¹ v_i)·v_j (A is symmetric): exact, and the
 ///   contributions sum to the score. A dislike (p = 0) contributes nothing directly.
 /// - Mean pooling: q = Σ_j a_j v_j, so score_i = Σ_j a_j v_j·v_i: exact.
@@ -31,6 +31,8 @@ public enum Explanation {
         case .foldIn(let foldIn):
             var a = foldIn.gram
             let multipliers = foldIn.recencyMultipliers(bag) ?? [Float](repeating: 1, count: bag.count)
+            let shift = foldIn.diagonalShift(bag.weights)
+            for r in 0..<d { a[r * d + r] += shift }
             a.withUnsafeMutableBufferPointer { ap in
                 for (j, (w, m)) in zip(bag.indices, zip(bag.weights, multipliers)) {
                     let v = table + Int(j) * d, extra = m * foldIn.confidence(w) - foldIn.unobservedWeight
@@ -44,7 +46,7 @@ public enum Explanation {
                 let solved = factor.withUnsafeMutableBufferPointer { f in x.withUnsafeMutableBufferPointer { choleskySolve(f.baseAddress!, $0.baseAddress!, d) } }
                 guard solved else { return nil }
                 out.append(sorted(zip(bag.indices, zip(bag.weights, multipliers)).map { j, wm in
-                    (Int(j), wm.1 * FoldIn.target(wm.0, alpha: foldIn.alpha) * x.withUnsafeBufferPointer { dot($0.baseAddress!, table + Int(j) * d, d) })
+                    (Int(j), wm.1 * foldIn.target(wm.0) * x.withUnsafeBufferPointer { dot($0.baseAddress!, table + Int(j) * d, d) })
                 }))
             }
             return Result(exact: true, contributions: out)

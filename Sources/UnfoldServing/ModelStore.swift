@@ -55,10 +55,13 @@ public final class ModelStore: @unchecked Sendable {
         /// Whether served models count their answers (`ServingStats`); off only to measure
         /// what counting costs.
         public var countServing: Bool = true
-        public init(promotionTolerance: Double = 0.01, retainVersions: Int = 5, countServing: Bool = true) {
+        /// Catalogues from this many items on are served by their approximate index, if they have one.
+        public var annMinItems: Int = ServedModel.defaultANNMinItems
+        public init(promotionTolerance: Double = 0.01, retainVersions: Int = 5, countServing: Bool = true, annMinItems: Int = ServedModel.defaultANNMinItems) {
             self.promotionTolerance = promotionTolerance
             self.retainVersions = retainVersions
             self.countServing = countServing
+            self.annMinItems = annMinItems
         }
     }
 
@@ -311,7 +314,7 @@ public final class ModelStore: @unchecked Sendable {
                 statsByName[name] = fresh
                 return fresh
             }
-            let model = ServedModel(name: name, model: snapshot.model, stats: stats)
+            let model = ServedModel(name: name, model: snapshot.model, stats: stats, annMinItems: policy.annMinItems)
             if let reason = Self.smokeTest(model) { return .failure(LoadFailure(reason: "check smoke-query failed: \(reason)")) }
             return .success(model)
         } catch {

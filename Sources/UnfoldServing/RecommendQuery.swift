@@ -16,6 +16,8 @@ public struct RecommendQuery: Sendable {
     public var hiddenRows: [Int32] = []
     /// Category → rows replacing the model's own index (the catalogue's categories), or nil.
     public var categoryMembers: [String: Set<Int32>]?
+    /// Scan the whole table exactly even when the model has an approximate index (audits).
+    public var exact = false
 
     public init(k: Int, excludeSeen: Bool = true, exclude: Set<String> = [], include: Set<String>? = nil,
                 categories: Set<String>? = nil, features: [String: FeatureValue] = [:]) {

@@ -41,7 +41,7 @@ public enum Recommender {
         }
         let encoded = stats.clock()
         var rescored = 0
-        let items = retrieve(q, k: query.k, excluded: excluded, allowed: allowed, rescored: &rescored, with: model)
+        let items = retrieve(q, k: query.k, excluded: excluded, allowed: allowed, exact: query.exact, rescored: &rescored, with: model)
         stats.answeredByModel(start: start, encodeStart: encodeStart, encoded: encoded, rescored: rescored)
         return Recommendation(source: .model, items: items, unknownItems: posted.unknown)
     }
@@ -67,25 +67,43 @@ public enum Recommender {
     }
 
     /// The k best items for a query vector: scores q·v_i (+ the encoder's item bias), exact,
-    /// best first, ties by lower index; `excluded` never, only `allowed` when given.
-    static func retrieve(_ q: [Float], k: Int, excluded: SortedIndices, allowed: Set<Int>?, rescored: inout Int, with model: ServedModel) -> [(index: Int, score: Float)] {
-        let table = model.model.items.vectors.base, d = model.dimensions
+    /// best first, ties by lower index; `excluded` never, only `allowed` when given. With an
+    /// approximate index (and not `exact`) the items come from its probed lists; their scores
+    /// are still exact.
+    static func retrieve(_ q: [Float], k: Int, excluded: SortedIndices, allowed: Set<Int>?, exact: Bool = false, rescored: inout Int,
+                         with model: ServedModel) -> [(index: Int, score: Float)] {
+        let table = model.model.items.vectors.base, d = model.dimensions, n = model.itemCount
         let bias = model.model.encoder.itemBias?.base
         return q.withUnsafeBufferPointer { qp in
+            let index = exact ? nil : model.index
             if let allowed {
-                // A small candidate set: score just those.
+                // A small candidate set (no more than a search would score): just those.
+                let searched = index.map { n * $0.probes / $0.lists } ?? n
+                if let index, allowed.count > searched {
+                    return index.search(qp.baseAddress!, k: k, table: table, excluded: { excluded.contains($0) },
+                                        allowed: { allowed.contains($0) }, selectivity: Double(allowed.count) / Double(n))
+                }
                 return exactTopK(allowed.filter { !excluded.contains($0) }, query: qp.baseAddress!, table: table, d: d, bias: bias, k: k)
             }
+            if let index { return index.search(qp.baseAddress!, k: k, table: table, excluded: { excluded.contains($0) }) }
+            guard let scanTable = model.scanTable else {
+                // Indexed model, exact scan asked for: one Float32 pass over the table.
+                return withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { scores in
+                    matrixVector(table, rows: n, cols: d, qp.baseAddress!, into: scores.baseAddress!)
+                    if let bias { for i in 0..<n { scores[i] += bias[i] } }
+                    return topK(UnsafeBufferPointer(scores), k: k) { excluded.contains($0) }
+                }
+            }
             // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates).
-            return model.scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: k, rescored: &rescored) { excluded.contains($0) }
+            return scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: k, rescored: &rescored) { excluded.contains($0) }
         }
     }
 
     /// The k best items for a query vector, leaving out `excluded` (sorted): for callers
     /// that have a vector already (a trained user vector, in evaluation).
-    public static func retrieve(_ q: [Float], k: Int, excluding excluded: [Int], with model: ServedModel) -> [(index: Int, score: Float)] {
+    public static func retrieve(_ q: [Float], k: Int, excluding excluded: [Int], exact: Bool = false, with model: ServedModel) -> [(index: Int, score: Float)] {
         var rescored = 0
-        return retrieve(q, k: k, excluded: SortedIndices(excluded), allowed: nil, rescored: &rescored, with: model)
+        return retrieve(q, k: k, excluded: SortedIndices(excluded), allowed: nil, exact: exact, rescored: &rescored, with: model)
     }
 
     /// Items allowed by `include` and `categories`, or nil when both are absent.
@@ -128,6 +146,22 @@ public enum Recommender {
             if kept.count == k || stored.count < model.model.neighbours.perItem { return kept }
         }
         let n = items.count, d = items.dimensions
+        if let ann = model.index {
+            // Beyond the stored lists of a large catalogue: candidates from the index by inner
+            // product with the item (from twice the usual lists), ranked by cosine.
+            let own = items.norms[index]
+            let candidates = ann.search(items.row(index), k: max(10 * k, 100), table: items.vectors.base, probes: 2 * ann.probes) {
+                $0 == index || excluded.contains($0)
+            }
+            var ranked: [(index: Int, score: Float)] = []
+            ranked.reserveCapacity(candidates.count)
+            for c in candidates {
+                let denominator: Float = own * items.norms[c.index]
+                ranked.append((c.index, denominator > 0 ? c.score / denominator : 0))
+            }
+            ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+            return Array(ranked.prefix(k))
+        }
         var scores = [Float](repeating: 0, count: n)
         return scores.withUnsafeMutableBufferPointer { sp in
             matrixVector(items.vectors.base, rows: n, cols: d, items.row(index), into: sp.baseAddress!)

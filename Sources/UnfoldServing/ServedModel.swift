@@ -14,15 +14,21 @@ public final class ServedModel: Sendable {
     public let categoryMembers: [String: Set<Int32>]
     public let responseText: ItemResponseText
     /// The item table re-laid for the scan (bfloat16 for large tables), whose `topK`
-    /// rescans the few candidates exactly from the model's table.
-    public let scanTable: BlockedTable
+    /// rescans the few candidates exactly from the model's table. Nil when the approximate
+    /// index serves (its exact scans, for `"exact": true`, read the Float32 table directly
+    /// rather than keep a second copy of a large table).
+    public let scanTable: BlockedTable?
+    /// The approximate index, when the model has one and at least `annMinItems` items.
+    public let index: ItemIndex?
+    /// Catalogues from this size on are served by their approximate index (when they have one).
+    public static let defaultANNMinItems = 100_000
     /// For fold-in models of up to 16M floats: the rows G⁻¹ v_i (`FoldIn.solvedItems`), so a
     /// query with few items reads the Woodbury terms instead of computing them.
     public let solvedItems: [Float]?
     /// The name's serving counts (shared by its versions).
     public let stats: ServingStats
 
-    public init(name: String, model: Model, stats: ServingStats = ServingStats()) {
+    public init(name: String, model: Model, stats: ServingStats = ServingStats(), annMinItems: Int = ServedModel.defaultANNMinItems) {
         self.name = name
         self.model = model
         self.stats = stats
@@ -40,7 +46,9 @@ public final class ServedModel: Sendable {
         }
         self.categoryMembers = members
         self.responseText = ItemResponseText(ids: ids, titles: titles)
-        self.scanTable = BlockedTable(model.items.vectors.base, rows: model.itemCount, cols: model.dimensions)
+        // An index serves only models whose score is q·v alone (no per-item bias).
+        self.index = model.itemCount >= annMinItems && model.encoder.itemBias == nil ? model.index : nil
+        self.scanTable = index == nil ? BlockedTable(model.items.vectors.base, rows: model.itemCount, cols: model.dimensions) : nil
         if case .foldIn(let foldIn) = model.encoder, foldIn.solvesItems(rows: model.itemCount) {
             self.solvedItems = foldIn.solvedItems(model.items.vectors.base, rows: model.itemCount, threads: defaultThreadCount)
         } else {

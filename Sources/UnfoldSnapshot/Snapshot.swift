@@ -124,9 +124,19 @@ public final class Snapshot: Sendable {
             }
             let params = try floats(.foldIn, f, from: 0, count: 3)
             let g = Array(try floats(.foldIn, f, from: 16, count: d * d))
-            foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g)
+            var objective = FoldIn.Objective.wals
+            if let o = sections[.foldInObjective] {
+                guard o.count == 4 else { throw .inconsistent("fold-in-objective is \(o.count) bytes, expected 4") }
+                let raw = ByteReader(base: o.baseAddress!, count: o.count).u32(0)
+                guard let known = FoldIn.Objective(rawValue: raw), known != .wals else {
+                    throw .inconsistent("fold-in-objective \(raw) is not one this build knows (1 als-wr)")
+                }
+                objective = known
+            }
+            foldIn = FoldIn(alpha: params[0], unobservedWeight: params[1], regularization: params[2], gram: g, objective: objective)
             if f.count == 16 + 2 * d * d * 4 { foldIn!.userGram = Array(try floats(.foldIn, f, from: 16 + d * d * 4, count: d * d)) }
         }
+        if sections[.foldInObjective] != nil, foldIn == nil { throw .badSection("a fold-in-objective section needs a fold-in section") }
         if let recency = sections[.foldInRecency] {
             guard foldIn != nil else { throw .badSection("a fold-in-recency section needs a fold-in section") }
             guard recency.count == 8 else { throw .inconsistent("fold-in-recency is \(recency.count) bytes, expected 8") }
@@ -181,8 +191,57 @@ public final class Snapshot: Sendable {
         if let a = sections[.itemAttributes] {
             attributes = (try? decoder.decode([String: ItemAttributes].self, from: Data(a))) ?? [:]
         }
-        return Model(kind: kind, version: version, createdAt: createdAt, items: items, encoder: encoder, popularity: popularity,
-                     neighbours: neighbours, metadata: metadata, attributes: attributes)
+        var model = Model(kind: kind, version: version, createdAt: createdAt, items: items, encoder: encoder, popularity: popularity,
+                          neighbours: neighbours, metadata: metadata, attributes: attributes)
+        if let x = sections[.annIndex] {
+            model.index = try Self.readIndex(x, items: n, dimensions: d, owner: mapping) { (offset, count) throws(SnapshotError) in
+                try floats(.annIndex, x, from: offset, count: count)
+            }
+        }
+        return model
+    }
+
+    /// The ann-index section: its shapes, every member an item exactly once and ascending
+    /// within its list, unit centroids, a probe count within the lists.
+    static func readIndex(_ bytes: UnsafeRawBufferPointer, items n: Int, dimensions d: Int, owner: Mapping,
+                          floats: (Int, Int) throws(SnapshotError) -> UnsafeBufferPointer<Float>) throws(SnapshotError) -> ItemIndex {
+        let r = ByteReader(base: bytes.baseAddress!, count: bytes.count)
+        guard bytes.count >= 32 else { throw .inconsistent("ann-index section too short") }
+        guard r.u32(0) == 1 else { throw .inconsistent("ann-index kind \(r.u32(0)) is not one this build knows (1 inverted lists)") }
+        let lists = Int(r.u32(4)), probes = Int(r.u32(12)), sample = Int(r.u32(24))
+        guard Int(r.u32(8)) == d else { throw .inconsistent("ann-index is for dimension \(r.u32(8)), the table has \(d)") }
+        guard n > 0, lists >= 1, lists <= n, (1...lists).contains(probes) else {
+            throw .inconsistent("ann-index has \(lists) lists and \(probes) probes for \(n) items")
+        }
+        let centroidFloats = lists * (d + 1), listsStart = 32 + centroidFloats * 4, membersStart = listsStart + (lists + 1) * 4
+        guard bytes.count == membersStart + n * 4 else { throw .inconsistent("ann-index holds \(bytes.count) bytes, its shapes need \(membersStart + n * 4)") }
+        let header = try floats(16, 2)
+        let maxNorm = header[0], recall = header[1]
+        guard maxNorm > 0, (0...1).contains(recall) else { throw .inconsistent("ann-index needs a largest norm > 0 and a recall within 0...1") }
+        let centroids = try floats(32, centroidFloats)
+        for j in 0..<lists {
+            let norm = dot(centroids.baseAddress! + j * (d + 1), centroids.baseAddress! + j * (d + 1), d + 1)
+            guard abs(norm - 1) < 1e-3 else { throw .inconsistent("ann-index centroid \(j) is not a unit vector") }
+        }
+        let offsets = UnsafeBufferPointer(start: (bytes.baseAddress! + listsStart).assumingMemoryBound(to: UInt32.self), count: lists + 1)
+        let members = UnsafeBufferPointer(start: (bytes.baseAddress! + membersStart).assumingMemoryBound(to: UInt32.self), count: n)
+        guard offsets[0] == 0, offsets[lists] == UInt32(n) else { throw .inconsistent("ann-index list offsets do not span the \(n) items") }
+        var seen = [Bool](repeating: false, count: n)
+        for j in 0..<lists {
+            guard offsets[j] <= offsets[j + 1] else { throw .inconsistent("ann-index list offsets are not ascending") }
+            var previous: UInt32? = nil
+            for k in Int(offsets[j])..<Int(offsets[j + 1]) {
+                let m = members[k]
+                guard Int(m) < n, !seen[Int(m)] else { throw .inconsistent("ann-index member \(m) is outside the table or listed twice") }
+                guard previous.map({ $0 < m }) ?? true else { throw .inconsistent("ann-index list \(j) is not ascending") }
+                seen[Int(m)] = true
+                previous = m
+            }
+        }
+        return ItemIndex(lists: lists, dimensions: d, maxNorm: maxNorm, probes: probes, recall: recall, sampleQueries: sample,
+                         centroids: PinnedArray(mapped: centroids.baseAddress!, count: centroidFloats, owner: owner),
+                         offsets: PinnedArray(mapped: offsets.baseAddress!, count: lists + 1, owner: owner),
+                         members: PinnedArray(mapped: members.baseAddress!, count: n, owner: owner))
     }
 
     static func readTower(_ bytes: UnsafeRawBufferPointer, items n: Int, dimensions d: Int, owner: Mapping) throws(SnapshotError) -> Tower {

@@ -22,6 +22,8 @@ public enum SnapshotFormat {
         case itemAttributes = 8
         case tower = 9
         case foldInRecency = 10
+        case foldInObjective = 11
+        case annIndex = 12
 
         public var description: String {
             switch self {
@@ -35,6 +37,8 @@ public enum SnapshotFormat {
             case .itemAttributes: return "item-attributes"
             case .tower: return "tower"
             case .foldInRecency: return "fold-in-recency"
+            case .foldInObjective: return "fold-in-objective"
+            case .annIndex: return "ann-index"
             }
         }
     }

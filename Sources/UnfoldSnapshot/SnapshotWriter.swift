@@ -63,6 +63,12 @@ public enum SnapshotWriter {
                 recency.f32(foldIn.recencyHalfLife)
                 payloads.append((.foldInRecency, recency.bytes))
             }
+            // Optional: a fold-in objective other than WALS's (ALS-WR: λ·n per query).
+            if foldIn.objective != .wals {
+                var objective = ByteWriter()
+                objective.u32(foldIn.objective.rawValue)
+                payloads.append((.foldInObjective, objective.bytes))
+            }
         case .tower(let tower):
             // u32 length of a JSON header (shapes and the feature schema), the JSON, zero
             // padding to 4 bytes, then the parameters in `TowerLayout` order and the item biases.
@@ -92,6 +98,24 @@ public enum SnapshotWriter {
         encoder.outputFormatting = [.sortedKeys]
         payloads.append((.metadata, Array(try encoder.encode(s.metadata))))
         payloads.append((.itemAttributes, Array(try encoder.encode(s.attributes))))
+
+        // Optional: the approximate inner-product index (32-byte header, centroids, list
+        // offsets, members).
+        if let index = s.index {
+            var x = ByteWriter()
+            x.u32(1)  // kind: inverted lists over norm-augmented items
+            x.u32(UInt32(index.lists))
+            x.u32(UInt32(index.dimensions))
+            x.u32(UInt32(index.probes))
+            x.f32(index.maxNorm)
+            x.f32(index.recall)
+            x.u32(UInt32(index.sampleQueries))
+            x.u32(0)
+            x.f32s(index.centroids.buffer)
+            for o in index.offsets.buffer { x.u32(o) }
+            for m in index.members.buffer { x.u32(m) }
+            payloads.append((.annIndex, x.bytes))
+        }
 
         // Header, table, then aligned payloads.
         var out = ByteWriter()

@@ -24,6 +24,12 @@ struct Train: ParsableCommand {
     @Flag(help: "Search the hyperparameters on a validation split of the training data first, then train the best on all of it.") var tune = false
     @Option(help: "With --tune: the search's time budget, e.g. 600, 90s, 10m, 1h (default 10m).") var tuneBudget: String?
     @Option(help: "With --tune: configurations in the first round (fixed: the search is deterministic for a seed; default: as many as the budget allows).") var tuneTrials: Int?
+    @Option(help: "local (this process) or spark (spark-submit of spark/unfold_als.py, then an import; wals only).") var engine: TrainingSpec.Engine = .local
+    @Option(help: "Engine spark: the spark-submit to run (a path or a name on PATH).") var sparkSubmit = "spark-submit"
+    @Option(help: "Engine spark: --master for spark-submit.") var sparkMaster = "local[2]"
+    @Option(help: "Engine spark: extra spark-submit arguments, separated by spaces (e.g. \"--deploy-mode client --conf spark.executor.memory=4g\").") var sparkArgs = ""
+    @Option(help: "Engine spark: the PySpark job.") var sparkJob = "spark/unfold_als.py"
+    @Option(help: "Engine spark: where the job writes its exchange directory (default: a hidden directory beside the snapshots, removed after the import).") var sparkExchange: String?
     @Option(help: "A training spec file (JSON: model, name, params, data), instead of the flags above.") var spec: String?
     @Option(help: "Snapshot directory.") var out = "snapshots"
     @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout), text or none.") var progress: ProgressReporter.Mode = .auto
@@ -68,7 +74,7 @@ struct Train: ParsableCommand {
         guard let data else { throw ValidationError("--data is required (or --spec)") }
         let source = DataSource(path: data, test: test, items: items, log: log, groups: groups, skipBadLines: skipBadLines, holdout: holdout)
         do {
-            return try TrainingSpec(kind: kind, name: name, values: try Self.values(parameters, kind: kind), data: source)
+            return try TrainingSpec(kind: kind, name: name, values: try Self.values(parameters, kind: kind), data: source, engine: engine)
         } catch let error as ParameterError {
             throw ValidationError(error.message)
         }
@@ -118,12 +124,20 @@ struct Train: ParsableCommand {
 
     func run() throws {
         if nice > 0 { lowerPriority(by: nice) }
-        let pipeline = TrainingPipeline(spec: try trainingSpec(), output: out, reporter: ProgressReporter(mode: progress))
-        _ = try cliTry { try pipeline.run() }
+        let spec = try trainingSpec()
+        let reporter = ProgressReporter(mode: progress)
+        if spec.engine == .spark {
+            let settings = SparkSettings(submit: sparkSubmit, master: sparkMaster, arguments: sparkArgs.split(separator: " ").map(String.init),
+                                         job: sparkJob, exchange: sparkExchange)
+            _ = try cliTry { try SparkRun(spec: spec, settings: settings, output: out, reporter: reporter).run() }
+        } else {
+            _ = try cliTry { try TrainingPipeline(spec: spec, output: out, reporter: reporter).run() }
+        }
     }
 }
 
 extension ProgressReporter.Mode: ExpressibleByArgument {}
+extension TrainingSpec.Engine: ExpressibleByArgument {}
 
 /// nice(2) for this process; a failure is reported and training goes on at normal priority.
 func lowerPriority(by amount: Int) {

@@ -9,6 +9,6 @@ struct Unfold: ParsableCommand {
         commandName: "unfold",
         abstract: "Unfold: a recommendation service that serves item embeddings over HTTP.",
         version: version,
-        subcommands: [Serve.self, Train.self, Evaluate.self, Inspect.self, Generate.self, Split.self]
+        subcommands: [Serve.self, Train.self, Import.self, Index.self, Evaluate.self, Inspect.self, Generate.self, Split.self]
     )
 }

@@ -175,6 +175,80 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(plain.recencyBoost, 0, "no section: no recency")
     }
 
+    /// The fold-in-objective section: ALS-WR reads back (Gram without λ, no inverse), a file
+    /// without it is WALS, and an objective this build does not know is refused.
+    func testObjectiveSection() throws {
+        var c = walsContents(items: 40, d: 8)
+        c.encoder = .foldIn(FoldIn(items: c.items.matrix, alpha: 3, unobservedWeight: 1, regularization: 0.2, objective: .alsWR))
+        let bytes = try SnapshotWriter.encode(c)
+        let path = directory + "/alswr-17.unfold"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let loaded = try Snapshot.open(path: path).model
+        XCTAssertEqual(loaded.encoder, c.encoder)
+        guard case .foldIn(let back) = loaded.encoder else { return XCTFail("no fold-in") }
+        XCTAssertEqual(back.objective, .alsWR)
+        XCTAssertTrue(back.inverseGram.isEmpty, "λ·n differs per query: no shared inverse")
+        guard case .foldIn(let wals) = try Snapshot.open(path: try SnapshotWriter.write(walsContents(items: 40, d: 8), name: "plain", to: directory)).model.encoder else {
+            return XCTFail("no fold-in")
+        }
+        XCTAssertEqual(wals.objective, .wals)
+        // Objective 7 (or 0, WALS, which is never written) with a valid CRC: refused.
+        for raw: UInt32 in [7, 0] {
+            var edited = bytes
+            let count = Int(edited[24])
+            for index in 0..<count {
+                let entry = 64 + index * 32
+                func u64(_ at: Int) -> Int { edited[at..<(at + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) } }
+                guard edited[entry] == 11 else { continue }
+                let offset = u64(entry + 8)
+                for b in 0..<4 { edited[offset + b] = UInt8((raw >> (8 * UInt32(b))) & 0xFF) }
+                let crc = SnapshotWriter.crc(edited[offset..<(offset + 4)])
+                for b in 0..<4 { edited[entry + 24 + b] = UInt8((crc >> (8 * UInt32(b))) & 0xFF) }
+            }
+            let bad = directory + "/alswr-bad-\(raw).unfold"
+            try Data(edited).write(to: URL(fileURLWithPath: bad))
+            XCTAssertThrowsError(try Snapshot.open(path: bad)) { error in
+                XCTAssertEqual(error as? SnapshotError, .inconsistent("fold-in-objective \(raw) is not one this build knows (1 als-wr)"))
+            }
+        }
+    }
+
+    /// The ann-index section round-trips, and every inconsistency is refused even with a
+    /// valid CRC: a member twice or outside the table, offsets that do not span the items,
+    /// a list out of order, a centroid that is not a unit vector, more probes than lists.
+    func testIndexSection() throws {
+        var c = walsContents(items: 40, d: 8)
+        let centroid = [Float](repeating: 1 / Float(9).squareRoot(), count: 9)
+        func index(offsets: [UInt32] = [0, 15, 40], members: [UInt32] = (0..<40).map(UInt32.init), centroids: [Float]? = nil, probes: Int = 1) -> ItemIndex {
+            ItemIndex(lists: 2, dimensions: 8, maxNorm: 3, probes: probes, recall: 0.98, sampleQueries: 50,
+                      centroids: PinnedArray(centroids ?? centroid + centroid), offsets: PinnedArray(offsets), members: PinnedArray(members))
+        }
+        c.index = index()
+        let loaded = try Snapshot.open(path: try SnapshotWriter.write(c, name: "indexed", to: directory)).model
+        XCTAssertEqual(loaded.index, c.index)
+        XCTAssertNil(try Snapshot.open(path: try SnapshotWriter.write(walsContents(items: 40, d: 8), name: "plain", to: directory)).model.index)
+        var twice = (0..<40).map(UInt32.init)
+        twice[3] = 2
+        var unordered = (0..<40).map(UInt32.init)
+        unordered.swapAt(0, 1)
+        let cases: [(ItemIndex, String)] = [
+            (index(members: twice), "ann-index member 2 is outside the table or listed twice"),
+            (index(members: (0..<39).map(UInt32.init) + [40]), "ann-index member 40 is outside the table or listed twice"),
+            (index(offsets: [0, 15, 39], members: (0..<40).map(UInt32.init)), "ann-index list offsets do not span the 40 items"),
+            (index(members: unordered), "ann-index list 0 is not ascending"),
+            (index(centroids: centroid + centroid.map { $0 * 2 }), "ann-index centroid 1 is not a unit vector"),
+            (index(probes: 3), "ann-index has 2 lists and 3 probes for 40 items"),
+        ]
+        for (bad, message) in cases {
+            c.index = bad
+            let path = try SnapshotWriter.write(c, name: "bad", to: directory)
+            XCTAssertThrowsError(try Snapshot.open(path: path), message) { error in
+                XCTAssertEqual(error as? SnapshotError, .inconsistent(message))
+            }
+            try FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     func testMissingFile() {
         XCTAssertThrowsError(try Snapshot.open(path: directory + "/none.unfold")) { error in
             guard case .unreadable = error as? SnapshotError else { return XCTFail("\(error)") }

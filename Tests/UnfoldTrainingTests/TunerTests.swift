@@ -37,7 +37,7 @@ final class TunerTests: XCTestCase {
         XCTAssertNotEqual(a, other)
         for point in a {
             guard case .number(let lambda)? = point["regularization"], case .number(let factors)? = point["factors"] else { return XCTFail("\(point)") }
-            XCTAssertTrue((0.0005...0.05).contains(lambda), "\(lambda)")
+            XCTAssertTrue((0.02...2).contains(lambda), "\(lambda)")
             XCTAssertTrue([32, 64, 128].contains(factors))
             // Every point is a valid WALS configuration.
             XCTAssertNoThrow(try WALSParameters(values: point))
@@ -45,7 +45,7 @@ final class TunerTests: XCTestCase {
         // Halton points spread: 50 points put about a fifth in each fifth of a dimension's range.
         let u = a.compactMap { point -> Double? in
             guard case .number(let lambda)? = point["regularization"] else { return nil }
-            return log(lambda / 0.0005) / log(0.05 / 0.0005)
+            return log(lambda / 0.02) / log(2 / 0.02)
         }
         for fifth in 0..<5 { XCTAssertEqual(u.filter { Int($0 * 5) == fifth }.count, 10, accuracy: 3) }
         for kind in ModelKind.all { XCTAssertNotNil(SearchSpace.of(kind), kind.name) }

@@ -95,6 +95,70 @@ final class WALSTests: XCTestCase {
         }
     }
 
+    /// Spark's objective (ALS-WR): the fold-in solves (VᵀV + λ·n·I + Σ α|r| v vᵀ) q =
+    /// Σ_(r>0) (1 + α r) v with n the items with r > 0, checked against a solve in Double;
+    /// a cell with r = 0 adds nothing, and a dislike adds confidence but no target.
+    func testALSWRFoldInSolvesSparksEquation() throws {
+        let d = 6, n = 40
+        let items = Matrix.random(rows: n, cols: d, scale: 0.5, seed: 11)
+        let alpha: Float = 2, lambda: Float = 0.3
+        let foldIn = FoldIn(items: items, alpha: alpha, unobservedWeight: 1, regularization: lambda, objective: .alsWR)
+        let indices: [Int32] = [3, 8, 15, 21, 30], weights: [Float] = [1, 4, 0, -2, 2.5]
+        var bag = ItemBag(distinct: indices, weights: weights)
+        bag.ordered = false
+        let q = try XCTUnwrap(foldIn.encode(items: items, bag: bag))
+        var a = [Double](repeating: 0, count: d * d), b = [Double](repeating: 0, count: d)
+        for i in 0..<n { for r in 0..<d { for c in 0..<d { a[r * d + c] += Double(items[i, r]) * Double(items[i, c]) } } }
+        let positive = weights.filter { $0 > 0 }.count
+        for r in 0..<d { a[r * d + r] += Double(lambda) * Double(positive) }
+        for (i, w) in zip(indices, weights) {
+            let v = (0..<d).map { Double(items[Int(i), $0]) }
+            for r in 0..<d { for c in 0..<d { a[r * d + c] += Double(alpha) * Double(abs(w)) * v[r] * v[c] } }
+            if w > 0 { for r in 0..<d { b[r] += (1 + Double(alpha) * Double(w)) * v[r] } }
+        }
+        let expected = solveDouble(a, b, d)
+        let scale = expected.map(abs).max()!
+        for j in 0..<d { XCTAssertEqual(Double(q[j]), expected[j], accuracy: 1e-5 * scale) }
+        // The r = 0 cell is as good as absent.
+        var without = ItemBag(distinct: [3, 8, 21, 30], weights: [1, 4, -2, 2.5])
+        without.ordered = false
+        let q2 = try XCTUnwrap(foldIn.encode(items: items, bag: without))
+        for j in 0..<d { XCTAssertEqual(q2[j], q[j], accuracy: 1e-5 * Float(scale)) }
+        // The WALS objective on the same numbers differs (λ fixed, r = 0 a positive).
+        let wals = FoldIn(items: items, alpha: alpha, unobservedWeight: 1, regularization: lambda)
+        let q3 = try XCTUnwrap(wals.encode(items: items, bag: bag))
+        XCTAssertGreaterThan(zip(q3, q).map { abs($0 - $1) }.max()!, 1e-3)
+    }
+
+    /// WALS under ALS-WR (regularization_mode als-wr): each row regularized by λ·n_row, and the
+    /// served fold-in of a training user's row is the user half-step (exact and CG rows agree
+    /// on what they minimize; the loss falls).
+    func testALSWRTrainingMatchesItsFoldIn() {
+        let (matrix, _, _) = plantedMatrix()
+        var p = parameters()
+        p.regularizationMode = .alsWR
+        p.regularization = 0.05
+        p.iterations = 5
+        XCTAssertEqual(p.objective, .alsWR)
+        let result = WALS.train(matrix, p, threads: 2)
+        XCTAssertLessThan(result.epochs.last!.loss, result.epochs.first!.loss)
+        var users = result.userFactors
+        WALS.halfStep(update: &users, fixed: result.itemFactors, ratings: matrix, p, threads: 2)
+        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: 1, regularization: p.regularization, objective: .alsWR)
+        for u in [0, 7, 55] {
+            let range = matrix.rowRange(u)
+            let q = foldIn.encode(items: result.itemFactors, bag: ItemBag(distinct: matrix.indices[range], weights: matrix.values[range]))!
+            for j in 0..<8 { XCTAssertEqual(q[j], users[u, j], accuracy: 1e-4) }
+        }
+        // Conjugate-gradient rows solve the same per-row system.
+        var cg = p
+        cg.solver = .cg
+        cg.cgSteps = 8
+        var viaCG = result.userFactors
+        WALS.halfStep(update: &viaCG, fixed: result.itemFactors, ratings: matrix, cg, threads: 2)
+        for u in [0, 7, 55] { for j in 0..<8 { XCTAssertEqual(viaCG[u, j], users[u, j], accuracy: 1e-3) } }
+    }
+
     /// Item fold-in (a new item placed against the users who took it, with the users' Gram)
     /// is the WALS item half-step: for a training item it reproduces the next item step.
     func testItemFoldInIsTheItemHalfStep() {
@@ -217,14 +281,16 @@ final class WALSTests: XCTestCase {
         let (matrix, _, _) = plantedMatrix()
         var p = parameters()
         p.regularizationMode = .scaled
-        p.regularization = 0.005
+        p.regularization = 0.2
         p.unobservedWeight = 3
         p.iterations = 6
-        XCTAssertEqual(p.lambda(otherRows: 60), 0.005 * 3 * 60, accuracy: 1e-6)
+        let mass = p.observedMass(matrix.values)
+        XCTAssertEqual(mass, Double(matrix.nonZeroCount) * Double(1 + p.alpha), accuracy: 1e-6, "unit weights: Σc = nnz·(1 + α)")
+        XCTAssertEqual(p.lambda(rows: 60, observedMass: mass), Float(0.2 * mass / 60), accuracy: 1e-3)
         let result = WALS.train(matrix, p, threads: 2)
         var users = result.userFactors
         WALS.halfStep(update: &users, fixed: result.itemFactors, ratings: matrix, p, threads: 2)
-        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.lambda(otherRows: matrix.cols))
+        let foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.lambda(rows: matrix.rows, observedMass: mass))
         for u in [0, 7, 55] {
             let q = foldIn.encode(items: result.itemFactors, bag: ItemBag(row: u, of: matrix))!
             for j in 0..<8 { XCTAssertEqual(q[j], users[u, j], accuracy: 1e-4) }
@@ -234,8 +300,8 @@ final class WALSTests: XCTestCase {
         doubled.regularization *= 2
         let l1 = WALS.loss(matrix, users: result.userFactors, items: result.itemFactors, p)
         let l2 = WALS.loss(matrix, users: result.userFactors, items: result.itemFactors, doubled)
-        let penalty = Double(p.lambda(otherRows: matrix.cols)) * Double(result.userFactors.frobeniusNormSquared)
-            + Double(p.lambda(otherRows: matrix.rows)) * Double(result.itemFactors.frobeniusNormSquared)
+        let penalty = Double(p.lambda(rows: matrix.rows, observedMass: mass)) * Double(result.userFactors.frobeniusNormSquared)
+            + Double(p.lambda(rows: matrix.cols, observedMass: mass)) * Double(result.itemFactors.frobeniusNormSquared)
         XCTAssertEqual(l2 - l1, penalty, accuracy: 1e-3 * penalty)
     }
 
@@ -312,4 +378,27 @@ final class WALSTests: XCTestCase {
         let result = WALS.train(matrix, p, threads: 2)
         XCTAssertTrue(result.itemFactors.isFinite)
     }
+}
+
+/// Gaussian elimination with partial pivoting, in Double.
+func solveDouble(_ a: [Double], _ b: [Double], _ d: Int) -> [Double] {
+    var m = a, x = b
+    for col in 0..<d {
+        let pivot = (col..<d).max { abs(m[$0 * d + col]) < abs(m[$1 * d + col]) }!
+        if pivot != col {
+            for c in 0..<d { m.swapAt(col * d + c, pivot * d + c) }
+            x.swapAt(col, pivot)
+        }
+        for r in (col + 1)..<d {
+            let f = m[r * d + col] / m[col * d + col]
+            for c in col..<d { m[r * d + c] -= f * m[col * d + c] }
+            x[r] -= f * x[col]
+        }
+    }
+    for r in stride(from: d - 1, through: 0, by: -1) {
+        var sum = x[r]
+        for c in (r + 1)..<d { sum -= m[r * d + c] * x[c] }
+        x[r] = sum / m[r * d + r]
+    }
+    return x
 }

@@ -12,7 +12,25 @@ import UnfoldMath
 /// With recency (κ > 0) a query's confidences also grow with how recent each item is:
 /// c_i = (1 + α|r_i|)·(1 + κ·2^(−a_i/h)), a_i the number of the query's items seen after i
 /// (0 for the newest) and h the half-life in items, so the latest items speak loudest.
+///
+/// With the ALS-WR objective (Spark ML's implicit ALS, `Objective.alsWR`) λ is not a constant
+/// of the Gram term but grows with the query: λ·n, n the query's items with r > 0, and a cell
+/// with r = 0 adds nothing (preference 1 only for r > 0):
+///
+///     (w0 VᵀV + λ·n·I + Σ_i (c_i − w0) v_i v_iᵀ) q = Σ_(r_i > 0) c_i v_i
+///
+/// `gram` then holds w0 VᵀV alone and every query takes the direct solve.
 public struct FoldIn: Sendable, Equatable {
+    /// Which least-squares problem a query solves.
+    public enum Objective: UInt32, Sendable, CaseIterable {
+        /// Unfold's WALS: λ is part of the Gram term, the same for every query.
+        case wals = 0
+        /// Spark ML's implicit ALS (ALS-WR): λ·n for a query of n items with r > 0.
+        case alsWR = 1
+
+        public var name: String { self == .wals ? "wals" : "als-wr" }
+    }
+
     public var alpha: Float
     public var unobservedWeight: Float
     public var regularization: Float
@@ -20,8 +38,9 @@ public struct FoldIn: Sendable, Equatable {
     public var recencyBoost: Float = 0
     /// h: after how many newer items an item's boost halves.
     public var recencyHalfLife: Float = 1
+    public let objective: Objective
     public var dimensions: Int
-    /// w0 VᵀV + λI, d×d row-major.
+    /// w0 VᵀV + λI (w0 VᵀV alone for ALS-WR), d×d row-major.
     public var gram: [Float]
     /// Its inverse (empty when the Gram term is singular), for the Woodbury path of `encode`.
     public let inverseGram: [Float]
@@ -29,21 +48,33 @@ public struct FoldIn: Sendable, Equatable {
     /// fold-in (`itemVector`) places an item the model never saw against those users.
     public var userGram: [Float]?
 
-    public init(alpha: Float, unobservedWeight: Float, regularization: Float, gram: [Float]) {
+    public init(alpha: Float, unobservedWeight: Float, regularization: Float, gram: [Float], objective: Objective = .wals) {
         self.alpha = alpha
         self.unobservedWeight = unobservedWeight
         self.regularization = regularization
+        self.objective = objective
         self.dimensions = Int(Double(gram.count).squareRoot())
         self.gram = gram
         precondition(dimensions * dimensions == gram.count, "gram must be square")
-        let inverse = choleskyInverse(gram, dimensions) ?? []
+        // ALS-WR's λ·n differs per query: no one inverse serves them (every query solves directly).
+        let inverse = objective == .wals ? choleskyInverse(gram, dimensions) ?? [] : []
         self.inverseGram = inverse.allSatisfy(\.isFinite) ? inverse : []
     }
 
     public static func == (a: FoldIn, b: FoldIn) -> Bool {
         a.alpha == b.alpha && a.unobservedWeight == b.unobservedWeight && a.regularization == b.regularization && a.gram == b.gram && a.userGram == b.userGram
-            && a.recencyBoost == b.recencyBoost && a.recencyHalfLife == b.recencyHalfLife
+            && a.recencyBoost == b.recencyBoost && a.recencyHalfLife == b.recencyHalfLife && a.objective == b.objective
     }
+
+    /// What a query's solve adds to the Gram term's diagonal: λ·n for ALS-WR (n = the
+    /// weights > 0), nothing for WALS (λ is in the Gram term).
+    public func diagonalShift<W: Sequence<Float>>(_ weights: W) -> Float {
+        objective == .alsWR ? regularization * Float(weights.reduce(0) { $1 > 0 ? $0 + 1 : $0 }) : 0
+    }
+
+    /// c·p of an observed weight under this objective (see `target(_:alpha:objective:)`).
+    @inlinable
+    public func target(_ weight: Float) -> Float { Self.target(weight, alpha: alpha, objective: objective) }
 
     /// Per item of `bag`, the factor 1 + κ·2^(−a/h) its confidence (and target) is multiplied
     /// by; nil without recency, or for a bag that is a set (`ordered` false).
@@ -64,7 +95,8 @@ public struct FoldIn: Sendable, Equatable {
         guard let userGram, count == weights.count else { return nil }
         let d = dimensions
         var g = userGram.map { $0 * unobservedWeight }
-        for i in 0..<d { g[i * d + i] += regularization }
+        let shift = objective == .wals ? regularization : diagonalShift(weights)
+        for i in 0..<d { g[i * d + i] += shift }
         let indices = (0..<count).map(Int32.init)
         var scratch = [Float](repeating: 0, count: Self.rowScratchCount(d))
         var out = [Float](repeating: 0, count: d)
@@ -74,7 +106,7 @@ public struct FoldIn: Sendable, Equatable {
                     scratch.withUnsafeMutableBufferPointer { sp in
                         out.withUnsafeMutableBufferPointer { op in
                             Self.solveRow(gram: gp.baseAddress!, table: users, d: d, indices: ip.baseAddress, weights: wp.baseAddress, count: count,
-                                          alpha: alpha, unobservedWeight: unobservedWeight, scratch: sp.baseAddress!, out: op.baseAddress!)
+                                          alpha: alpha, unobservedWeight: unobservedWeight, objective: objective, scratch: sp.baseAddress!, out: op.baseAddress!)
                         }
                     }
                 }
@@ -84,12 +116,12 @@ public struct FoldIn: Sendable, Equatable {
     }
 
     /// Builds the Gram term from an item table.
-    public init(items: Matrix, alpha: Float, unobservedWeight: Float, regularization: Float) {
+    public init(items: Matrix, alpha: Float, unobservedWeight: Float, regularization: Float, objective: Objective = .wals) {
         var g = UnfoldMath.gram(items)
         let d = items.cols
         for i in 0..<(d * d) { g[i] *= unobservedWeight }
-        for i in 0..<d { g[i * d + i] += regularization }
-        self.init(alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization, gram: g)
+        if objective == .wals { for i in 0..<d { g[i * d + i] += regularization } }
+        self.init(alpha: alpha, unobservedWeight: unobservedWeight, regularization: regularization, gram: g, objective: objective)
     }
 
     /// The confidence of an observed weight r: c = 1 + α|r|.
@@ -102,9 +134,11 @@ public struct FoldIn: Sendable, Equatable {
 
     /// c·p, what an observed weight adds to the right-hand side: the preference p is 1 for
     /// r ≥ 0 and 0 for r < 0 (a dislike pulls the score toward 0, as Spark's implicit ALS
-    /// treats a negative rating).
+    /// treats a negative rating). Under ALS-WR, as in Spark, p is 1 only for r > 0.
     @inlinable
-    public static func target(_ weight: Float, alpha: Float) -> Float { weight < 0 ? 0 : 1 + alpha * weight }
+    public static func target(_ weight: Float, alpha: Float, objective: Objective = .wals) -> Float {
+        weight < 0 || (weight == 0 && objective == .alsWR) ? 0 : 1 + alpha * weight
+    }
 
     /// Floats of scratch space `encode` needs.
     public var scratchCount: Int { 3 * dimensions * dimensions + 64 }
@@ -133,7 +167,8 @@ public struct FoldIn: Sendable, Equatable {
                 gram.withUnsafeBufferPointer { g in
                     Self.withOptional(multipliers) { m in
                         Self.solveRow(gram: g.baseAddress!, table: items, d: dimensions, indices: indices.baseAddress, weights: weights.baseAddress, count: bag.count,
-                                      alpha: alpha, unobservedWeight: unobservedWeight, multipliers: m, scratch: scratch, out: out)
+                                      alpha: alpha, unobservedWeight: unobservedWeight, objective: objective, regularization: regularization,
+                                      multipliers: m, scratch: scratch, out: out)
                     }
                 }
             }
@@ -288,7 +323,8 @@ extension FoldIn {
     ///     (G + Σ_i (c_i − w0) y_i y_iᵀ) x = Σ_i c_i p_i y_i,   c_i = m_i (1 + α|r_i|),   G = w0 YᵀY + λI
     ///
     /// with p_i = 1 for r_i ≥ 0 and 0 for a dislike (r_i < 0), and m_i the recency
-    /// `multipliers` (1 without them).
+    /// `multipliers` (1 without them). Under ALS-WR `gram` is w0 YᵀY alone, `regularization`·n
+    /// is added to its diagonal (n = the weights > 0) and p_i is 1 only for r_i > 0.
     ///
     /// over the `count` rows `indices` of `table` with weights r_i. WALS runs it for every
     /// user and item row of a half-step; fold-in runs it for a query. Writes x into `out`;
@@ -296,11 +332,18 @@ extension FoldIn {
     @inlinable
     public static func solveRow(gram g: UnsafePointer<Float>, table y: UnsafePointer<Float>, d: Int,
                                 indices: UnsafePointer<Int32>?, weights: UnsafePointer<Float>?, count: Int,
-                                alpha: Float, unobservedWeight: Float, multipliers: UnsafePointer<Float>? = nil,
+                                alpha: Float, unobservedWeight: Float, objective: Objective = .wals, regularization: Float = 0,
+                                multipliers: UnsafePointer<Float>? = nil,
                                 scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) -> Bool {
         let a = scratch
         a.update(from: g, count: d * d)
         out.update(repeating: 0, count: d)
+        if objective == .alsWR, let weights {
+            var positive = 0
+            for k in 0..<count where weights[k] > 0 { positive += 1 }
+            let shift = regularization * Float(positive)
+            for i in 0..<d { a[i * d + i] += shift }
+        }
         if count > 0, let indices, let weights {
             for k in 0..<count {
                 // Rows arrive in random order: fetch a few ahead so their loads overlap.
@@ -312,7 +355,7 @@ extension FoldIn {
                 if extra != 0 {
                     for row in 0..<d where v[row] != 0 { axpy(extra * v[row], v, a + row * d, d) }
                 }
-                axpy(m * target(weights[k], alpha: alpha), v, out, d)
+                axpy(m * target(weights[k], alpha: alpha, objective: objective), v, out, d)
             }
         }
         return choleskySolve(a, out, d)

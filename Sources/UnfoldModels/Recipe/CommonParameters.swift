@@ -9,6 +9,8 @@ public struct CommonParameters: ParameterSet, Equatable {
     public var k = 10
     /// Held-out NDCG@k after every epoch into the metadata (needs test data; untimed).
     public var evalEveryEpoch = false
+    /// Build the approximate index for catalogues of at least this many items (0: never).
+    public var annMinItems = 100_000
 
     public init() {}
 
@@ -18,5 +20,6 @@ public struct CommonParameters: ParameterSet, Equatable {
         .integer("neighbours", \.neighbours, 0...10_000, "nearest neighbours precomputed per item (0: none)"),
         .integer("k", \.k, 1...1000, "cut-off k of the held-out metrics"),
         .flag("eval_every_epoch", \.evalEveryEpoch, "held-out NDCG@k after every epoch into the metadata (mf-sgd, softmax; needs test data)"),
+        .integer("ann_min_items", \.annMinItems, 0...Int(Int32.max), "build the approximate index for catalogues of at least this many items (0: never)"),
     ]
 }

@@ -3,7 +3,7 @@
 /// supervisor reads them back into the job record.
 public struct TrainingProgress: Sendable, Codable, Equatable {
     public enum Phase: String, Sendable, Codable {
-        case read, tune, train, foldIn = "fold-in", neighbours, evaluate, write, note, done
+        case read, tune, train, foldIn = "fold-in", neighbours, index, evaluate, write, note, done
     }
 
     public var phase: Phase

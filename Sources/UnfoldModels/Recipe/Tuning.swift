@@ -138,7 +138,7 @@ public struct SearchSpace: Sendable {
         switch kind.name {
         case "wals":
             return SearchSpace(resource: "iterations", dimensions: [
-                logUniform("regularization", 0.0005, 0.05),
+                logUniform("regularization", 0.02, 2),
                 logUniform("unobserved_weight", 0.3, 30),
                 logUniform("alpha", 0.01, 3),
                 logUniform("recency_boost", 1, 128),

@@ -5,13 +5,19 @@ extension ModelKind {
 /// Weighted alternating least squares (see `WALS` in UnfoldTraining).
 public struct WALSParameters: ModelParameters, Equatable {
     public enum Solver: String, Sendable, CaseIterable { case cholesky, cg }
-    /// How λ is read: as is for both sides (`constant`), or as a fraction of each side's
-    /// unobserved mass (`scaled`: users get λ·w0·N_items, items λ·w0·N_users).
-    public enum RegularizationMode: String, Sendable, CaseIterable { case constant, scaled }
+    /// How λ is read: as is for both sides (`constant`), as a fraction of the mean observed
+    /// confidence mass of each side's rows (`scaled`: users get λ·Σc/N_users, items
+    /// λ·Σc/N_items, Σc summed over the observed cells), or per
+    /// positive cell of each row (`als-wr`: λ·n_row, n_row the row's cells with r > 0, as
+    /// Spark ML's implicit ALS; a cell with r = 0 then adds nothing).
+    public enum RegularizationMode: String, Sendable, CaseIterable {
+        case constant, scaled
+        case alsWR = "als-wr"
+    }
 
     public var factors = 64
     public var iterations = 15
-    public var regularization: Float = 0.005
+    public var regularization: Float = 0.22
     public var regularizationMode: RegularizationMode = .scaled
     public var alpha: Float = 0.1
     public var unobservedWeight: Float = 3
@@ -29,7 +35,7 @@ public struct WALSParameters: ModelParameters, Equatable {
         .integer("factors", \.factors, 1...1024, "embedding dimension d"),
         .integer("iterations", \.iterations, 1...1_000_000_000, "alternating iterations"),
         .number("regularization", \.regularization, 0...1e9, "L2 regularization λ"),
-        .choice("regularization_mode", \.regularizationMode, "constant (λ for both sides) or scaled (users λ·w0·N_items, items λ·w0·N_users)"),
+        .choice("regularization_mode", \.regularizationMode, "constant (λ for both sides), scaled (each side λ times its rows' mean observed confidence Σc/rows) or als-wr (λ·n per row, n its cells with r > 0: Spark's objective)"),
         .number("alpha", \.alpha, 0...1e9, "confidence slope α in c = 1 + α r"),
         .number("unobserved_weight", \.unobservedWeight, 0...1e9, "weight w0 of unobserved cells"),
         .number("recency_boost", \.recencyBoost, 0...1e6, "κ: the served fold-in weighs an item's confidence by 1 + κ·2^(−a/h), a = newer items after it (0: off)"),
@@ -40,11 +46,20 @@ public struct WALSParameters: ModelParameters, Equatable {
 }
 
 extension WALSParameters {
-    /// The λ a row is regularized with when the other side has `otherRows` rows.
-    public func lambda(otherRows: Int) -> Float {
+    /// The λ the rows of one side are regularized with, that side having `rows` rows and the
+    /// observed cells a confidence mass Σc = Σ (1 + α|r|) (under ALS-WR, per positive cell).
+    public func lambda(rows: Int, observedMass: Double) -> Float {
         switch regularizationMode {
-        case .constant: return regularization
-        case .scaled: return regularization * unobservedWeight * Float(otherRows)
+        case .constant, .alsWR: return regularization
+        case .scaled: return Float(Double(regularization) * observedMass / Double(max(rows, 1)))
         }
     }
+
+    /// Σ (1 + α|r|) over the observed cells.
+    public func observedMass<C: Collection<Float>>(_ weights: C) -> Double {
+        weights.reduce(0.0) { $0 + 1 + Double(alpha) * Double(abs($1)) }
+    }
+
+    /// The fold-in problem the rows solve.
+    public var objective: FoldIn.Objective { regularizationMode == .alsWR ? .alsWR : .wals }
 }

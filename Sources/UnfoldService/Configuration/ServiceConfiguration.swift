@@ -39,6 +39,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var trainTest = ""
     public var trainItems = ""
     public var jobTimeLimitSeconds = 3600.0
+    public var annMinItems = 100_000
+    public var sparkSubmit = "spark-submit"
+    public var sparkMaster = "local[2]"
+    public var sparkArguments = ""
+    public var sparkJob = "spark/unfold_als.py"
+    public var sparkExchange = ""
     public var retrainEveryMinutes = 0.0
     public var retrainAfterInteractions = 0
     public var interactionLog = "data/log"

@@ -24,6 +24,8 @@ public final class JobSupervisor: @unchecked Sendable {
         public var killGraceSeconds: Double = 5
         public var nice: Int = 10
         public var executable: String = ChildProcess.currentExecutable
+        /// How retrains with engine spark call Spark.
+        public var spark = SparkSettings()
     }
 
     private let settings: Settings
@@ -105,12 +107,21 @@ public final class JobSupervisor: @unchecked Sendable {
         if let path = (spec.parameters as? SoftmaxParameters)?.userFeatures, !FileManager.default.isReadableFile(atPath: path) {
             throw .badRequest("user_features '\(path)' is not a readable file")
         }
-        if Fetcher.isURL(spec.data.path) {
-            // Fetched by the trainer (libcurl, with retries); a failure fails the job.
+        if spec.engine == .spark {
+            // Spark reads its own URIs (hdfs://, s3a://, …): only local paths are checked here.
+            guard ChildProcess.which(settings.spark.submit) != nil else {
+                throw .unavailable("engine spark: spark-submit '\(settings.spark.submit)' is not an executable file or on PATH (set spark_submit)")
+            }
+            guard FileManager.default.isReadableFile(atPath: settings.spark.job) else {
+                throw .unavailable("engine spark: the job '\(settings.spark.job)' is not a readable file (set spark_job)")
+            }
+        }
+        if Fetcher.isURL(spec.data.path) || (spec.engine == .spark && spec.data.path.contains("://")) {
+            // Fetched by the trainer (libcurl, with retries) or read by Spark; a failure fails the job.
         } else if !FileManager.default.isReadableFile(atPath: spec.data.path) {
             throw .badRequest("training data '\(spec.data.path)' is not a readable file")
         }
-        if let test = spec.data.test, !Fetcher.isURL(test), !FileManager.default.isReadableFile(atPath: test) {
+        if let test = spec.data.test, !Fetcher.isURL(test), !(spec.engine == .spark && test.contains("://")), !FileManager.default.isReadableFile(atPath: test) {
             throw .badRequest("test data '\(test)' is not a readable file")
         }
         if let items = spec.data.items, !FileManager.default.isReadableFile(atPath: items) {
@@ -130,7 +141,8 @@ public final class JobSupervisor: @unchecked Sendable {
         } catch {
             throw .unavailable("could not write the job's spec \(specPath): \(error.localizedDescription)")
         }
-        let arguments = ["train", "--spec", specPath, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
+        var arguments = ["train", "--spec", specPath, "--out", settings.snapshotsDirectory, "--progress", "json", "--nice", String(settings.nice)]
+        if spec.engine == .spark { arguments += settings.spark.trainArguments }
         var job = TrainingJob(id: id, model: model, state: .queued, spec: spec, arguments: arguments, createdAt: Self.now(), stderrTail: [], timeLimitSeconds: limit)
         job.force = force
         job.basedOn = basedOn
@@ -185,7 +197,7 @@ public final class JobSupervisor: @unchecked Sendable {
         // Progress: one `TrainingProgress` record per line on the trainer's stdout.
         Thread.detachNewThread { [self] in
             let decoder = JSONDecoder()
-            for line in Self.lines(child.stdout) {
+            for line in ChildProcess.lines(child.stdout) {
                 guard let progress = try? decoder.decode(TrainingProgress.self, from: Data(line.utf8)) else {
                     logger.debug("trainer wrote a line that is not a progress record", metadata: ["job": .string(id), "line": .string(String(line.prefix(200)))])
                     continue
@@ -209,7 +221,7 @@ public final class JobSupervisor: @unchecked Sendable {
             }
         }
         Thread.detachNewThread { [self] in
-            for line in Self.lines(child.stderr) {
+            for line in ChildProcess.lines(child.stderr) {
                 mutate(id, force: false) { job in
                     job.stderrTail.append(line)
                     if job.stderrTail.count > 20 { job.stderrTail.removeFirst(job.stderrTail.count - 20) }
@@ -296,29 +308,6 @@ public final class JobSupervisor: @unchecked Sendable {
         let temporary = (settings.jobsDirectory as NSString).appendingPathComponent(".\(job.id).json.tmp")
         if FileManager.default.createFile(atPath: temporary, contents: data) {
             rename(temporary, path)
-        }
-    }
-
-    static func lines(_ handle: FileHandle) -> AnySequence<String> {
-        AnySequence { () -> AnyIterator<String> in
-            var buffer = Data()
-            var finished = false
-            return AnyIterator {
-                while true {
-                    if let newline = buffer.firstIndex(of: 0x0A) {
-                        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                        buffer.removeSubrange(buffer.startIndex...newline)
-                        return line
-                    }
-                    if finished {
-                        guard !buffer.isEmpty else { return nil }
-                        defer { buffer.removeAll() }
-                        return String(decoding: buffer, as: UTF8.self)
-                    }
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { finished = true } else { buffer.append(chunk) }
-                }
-            }
         }
     }
 

@@ -40,7 +40,7 @@ struct AdminJobRoutes {
     private func retrain(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         let parsed = request.body.isEmpty ? JSONValue.object([:]) : try JSONValue.parse(request.body)
         guard case .object(let body) = parsed else { throw .badRequest("body must be a JSON object") }
-        let known: Set<String> = ["model", "name", "params", "data", "holdout", "tune", "force", "time_limit_seconds"]
+        let known: Set<String> = ["model", "name", "params", "data", "holdout", "tune", "force", "time_limit_seconds", "engine"]
         if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) {
             throw .badRequest("unknown field '\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
         }
@@ -86,6 +86,16 @@ struct AdminJobRoutes {
         case .bool(let b)?: force = b
         default: throw .badRequest("force must be a boolean")
         }
+        var requestedEngine: TrainingSpec.Engine?
+        switch body["engine"] {
+        case nil, .null?: break
+        case .string(let s)?:
+            guard let e = TrainingSpec.Engine(rawValue: s) else {
+                throw .badRequest("unknown engine '\(s)'; known: \(TrainingSpec.Engine.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            requestedEngine = e
+        default: throw .badRequest("engine must be a string (local or spark)")
+        }
         var limit: Double?
         switch body["time_limit_seconds"] {
         case nil, .null?: break
@@ -98,7 +108,10 @@ struct AdminJobRoutes {
         let recipe = jobs.activeRecipe(modelName)
         let kind = requestedKind ?? recipe?.spec.kind ?? .wals
         var data = try dataSource(body["data"], base: recipe?.spec.data ?? jobs.defaultData)
-        if let recipe, recipe.spec.kind == kind {
+        // The recipe's engine unless the request names one; its parameters only for the same
+        // kind on the same engine (Spark's objective fixes parameters a local recipe sets).
+        let engine = requestedEngine ?? (recipe?.spec.kind == kind ? recipe?.spec.engine : nil) ?? .local
+        if let recipe, recipe.spec.kind == kind, recipe.spec.engine == engine {
             values = recipe.spec.values.merging(values) { _, requested in requested }
         }
         if let holdout {
@@ -107,9 +120,9 @@ struct AdminJobRoutes {
         }
         var spec: TrainingSpec
         do {
-            spec = try TrainingSpec(kind: kind, name: modelName, values: values, data: data)
+            spec = try TrainingSpec(kind: kind, name: modelName, values: values, data: data, engine: engine)
             spec.tune = tune
-            try tune?.validate()
+            try spec.validate()
         } catch {
             throw .badRequest(error.message)
         }

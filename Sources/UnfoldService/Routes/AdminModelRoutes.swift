@@ -24,6 +24,10 @@ struct AdminModelRoutes {
             models.append([
                 "name": name,
                 "active_version": active.map { NSNumber(value: $0.version) } ?? NSNull(),
+                // The approximate index serving the active version (null: exact scans).
+                "index": active?.index.map { index -> [String: Any] in
+                    ["kind": "ivf", "lists": index.lists, "probes": index.probes, "recall@10": Double(index.recall), "sample_queries": index.sampleQueries]
+                } ?? NSNull(),
                 "versions": versions[name]!.map { Self.describe($0) },
             ])
         }

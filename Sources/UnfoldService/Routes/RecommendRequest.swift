@@ -6,7 +6,7 @@ import UnfoldServing
 struct RecommendRequest {
     static let maxInteractions = 10_000
     static let maxK = 1000
-    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain", "user", "experiment", "ordered"]
+    static let fields: Set<String> = ["interactions", "k", "model", "exclude_seen", "exclude", "include", "categories", "features", "explain", "user", "experiment", "ordered", "exact"]
 
     var query: RecommendQuery
     var interactions: [(item: String, weight: Float)]
@@ -84,6 +84,12 @@ struct RecommendRequest {
         case .bool(let b)?: ordered = b
         case let other?: throw .badRequest("ordered must be a boolean, got \(other.typeName)")
         }
+        var exact = false
+        switch object["exact"] {
+        case nil, .null?: break
+        case .bool(let b)?: exact = b
+        case let other?: throw .badRequest("exact must be a boolean, got \(other.typeName)")
+        }
         for (key, value) in [("user", object["user"]), ("experiment", object["experiment"])] {
             switch value {
             case nil, .null?: break
@@ -119,6 +125,7 @@ struct RecommendRequest {
             categories: try Self.strings(object, "categories"),
             features: features
         )
+        query.exact = exact
     }
 
     /// The factor of an interaction's `type` (1 without one); an unknown type names the known ones.

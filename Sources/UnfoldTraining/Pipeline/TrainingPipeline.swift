@@ -83,6 +83,7 @@ public struct TrainingPipeline {
         }
         reporter.phase(.neighbours, detail: "\(spec.common.neighbours) per item")
         model.neighbours = spec.common.neighbours > 0 ? NeighbourLists.cosine(model.items, k: spec.common.neighbours, threads: threads) : .none
+        model.index = buildIndex(model, queries: trained.userVectors)
         model.attributes = try attributes(data)
         let served = ServedModel(name: spec.name, model: model)
         let (evaluation, baseline) = try evaluate(served, trained, data, held)
@@ -104,6 +105,23 @@ public struct TrainingPipeline {
         let path = try SnapshotWriter.write(model, name: spec.name, to: output)
         reporter.done(path: path, version: model.version, evaluation: evaluation)
         return Outcome(path: path, model: model, evaluation: evaluation)
+    }
+
+    /// The approximate index, for a catalogue of at least `ann_min_items` items whose scores
+    /// are q·v alone, calibrated on up to 256 training users' vectors (else item rows).
+    func buildIndex(_ model: Model, queries users: Matrix?) -> ItemIndex? {
+        let minimum = spec.common.annMinItems
+        guard minimum > 0, model.itemCount >= minimum, model.encoder.itemBias == nil else { return nil }
+        let started = Date()
+        var options = IndexBuilder.Options()
+        options.seed = UInt64(spec.common.seed)
+        options.threads = threads
+        let queries = IndexBuilder.sampleRows(users ?? model.items.matrix, count: 256, seed: options.seed)
+        reporter.phase(.index, detail: "\(IndexBuilder.lists(for: model.itemCount)) lists over \(model.itemCount) items")
+        let index = IndexBuilder.build(model.items, queries: queries, options: options)
+        reporter.note(String(format: "index: %d lists, %d probes, recall@10 %.4f on %d sample queries, built in %.1f s", index.lists, index.probes,
+                             index.recall, index.sampleQueries, Date().timeIntervalSince(started)))
+        return index
     }
 
     /// XᵀX of the training users' fold-in vectors, what item fold-in places a new item
@@ -255,7 +273,7 @@ public struct TrainingPipeline {
     }
 
     /// Milliseconds since the epoch, and always above every version already in the directory.
-    static func nextVersion(directory: String, name: String) -> UInt64 {
+    public static func nextVersion(directory: String, name: String) -> UInt64 {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let highest = existing.compactMap { file in

@@ -11,8 +11,9 @@ import UnfoldModels
 ///
 /// with confidence c_ui = 1 + α|r_ui|, preference p_ui = 1 (0 for a dislike, r_ui < 0) and
 /// unobserved weight w0 (the knob against folding). λ is either the same for both sides or
-/// scaled to each side's unobserved mass (`WALSParameters.lambda(otherRows:)`): users λ·w0·N_items,
-/// items λ·w0·N_users.
+/// scaled to each side's mean observed confidence (`WALSParameters.lambda(rows:observedMass:)`):
+/// users λ·Σc/N_users, items λ·Σc/N_items; or, as Spark ML's implicit ALS (ALS-WR), λ·n_row for each row with n_row
+/// its cells with r > 0 (the L2 term is then λ Σ_rows n_row ‖x‖², and p = 1 only for r > 0).
 /// Each half-step solves, for every row x of one side with the other side Y fixed,
 ///
 ///     (w0 YᵀY + λI + Σ_obs (c − w0) y yᵀ) x = Σ_obs c p y
@@ -52,7 +53,11 @@ public enum WALS {
         let d = p.factors
         var g = gram(y, threads: threads)
         for i in 0..<(d * d) { g[i] *= p.unobservedWeight }
-        for i in 0..<d { g[i * d + i] += p.lambda(otherRows: y.rows) }
+        // ALS-WR adds λ·n_row per row (in the row solve) instead.
+        if p.objective == .wals {
+            let lambda = p.lambda(rows: ratings.rows, observedMass: p.observedMass(ratings.values))
+            for i in 0..<d { g[i * d + i] += lambda }
+        }
         let rows = ratings.rows
         let chunkSize = 64
         let chunks = (rows + chunkSize - 1) / chunkSize
@@ -79,7 +84,8 @@ public enum WALS {
                                                 // positive definite leaves the row at zero.
                                                 if !FoldIn.solveRow(gram: gp.baseAddress!, table: yp.baseAddress!, d: d, indices: indices.baseAddress! + range.lowerBound,
                                                                     weights: values.baseAddress! + range.lowerBound, count: range.count, alpha: p.alpha,
-                                                                    unobservedWeight: p.unobservedWeight, scratch: scratch, out: out) {
+                                                                    unobservedWeight: p.unobservedWeight, objective: p.objective, regularization: p.regularization,
+                                                                    scratch: scratch, out: out) {
                                                     out.update(repeating: 0, count: d)
                                                 }
                                             case .cg:
@@ -102,8 +108,12 @@ public enum WALS {
     @inline(__always)
     static func solveCG(g: UnsafePointer<Float>, y: UnsafePointer<Float>, d: Int, range: Range<Int>, indices: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>, p: WALSParameters, scratch: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>) {
         let r = scratch, dir = scratch + d, ap = scratch + 2 * d
+        let objective = p.objective
+        // ALS-WR: λ·n_row on the diagonal (G holds w0 YᵀY alone).
+        var shift: Float = 0
+        if objective == .alsWR { for k in range where values[k] > 0 { shift += p.regularization } }
         // r = b − A x
-        for i in 0..<d { r[i] = -dot(g + i * d, x, d) }
+        for i in 0..<d { r[i] = -dot(g + i * d, x, d) - shift * x[i] }
         // The first pass touches each row of the fixed side once, in random order: fetch
         // a few rows ahead so the loads overlap instead of stalling one by one.
         let ahead = 4
@@ -114,13 +124,13 @@ public enum WALS {
             if k + ahead < range.upperBound { unfold_prefetch_range(y + Int(indices[k + ahead]) * d, d * 4) }
             let v = y + Int(indices[k]) * d
             let extra = FoldIn.confidence(values[k], alpha: p.alpha) - p.unobservedWeight
-            axpy(FoldIn.target(values[k], alpha: p.alpha) - extra * dot(v, x, d), v, r, d)
+            axpy(FoldIn.target(values[k], alpha: p.alpha, objective: objective) - extra * dot(v, x, d), v, r, d)
         }
         dir.update(from: r, count: d)
         var rsOld = dot(r, r, d)
         if rsOld < 1e-20 { return }
         for _ in 0..<p.cgSteps {
-            for i in 0..<d { ap[i] = dot(g + i * d, dir, d) }
+            for i in 0..<d { ap[i] = dot(g + i * d, dir, d) + shift * dir[i] }
             for k in range {
                 let v = y + Int(indices[k]) * d
                 let extra = FoldIn.confidence(values[k], alpha: p.alpha) - p.unobservedWeight
@@ -150,7 +160,7 @@ public enum WALS {
                     for k in userItems.rowRange(u) {
                         let s = Double(dot(up.baseAddress! + u * d, vp.baseAddress! + Int(userItems.indices[k]) * d, d))
                         let r = userItems.values[k]
-                        let c = Double(FoldIn.confidence(r, alpha: p.alpha)), preference: Double = r < 0 ? 0 : 1
+                        let c = Double(FoldIn.confidence(r, alpha: p.alpha)), preference: Double = FoldIn.target(r, alpha: p.alpha, objective: p.objective) > 0 ? 1 : 0
                         observed += c * (preference - s) * (preference - s)
                         observedSquares += s * s
                     }
@@ -160,7 +170,22 @@ public enum WALS {
         let gu = gram(users, threads: threads), gv = gram(items, threads: threads)
         var all = 0.0
         for j in 0..<(d * d) { all += Double(gu[j]) * Double(gv[j]) }
-        let l2 = Double(p.lambda(otherRows: items.rows)) * Double(users.frobeniusNormSquared) + Double(p.lambda(otherRows: users.rows)) * Double(items.frobeniusNormSquared)
+        let l2: Double
+        if p.objective == .alsWR {
+            // λ Σ_rows n_row ‖x_row‖², n_row the row's cells with r > 0.
+            let itemUsers = userItems.transposed()
+            func weighted(_ m: CSRMatrix, _ x: Matrix) -> Double {
+                (0..<m.rows).reduce(0.0) { sum, row in
+                    let n = m.rowRange(row).reduce(0) { m.values[$1] > 0 ? $0 + 1 : $0 }
+                    return n == 0 ? sum : sum + Double(n) * x.storage[(row * d)..<((row + 1) * d)].reduce(0.0) { $0 + Double($1) * Double($1) }
+                }
+            }
+            l2 = Double(p.regularization) * (weighted(userItems, users) + weighted(itemUsers, items))
+        } else {
+            let mass = p.observedMass(userItems.values)
+            l2 = Double(p.lambda(rows: users.rows, observedMass: mass)) * Double(users.frobeniusNormSquared)
+                + Double(p.lambda(rows: items.rows, observedMass: mass)) * Double(items.frobeniusNormSquared)
+        }
         return observed + Double(p.unobservedWeight) * (all - observedSquares) + l2
     }
 }
@@ -176,7 +201,8 @@ struct WALSTrainer: Trainer {
         let m = data.matrix
         context.phase(.train, "wals \(m.rows) users x \(m.cols) items, \(m.nonZeroCount) cells")
         let result = WALS.train(m, p, threads: context.threads, seed: context.seed, onIteration: context.onEpoch)
-        var foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.lambda(otherRows: m.cols))
+        var foldIn = FoldIn(items: result.itemFactors, alpha: p.alpha, unobservedWeight: p.unobservedWeight, regularization: p.lambda(rows: m.rows, observedMass: p.observedMass(m.values)),
+                            objective: p.objective)
         foldIn.recencyBoost = p.recencyBoost
         foldIn.recencyHalfLife = p.recencyHalfLife
         return TrainedModel(items: result.itemFactors, encoder: .foldIn(foldIn), epochs: result.epochs, userVectors: result.userFactors, solver: p.solver.rawValue)

@@ -3,15 +3,16 @@ import Foundation
 import Glibc
 #endif
 
-/// A child process started with posix_spawn in its own process group, with its standard
-/// output and error on pipes. Signals go to the whole group, so anything the child
-/// started is stopped with it.
-final class ChildProcess: @unchecked Sendable {
-    let pid: pid_t
-    let stdout: FileHandle
-    let stderr: FileHandle
+/// A child process started with posix_spawn, with its standard output and error on pipes.
+/// By default in its own process group: signals go to the whole group, so anything the
+/// child started is stopped with it. `ownGroup: false` keeps it in the caller's group (a
+/// trainer's own children, stopped with the trainer when the server signals its group).
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let stdout: FileHandle
+    public let stderr: FileHandle
 
-    init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
+    public init(executable: String, arguments: [String], environment: [String: String]? = nil, ownGroup: Bool = true) throws {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw POSIXError(.EMFILE) }
         var actions = posix_spawn_file_actions_t()
@@ -33,7 +34,7 @@ final class ChildProcess: @unchecked Sendable {
         sigemptyset(&noMask)
         posix_spawnattr_setsigmask(&attributes, &noMask)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(&attributes, Int16((ownGroup ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -53,13 +54,13 @@ final class ChildProcess: @unchecked Sendable {
         stderr = FileHandle(fileDescriptor: errPipe[0], closeOnDealloc: true)
     }
 
-    /// Sends a signal to the child's whole process group.
-    func signalGroup(_ signal: Int32) {
+    /// Sends a signal to the child's whole process group (its own group only).
+    public func signalGroup(_ signal: Int32) {
         kill(-pid, signal)
     }
 
     /// Blocks until the child exits; returns (exit status, terminating signal).
-    func wait() -> (status: Int32?, signal: Int32?) {
+    public func wait() -> (status: Int32?, signal: Int32?) {
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 {
             if errno != EINTR { return (nil, nil) }
@@ -71,10 +72,46 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// The path of the running executable, for spawning `unfold train`.
-    static var currentExecutable: String {
+    public static var currentExecutable: String {
         #if os(Linux)
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
         #endif
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
+    }
+
+    /// The lines of a pipe as they arrive (the last one without its newline), until EOF.
+    public static func lines(_ handle: FileHandle) -> AnySequence<String> {
+        AnySequence { () -> AnyIterator<String> in
+            var buffer = Data()
+            var finished = false
+            return AnyIterator {
+                while true {
+                    if let newline = buffer.firstIndex(of: 0x0A) {
+                        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                        buffer.removeSubrange(buffer.startIndex...newline)
+                        return line
+                    }
+                    if finished {
+                        guard !buffer.isEmpty else { return nil }
+                        defer { buffer.removeAll() }
+                        return String(decoding: buffer, as: UTF8.self)
+                    }
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { finished = true } else { buffer.append(chunk) }
+                }
+            }
+        }
+    }
+
+
+    /// `name` found on PATH (a name with a slash is returned as it is), or nil.
+    public static func which(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
     }
 }
