@@ -163,7 +163,7 @@ func trainPlantedModel(in work: String, extra: [String] = []) throws {
     let generate = try runUnfold(["generate", "--users", "300", "--items", "120", "--interactions", "6000", "--groups", "3", "--seed", "5", "--out", path("train.tsv")])
     XCTAssertEqual(generate.status, 0, generate.stderr)
     let train = try runUnfold(["train", "--data", path("train.tsv"), "--out", path("snapshots"), "--factors", "16", "--iterations", "6",
-                               "--regularization", "0.1", "--progress", "none"] + extra)
+                               "--regularization", "2.3", "--progress", "none"] + extra)
     XCTAssertEqual(train.status, 0, train.stderr)
 }
 

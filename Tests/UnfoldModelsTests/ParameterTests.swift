@@ -46,7 +46,7 @@ final class ParameterTests: XCTestCase {
         XCTAssertEqual((spec.parameters as? MFSGDParameters)?.sampler, .inBatch)
         XCTAssertEqual(spec.common.seed, 7)
         XCTAssertThrowsError(try TrainingSpec(kind: .wals, values: ["window": .number(3)], data: data)) {
-            XCTAssertTrue("\($0)".hasPrefix("unknown parameter 'window' for model kind 'wals'; known: alpha, cg_steps, eval_every_epoch, factors"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("unknown parameter 'window' for model kind 'wals'; known: alpha, ann_min_items, cg_steps, eval_every_epoch, factors"), "\($0)")
         }
         XCTAssertThrowsError(try TrainingSpec(kind: .mfSGD, values: ["sampler": .string("in-batch")], data: data)) {
             XCTAssertEqual("\($0)", "sampler in-batch needs batch_size of at least 2")
