@@ -57,7 +57,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? 
 mu=$(median "${UNFOLD_TOTALS[@]}") mp=$(median "${PANDAS_TOTALS[@]}")
 echo "RESULT read 10M-line TSV: unfold read+index median ${mu} s (target <= 2), pandas read_csv+factorize ${mp} s, ratio pandas/unfold $(awk -v a="$mp" -v b="$mu" 'BEGIN { printf "%.2f", a / b }')"
 
-# Gzip: the same file compressed, decompressed in memory then parsed in place.
+# Gzip: the same file compressed, inflated a block at a time while the previous block is parsed in place.
 [ -s "$DATA.gz" ] || gzip -kf -1 "$DATA"
 kb=$(peak $BIN train --data "$DATA.gz" --out "$OUT/s" --iterations 1 --solver cg --neighbours 0 --progress text)
 echo "gzip ($(( $(stat -c %s "$DATA.gz") / 1000000 )) MB): $(grep -E "^read [0-9]+ interactions" "$OUT/log"); peak $((kb / 1024)) MB"

@@ -13,6 +13,8 @@ public struct InteractionReader: Sendable {
 
     public var skipBadLines: Bool
     public var maxBytes: Int
+    /// Inflated bytes per block when reading gzip.
+    var gzipBlockSize = InflatedBlocks.defaultBlockSize
 
     public init(skipBadLines: Bool = false, maxBytes: Int = 8 << 30) {
         self.skipBadLines = skipBadLines
@@ -36,17 +38,16 @@ public struct InteractionReader: Sendable {
 
     public func read(path: String, format: InteractionFormat? = nil) throws(DataError) -> Result {
         let format = format ?? .guess(fromPath: path)
-        // An uncompressed TSV or CSV is parsed straight from a memory map.
-        if format != .jsonl, let interactions = try Self.mapped(path: path, maxBytes: maxBytes, { FastDelimitedReader.parse($0, format: format, path: path) }) {
-            return Result(interactions: interactions, skippedLines: 0, skippedExamples: [])
+        if let result = try Self.mapped(path: path, maxBytes: maxBytes, { (bytes) throws(DataError) in try read(contents: bytes, name: path, format: format) }) {
+            return result
         }
         let bytes = try readFileBytes(path: path, maxBytes: maxBytes)
         return try read(bytes: bytes, name: path, format: format)
     }
 
-    /// `body` over the file's bytes, memory-mapped; nil (without calling it) for a gzip file
-    /// or one that cannot be mapped, which the caller reads the ordinary way.
-    static func mapped<T>(path: String, maxBytes: Int, _ body: (UnsafeRawBufferPointer) -> T?) throws(DataError) -> T? {
+    /// `body` over the file's bytes, memory-mapped; nil (without calling it) for a file that
+    /// cannot be mapped, which the caller reads the ordinary way.
+    static func mapped<T>(path: String, maxBytes: Int, _ body: (UnsafeRawBufferPointer) throws(DataError) -> T) throws(DataError) -> T? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -56,92 +57,51 @@ public struct InteractionReader: Sendable {
         if size > maxBytes { throw .unreadable(path: path, reason: "larger than \(maxBytes) bytes") }
         guard size > 0, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
         defer { munmap(map, size) }
-        let bytes = UnsafeRawBufferPointer(start: map, count: size)
-        if size >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B { return nil }
         _ = madvise(map, size, MADV_SEQUENTIAL)
-        return body(bytes)
+        return try body(UnsafeRawBufferPointer(start: map, count: size))
     }
 
-    public func read(bytes raw: [UInt8], name: String, format: InteractionFormat) throws(DataError) -> Result {
-        var bytes = raw
-        if Gzip.isGzip(bytes) {
-            do { bytes = try Gzip.decompress(bytes, maxBytes: maxBytes) } catch { throw .unreadable(path: name, reason: "gzip: \(error)") }
-        }
-        if format != .jsonl, let interactions = bytes.withUnsafeBytes({ FastDelimitedReader.parse($0, format: format, path: name) }) {
+    public func read(bytes: [UInt8], name: String, format: InteractionFormat) throws(DataError) -> Result {
+        try bytes.withUnsafeBytes { raw in
+            Swift.Result { () throws(DataError) in try read(contents: raw, name: name, format: format) }
+        }.get()
+    }
+
+    /// A file's bytes (mapped or in memory): gzip inflated a block at a time, TSV and CSV parsed
+    /// in place, anything else — or anything the fast path refuses — line by line.
+    func read(contents: UnsafeRawBufferPointer, name: String, format: InteractionFormat) throws(DataError) -> Result {
+        if Gzip.isGzip(contents) { return try read(gzip: contents, name: name, format: format) }
+        if format != .jsonl, let interactions = FastDelimitedReader.parse(contents, format: format, path: name) {
             return Result(interactions: interactions, skippedLines: 0, skippedExamples: [])
         }
-        return try readLines(bytes: bytes, name: name, format: format)
+        return try readLines(contents, name: name, format: format)
     }
 
-    /// The line-by-line reader (decompressed bytes): every format, every error with its line.
-    func readLines(bytes: [UInt8], name: String, format: InteractionFormat) throws(DataError) -> Result {
-        var result = Result(interactions: Interactions(), skippedLines: 0, skippedExamples: [])
-        var layout: ColumnLayout?
-        var sawHeaderDecision = false
+    /// The line-by-line reader over a whole text.
+    func readLines(_ text: UnsafeRawBufferPointer, name: String, format: InteractionFormat) throws(DataError) -> Result {
+        var lines = LineByLineReader(name: name, format: format, skipBadLines: skipBadLines)
+        try lines.read(text)
+        return try lines.finish()
+    }
 
-        func reject(_ line: Int, _ reason: String) throws(DataError) {
-            if !skipBadLines { throw .badLine(path: name, line: line, reason: reason) }
-            result.skippedLines += 1
-            if result.skippedExamples.count < 5 { result.skippedExamples.append("\(name):\(line): \(reason)") }
-        }
-
-        try forEachLine(bytes) { (number: Int, start: Int, end: Int) throws(DataError) in
-            if start == end || bytes[start] == 0x23 { return }  // empty or # comment
-            switch format {
-            case .jsonl:
-                do {
-                    let record = try Self.parseJSONLine(bytes[start..<end])
-                    if result.interactions.count == 0 && result.interactions.timestamps == nil && record.timestamp != nil {
-                        result.interactions.timestamps = []
-                    }
-                    result.interactions.append(user: record.user, item: record.item, weight: record.weight, timestamp: record.timestamp)
-                } catch let error as LineError {
-                    try reject(number, error.reason)
-                } catch {
-                    try reject(number, "\(error)")
-                }
-            case .tsv, .csv:
-                let separator: UInt8 = format == .tsv ? 0x09 : 0x2C
-                let fields = Self.split(bytes[start..<end], separator: separator, unquote: format == .csv)
-                if !sawHeaderDecision {
-                    sawHeaderDecision = true
-                    let decided = try ColumnLayout.decide(fields.map { decodeText($0) }, path: name)
-                    layout = decided.layout
-                    result.interactions.timestamps = decided.hasTimestamps ? [] : nil
-                    if decided.isHeader { return }
-                }
-                let columns = layout!
-                let needed = max(columns.user, columns.item)
-                guard fields.count > needed else {
-                    try reject(number, "expected at least \(needed + 1) \(format == .tsv ? "tab" : "comma")-separated fields, found \(fields.count)")
-                    return
-                }
-                let user = decodeText(fields[columns.user]), item = decodeText(fields[columns.item])
-                if user.isEmpty || item.isEmpty {
-                    try reject(number, "empty user or item id")
-                    return
-                }
-                var weight: Float = 1
-                if let w = columns.weight, w < fields.count {
-                    guard let value = Float(decodeText(fields[w])), value.isFinite, value >= 0 else {
-                        try reject(number, "weight '\(decodeText(fields[w]))' is not a non-negative number")
-                        return
-                    }
-                    weight = value
-                }
-                var timestamp: Double?
-                if let t = columns.timestamp, t < fields.count {
-                    guard let value = Double(decodeText(fields[t])), value.isFinite else {
-                        try reject(number, "timestamp '\(decodeText(fields[t]))' is not a number")
-                        return
-                    }
-                    timestamp = value
-                }
-                result.interactions.append(user: user, item: item, weight: weight, timestamp: timestamp)
+    /// Blocks of the inflated text are parsed as the next ones inflate. A block the fast path
+    /// refuses sends the whole stream, inflated again from its start, to the line-by-line reader
+    /// (rare, and simpler than handing over mid-file with the ids read so far).
+    private func read(gzip: UnsafeRawBufferPointer, name: String, format: InteractionFormat) throws(DataError) -> Result {
+        let blocks = InflatedBlocks(gzip: gzip, name: name, blockSize: gzipBlockSize, maxBytes: maxBytes)
+        if format != .jsonl {
+            var fast = FastDelimitedReader(format: format, path: name)
+            let complete = try blocks.forEach { (block, expectedBytes) throws(DataError) in fast.parse(block, expectedBytes: expectedBytes) }
+            if complete, let interactions = fast.finish() {
+                return Result(interactions: interactions, skippedLines: 0, skippedExamples: [])
             }
         }
-        if result.interactions.count == 0 { throw .empty(path: name) }
-        return result
+        var lines = LineByLineReader(name: name, format: format, skipBadLines: skipBadLines)
+        _ = try blocks.forEach { (block, _) throws(DataError) in
+            try lines.read(block)
+            return true
+        }
+        return try lines.finish()
     }
 
     struct LineError: Error { let reason: String }
@@ -149,7 +109,7 @@ public struct InteractionReader: Sendable {
     struct Record { var user: String; var item: String; var weight: Float; var timestamp: Double? }
 
     /// `{"user": "7", "item": 42, "weight": 2.5, "timestamp": 1700000000}`
-    static func parseJSONLine(_ bytes: ArraySlice<UInt8>) throws -> Record {
+    static func parseJSONLine(_ bytes: some Sequence<UInt8>) throws -> Record {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw LineError(reason: "not a JSON object")
         }
@@ -176,8 +136,8 @@ public struct InteractionReader: Sendable {
     }
 
     /// Splits on a separator byte; with `unquote`, a field wrapped in double quotes loses them.
-    static func split(_ line: ArraySlice<UInt8>, separator: UInt8, unquote: Bool) -> [ArraySlice<UInt8>] {
-        var fields: [ArraySlice<UInt8>] = []
+    static func split<Line: BidirectionalCollection<UInt8>>(_ line: Line, separator: UInt8, unquote: Bool) -> [Line.SubSequence] where Line.Index == Int {
+        var fields: [Line.SubSequence] = []
         var start = line.startIndex
         var i = line.startIndex
         while i <= line.endIndex {

@@ -8,11 +8,12 @@ func decodeText<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
 }
 
 /// The lines of a byte buffer without their terminators (LF or CRLF), with 1-based
-/// line numbers; `body(lineNumber, start, end)` gets byte offsets.
-func forEachLine(_ bytes: [UInt8], _ body: (Int, Int, Int) throws(DataError) -> Void) throws(DataError) {
-    var start = 0
+/// line numbers; `body(lineNumber, start, end)` gets byte offsets. Returns how many lines.
+@discardableResult
+func forEachLine<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ body: (Int, Int, Int) throws(DataError) -> Void) throws(DataError) -> Int where Bytes.Index == Int {
+    var start = bytes.startIndex
     var lineNumber = 0
-    let count = bytes.count
+    let count = bytes.endIndex
     while start < count {
         lineNumber += 1
         var end = start
@@ -22,6 +23,7 @@ func forEachLine(_ bytes: [UInt8], _ body: (Int, Int, Int) throws(DataError) -> 
         try body(lineNumber, start, lineEnd)
         start = end + 1
     }
+    return lineNumber
 }
 
 /// The rows of a tab-separated file whose first non-empty line is a header: `header(fields)`

@@ -129,12 +129,12 @@ final class InteractionReaderTests: XCTestCase {
         for (text, format) in cases {
             let bytes = Array(text.utf8)
             let fast = try XCTUnwrap(bytes.withUnsafeBytes { FastDelimitedReader.parse($0, format: format, path: "x", threads: 2) }, String(text.prefix(60)))
-            let slow = try InteractionReader().readLines(bytes: bytes, name: "x", format: format).interactions
+            let slow = try bytes.withUnsafeBytes { try InteractionReader().readLines($0, name: "x", format: format) }.interactions
             XCTAssertEqual(fast, slow, String(text.prefix(60)))
         }
         // Latin-1 bytes that are not UTF-8 decode the same way.
         let latin1: [UInt8] = Array("user\titem\n".utf8) + [0x75, 0x09, 0x63, 0x61, 0x66, 0xE9, 0x0A]
-        XCTAssertEqual(latin1.withUnsafeBytes { FastDelimitedReader.parse($0, format: .tsv, path: "x") }, try InteractionReader().readLines(bytes: latin1, name: "x", format: .tsv).interactions)
+        XCTAssertEqual(latin1.withUnsafeBytes { FastDelimitedReader.parse($0, format: .tsv, path: "x") }, try latin1.withUnsafeBytes { try InteractionReader().readLines($0, name: "x", format: .tsv) }.interactions)
         // What the fast reader does not take goes to the line-by-line reader: the same errors.
         for bad in ["u\ti\t-1\n", "u\ti\tinf\n", "u\t\t1\n", "u\n", "u\ti\t1\tnoon\n", "u\ti\t 2\n"] {
             let bytes = Array(bad.utf8)
@@ -145,6 +145,6 @@ final class InteractionReaderTests: XCTestCase {
         let path = NSTemporaryDirectory() + "unfold-fast-\(UUID().uuidString).tsv"
         try Data(big.utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        XCTAssertEqual(try InteractionReader().read(path: path).interactions, try InteractionReader().readLines(bytes: Array(big.utf8), name: path, format: .tsv).interactions)
+        XCTAssertEqual(try InteractionReader().read(path: path).interactions, try Array(big.utf8).withUnsafeBytes { try InteractionReader().readLines($0, name: path, format: .tsv) }.interactions)
     }
 }
