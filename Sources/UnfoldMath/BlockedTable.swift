@@ -113,33 +113,22 @@ public struct BlockedTable: Sendable {
     /// Float32 sums) for bfloat16 ones.
     public func approximateScores(_ q: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         if precision == .float32 { return exactScores(q, into: out) }
+        // The loop reads whole pairs: with odd cols one past the query's end, so such a query
+        // is read from a zero-padded copy (0 times the zero padding leaves a sum unchanged).
+        if 2 * pairs > cols {
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * pairs) { padded in
+                for j in 0..<(2 * pairs) { padded[j] = j < cols ? q[j] : 0 }
+                approximateScores(paddedQuery: padded.baseAddress!, into: out)
+            }
+        }
+        approximateScores(paddedQuery: q, into: out)
+    }
+
+    private func approximateScores(paddedQuery q: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let blocks = (rows + 15) / 16
-        let high = SIMD16<UInt32>(repeating: 0xFFFF_0000)
         storage.withUnsafeBufferPointer { base in
             let raw = UnsafeRawPointer(base.baseAddress!)
-            for b in 0..<blocks {
-                // Four independent accumulator chains keep both FMA units busy.
-                var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
-                let blockStart = b * pairs * 64
-                var p = 0
-                while p + 1 < pairs {
-                    let w0 = raw.loadUnaligned(fromByteOffset: blockStart + p * 64, as: SIMD16<UInt32>.self)
-                    let w1 = raw.loadUnaligned(fromByteOffset: blockStart + (p + 1) * 64, as: SIMD16<UInt32>.self)
-                    acc0 = acc0.addingProduct(SIMD16(repeating: q[2 * p]), unsafeBitCast(w0 &<< 16, to: SIMD16<Float>.self))
-                    acc1 = acc1.addingProduct(SIMD16(repeating: q[2 * p + 1]), unsafeBitCast(w0 & high, to: SIMD16<Float>.self))
-                    acc2 = acc2.addingProduct(SIMD16(repeating: q[2 * p + 2]), unsafeBitCast(w1 &<< 16, to: SIMD16<Float>.self))
-                    acc3 = acc3.addingProduct(SIMD16(repeating: q[2 * p + 3]), unsafeBitCast(w1 & high, to: SIMD16<Float>.self))
-                    p += 2
-                }
-                if p < pairs {
-                    let w = raw.loadUnaligned(fromByteOffset: blockStart + p * 64, as: SIMD16<UInt32>.self)
-                    acc0 = acc0.addingProduct(SIMD16(repeating: q[2 * p]), unsafeBitCast(w &<< 16, to: SIMD16<Float>.self))
-                    if 2 * p + 1 < cols {
-                        acc1 = acc1.addingProduct(SIMD16(repeating: q[2 * p + 1]), unsafeBitCast(w & high, to: SIMD16<Float>.self))
-                    }
-                }
-                store((acc0 + acc1) + (acc2 + acc3), block: b, into: out)
-            }
+            for b in 0..<blocks { store(approximateBlock(raw, block: b, q), block: b, into: out) }
         }
     }
 
@@ -158,23 +147,7 @@ public struct BlockedTable: Sendable {
         let blocks = (rows + 15) / 16
         storage.withUnsafeBufferPointer { base in
             let raw = UnsafeRawPointer(base.baseAddress!)
-            for b in 0..<blocks {
-                var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
-                let blockStart = b * cols * 64
-                var j = 0
-                while j + 3 < cols {
-                    acc0 = acc0.addingProduct(SIMD16(repeating: q[j]), raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self))
-                    acc1 = acc1.addingProduct(SIMD16(repeating: q[j + 1]), raw.loadUnaligned(fromByteOffset: blockStart + (j + 1) * 64, as: SIMD16<Float>.self))
-                    acc2 = acc2.addingProduct(SIMD16(repeating: q[j + 2]), raw.loadUnaligned(fromByteOffset: blockStart + (j + 2) * 64, as: SIMD16<Float>.self))
-                    acc3 = acc3.addingProduct(SIMD16(repeating: q[j + 3]), raw.loadUnaligned(fromByteOffset: blockStart + (j + 3) * 64, as: SIMD16<Float>.self))
-                    j += 4
-                }
-                while j < cols {
-                    acc0 = acc0.addingProduct(SIMD16(repeating: q[j]), raw.loadUnaligned(fromByteOffset: blockStart + j * 64, as: SIMD16<Float>.self))
-                    j += 1
-                }
-                store((acc0 + acc1) + (acc2 + acc3), block: b, into: out)
-            }
+            for b in 0..<blocks { store(exactBlock(raw, block: b, q), block: b, into: out) }
         }
     }
 

@@ -94,8 +94,12 @@ public enum Recommender {
                     return topK(UnsafeBufferPointer(scores), k: k) { excluded.contains($0) }
                 }
             }
-            // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates).
-            return scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: k, rescored: &rescored) { excluded.contains($0) }
+            // The exact scan (large tables: bfloat16, then an exact rescan of the few candidates),
+            // in a pass shared with the scans running at the same time.
+            guard let batcher = model.scanBatcher else {
+                return scanTable.topK(qp.baseAddress!, table: table, bias: bias, k: k, rescored: &rescored) { excluded.contains($0) }
+            }
+            return batcher.topK(q, k: k, rescored: &rescored) { excluded.contains($0) }
         }
     }
 

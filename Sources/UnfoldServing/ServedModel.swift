@@ -22,6 +22,8 @@ public final class ServedModel: Sendable {
     public let index: ItemIndex?
     /// Catalogues from this size on are served by their approximate index (when they have one).
     public static let defaultANNMinItems = 100_000
+    /// Concurrent unfiltered scans of `scanTable`, served by shared passes (nil with `scanTable`).
+    public let scanBatcher: ScanBatcher?
     /// For fold-in models of up to 16M floats: the rows G⁻¹ v_i (`FoldIn.solvedItems`), so a
     /// query with few items reads the Woodbury terms instead of computing them.
     public let solvedItems: [Float]?
@@ -49,6 +51,7 @@ public final class ServedModel: Sendable {
         // An index serves only models whose score is q·v alone (no per-item bias).
         self.index = model.itemCount >= annMinItems && model.encoder.itemBias == nil ? model.index : nil
         self.scanTable = index == nil ? BlockedTable(model.items.vectors.base, rows: model.itemCount, cols: model.dimensions) : nil
+        self.scanBatcher = scanTable.map { ScanBatcher(table: $0, rows: model.items.vectors.base, bias: model.encoder.itemBias?.base) }
         if case .foldIn(let foldIn) = model.encoder, foldIn.solvesItems(rows: model.itemCount) {
             self.solvedItems = foldIn.solvedItems(model.items.vectors.base, rows: model.itemCount, threads: defaultThreadCount)
         } else {
