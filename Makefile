@@ -75,10 +75,10 @@ test: deps
 	  logs="$$logs .build/test-epoll.log"; \
 	fi; \
 	for log in $$logs; do \
-	  grep -qE "Executed [0-9]+ tests?, with [0-9]+ failures?" $$log || { echo "$$log: the run ended without a summary"; status=1; }; \
+	  grep -qE "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" $$log || { echo "$$log: the run ended without a summary"; status=1; }; \
 	done; \
-	for log in $$logs; do grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" $$log | tail -1; done | \
-	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n += $$(i+1); if ($$i == "with") f += $$(i+1) } } END { print n - f " passed, " f " failed" }'; \
+	for log in $$logs; do grep -E "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" $$log | tail -1; done | \
+	  awk '{ for (i = 1; i <= NF; i++) { if ($$i == "Executed") n += $$(i+1); if ($$i ~ /^failures?$$/) f += $$(i-1); if ($$i == "skipped") s += $$(i-2) } } END { print n - f - s " passed, " s " skipped, " f " failed" }'; \
 	exit $$status
 	$(MAKE) test-contract
 	$(MAKE) test-dashboard
