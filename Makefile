@@ -11,7 +11,7 @@ PORT         ?= 8080
 
 SNAPSHOTS    ?= snapshots
 
-.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-users bench-sgd bench-spark experiments fuzz fuzz-build fuzz-smoke clean
+.PHONY: all deps build data model run test test-contract test-dashboard openapi bench bench-http bench-wals bench-serve bench-swap bench-costs bench-users bench-sgd bench-spark bench-retrieval experiments fuzz fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -122,6 +122,11 @@ bench-quality: data
 ## bench-spark: Spark's implicit ALS (local[2]) imported vs Unfold's WALS under the same objective, through the API
 bench-spark: data
 	@SPARK=$$(bash spark/venv.sh) && PY=$$(bash bench/venv.sh) && $$PY bench/spark.py --spark-submit $$SPARK
+
+## bench-retrieval: Unfold's approximate index beside hnswlib and faiss on a trained 1M-item table (ITEMS=…), same queries
+bench-retrieval: build
+	@PY=$$(bash bench/venv.sh) && ($$PY -c "import hnswlib, faiss" 2>/dev/null || $$PY -m pip install --quiet hnswlib==0.8.0 faiss-cpu==1.9.0) && \
+	  $$PY bench/retrieval.py --items $${ITEMS:-1000000}
 
 ## bench-users: user recommend vs stateless, ingest events/s, the history rebuild of 10M events
 bench-users: model

@@ -134,6 +134,37 @@ public enum IndexBuilder {
         return index.with(probes: index.lists, recall: recall(index.lists))
     }
 
+    /// Queries/s and recall@k of the index at each probe count, and queries/s of the server's
+    /// exact scan (one per query), every query once per setting, spread over every core.
+    public static func measure(_ index: ItemIndex, items: ItemTable, queries q: UnsafePointer<Float>, count: Int, probes: [Int], k: Int)
+        -> (exactPerSecond: Double, settings: [(probes: Int, perSecond: Double, recall: Double)]) {
+        let n = items.count, d = items.dimensions, table = items.vectors.base
+        func run(_ body: (UnsafePointer<Float>) -> [(index: Int, score: Float)]) -> (answers: [[Int]], seconds: Double) {
+            var answers = [[Int]](repeating: [], count: count)
+            let started = DispatchTime.now().uptimeNanoseconds
+            answers.withUnsafeMutableBufferPointer { out in
+                DispatchQueue.concurrentPerform(iterations: defaultThreadCount) { worker in
+                    var r = worker
+                    while r < count {
+                        out[r] = body(q + r * d).map(\.index)
+                        r += defaultThreadCount
+                    }
+                }
+            }
+            return (answers, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        }
+        // The server's exact scan (blocked; bfloat16 with an exact rescan for large tables).
+        let scan = BlockedTable(table, rows: n, cols: d)
+        let exact = run { scan.topK($0, table: table, k: k) }
+        let settings = probes.map { p -> (probes: Int, perSecond: Double, recall: Double) in
+            let found = run { index.search($0, k: k, table: table, probes: p) }
+            var hits = 0
+            for r in 0..<count { hits += Set(exact.answers[r]).intersection(found.answers[r]).count }
+            return (p, Double(count) / found.seconds, Double(hits) / Double(max(1, count * min(k, n))))
+        }
+        return (Double(count) / exact.seconds, settings)
+    }
+
     /// Up to `count` rows of `m`, a seeded draw without repeats (all of them if fewer).
     public static func sampleRows(_ m: Matrix, count: Int, seed: UInt64) -> Matrix {
         guard m.rows > count else { return m }
