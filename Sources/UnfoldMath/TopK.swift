@@ -30,14 +30,13 @@ public func topK(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: (Int) -
 /// lowest score and among equal scores the highest index. With ties ordered by index, which
 /// k entries it keeps does not depend on the order they were offered in, so scans of parts
 /// of a table merge into the scan of the whole.
-@usableFromInline
-struct ScoreHeap {
+public struct ScoreHeap {
     @usableFromInline var scores: [Float] = []
     @usableFromInline var indices: [Int] = []
     @usableFromInline let k: Int
 
     @inlinable
-    init(k: Int) {
+    public init(k: Int) {
         self.k = k
         scores.reserveCapacity(k)
         indices.reserveCapacity(k)
@@ -94,7 +93,7 @@ struct ScoreHeap {
 
     /// Offers an entry: kept if the heap has room or it ranks above the worst.
     @inlinable
-    mutating func offer(_ score: Float, index: Int) {
+    public mutating func offer(_ score: Float, index: Int) {
         if !isFull {
             push(score, index: index)
         } else if score > scores[0] || (score == scores[0] && index < indices[0]) {
@@ -104,7 +103,7 @@ struct ScoreHeap {
 
     /// The entries best first, ties by lower index.
     @inlinable
-    func sorted() -> [(index: Int, score: Float)] {
+    public func sorted() -> [(index: Int, score: Float)] {
         var result: [(index: Int, score: Float)] = []
         result.reserveCapacity(scores.count)
         for j in 0..<scores.count { result.append((index: indices[j], score: scores[j])) }

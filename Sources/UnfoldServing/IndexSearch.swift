@@ -23,7 +23,7 @@ extension ItemIndex {
             for j in 0..<lists { scores[j] = dot(centroids.base + j * stride, q, d) }
             return topK(UnsafeBufferPointer(start: scores, count: lists), k: probe)
         }
-        var best = TopKAccumulator(k: k)
+        var best = ScoreHeap(k: k)
         for (j, _) in order {
             let members = list(j)
             let count = members.count
@@ -33,59 +33,10 @@ extension ItemIndex {
                 let i = Int(members[position])
                 if excluded(i) { continue }
                 if let allowed, !allowed(i) { continue }
-                best.offer(i, dot(table + i * d, q, d))
+                let score = dot(table + i * d, q, d)
+                if !score.isNaN { best.offer(score, index: i) }
             }
         }
         return best.sorted()
-    }
-}
-
-/// The k best (index, score) pairs offered so far: best first, ties by lower index, NaN
-/// scores dropped. A min-heap on (score, −index) keeps the worst of the k at its root.
-struct TopKAccumulator {
-    let k: Int
-    private var heap: [(index: Int, score: Float)] = []
-
-    init(k: Int) {
-        self.k = k
-        heap.reserveCapacity(k)
-    }
-
-    /// Whether a is worse than b (lower score, or the same score and a higher index).
-    @inline(__always)
-    private static func worse(_ a: (index: Int, score: Float), _ b: (index: Int, score: Float)) -> Bool {
-        a.score < b.score || (a.score == b.score && a.index > b.index)
-    }
-
-    @inline(__always)
-    mutating func offer(_ index: Int, _ score: Float) {
-        if score.isNaN { return }
-        let entry = (index: index, score: score)
-        if heap.count < k {
-            heap.append(entry)
-            var child = heap.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard Self.worse(heap[child], heap[parent]) else { break }
-                heap.swapAt(child, parent)
-                child = parent
-            }
-        } else if Self.worse(heap[0], entry) {
-            heap[0] = entry
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < k, Self.worse(heap[left], heap[smallest]) { smallest = left }
-                if right < k, Self.worse(heap[right], heap[smallest]) { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-    }
-
-    func sorted() -> [(index: Int, score: Float)] {
-        heap.sorted { Self.worse($1, $0) }
     }
 }

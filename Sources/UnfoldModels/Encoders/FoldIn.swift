@@ -69,7 +69,13 @@ public struct FoldIn: Sendable, Equatable {
     /// What a query's solve adds to the Gram term's diagonal: λ·n for ALS-WR (n = the
     /// weights > 0), nothing for WALS (λ is in the Gram term).
     public func diagonalShift<W: Sequence<Float>>(_ weights: W) -> Float {
-        objective == .alsWR ? regularization * Float(weights.reduce(0) { $1 > 0 ? $0 + 1 : $0 }) : 0
+        objective == .alsWR ? Self.perPositive(regularization, weights) : 0
+    }
+
+    /// λ·n, n the weights > 0: ALS-WR's regularization of one row.
+    @inlinable
+    public static func perPositive<W: Sequence<Float>>(_ regularization: Float, _ weights: W) -> Float {
+        regularization * Float(weights.reduce(0) { $1 > 0 ? $0 + 1 : $0 })
     }
 
     /// c·p of an observed weight under this objective (see `target(_:alpha:objective:)`).
@@ -339,9 +345,7 @@ extension FoldIn {
         a.update(from: g, count: d * d)
         out.update(repeating: 0, count: d)
         if objective == .alsWR, let weights {
-            var positive = 0
-            for k in 0..<count where weights[k] > 0 { positive += 1 }
-            let shift = regularization * Float(positive)
+            let shift = perPositive(regularization, UnsafeBufferPointer(start: weights, count: count))
             for i in 0..<d { a[i * d + i] += shift }
         }
         if count > 0, let indices, let weights {

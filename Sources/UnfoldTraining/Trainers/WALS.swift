@@ -110,8 +110,7 @@ public enum WALS {
         let r = scratch, dir = scratch + d, ap = scratch + 2 * d
         let objective = p.objective
         // ALS-WR: λ·n_row on the diagonal (G holds w0 YᵀY alone).
-        var shift: Float = 0
-        if objective == .alsWR { for k in range where values[k] > 0 { shift += p.regularization } }
+        let shift = objective == .alsWR ? FoldIn.perPositive(p.regularization, values[range]) : 0
         // r = b − A x
         for i in 0..<d { r[i] = -dot(g + i * d, x, d) - shift * x[i] }
         // The first pass touches each row of the fixed side once, in random order: fetch
@@ -172,15 +171,21 @@ public enum WALS {
         for j in 0..<(d * d) { all += Double(gu[j]) * Double(gv[j]) }
         let l2: Double
         if p.objective == .alsWR {
-            // λ Σ_rows n_row ‖x_row‖², n_row the row's cells with r > 0.
-            let itemUsers = userItems.transposed()
-            func weighted(_ m: CSRMatrix, _ x: Matrix) -> Double {
-                (0..<m.rows).reduce(0.0) { sum, row in
-                    let n = m.rowRange(row).reduce(0) { m.values[$1] > 0 ? $0 + 1 : $0 }
-                    return n == 0 ? sum : sum + Double(n) * x.storage[(row * d)..<((row + 1) * d)].reduce(0.0) { $0 + Double($1) * Double($1) }
+            // λ Σ_rows n_row ‖x_row‖², n_row the row's cells with r > 0: both sides' counts in
+            // one pass over the cells (no transpose per evaluation).
+            var userCounts = [Int](repeating: 0, count: userItems.rows), itemCounts = [Int](repeating: 0, count: userItems.cols)
+            for u in 0..<userItems.rows {
+                for k in userItems.rowRange(u) where userItems.values[k] > 0 {
+                    userCounts[u] += 1
+                    itemCounts[Int(userItems.indices[k])] += 1
                 }
             }
-            l2 = Double(p.regularization) * (weighted(userItems, users) + weighted(itemUsers, items))
+            func weighted(_ counts: [Int], _ x: Matrix) -> Double {
+                counts.indices.reduce(0.0) { sum, row in
+                    counts[row] == 0 ? sum : sum + Double(counts[row]) * x.storage[(row * d)..<((row + 1) * d)].reduce(0.0) { $0 + Double($1) * Double($1) }
+                }
+            }
+            l2 = Double(p.regularization) * (weighted(userCounts, users) + weighted(itemCounts, items))
         } else {
             let mass = p.observedMass(userItems.values)
             l2 = Double(p.lambda(rows: users.rows, observedMass: mass)) * Double(users.frobeniusNormSquared)
